@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The README's test command runs this: install, build, type-check, lint, then every suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+echo "== typecheck"; npx tsc --noEmit -p .
+echo "== lint"; npx eslint .
+echo "== unit + cli tests"; node scripts/run-node-tests.mjs test/unit test/cli
