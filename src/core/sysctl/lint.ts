@@ -26,6 +26,8 @@ export interface RelatedLocation {
 export interface LintFinding {
   readonly path: string;
   readonly code: RuleCode;
+  /** The dotted key of the line, when the finding is about an assignment. */
+  readonly key?: string;
   readonly severity: Severity;
   readonly message: string;
   readonly range: Range;
@@ -82,6 +84,13 @@ const SHORT_TIMEOUTS: ReadonlyMap<string, { min: number; why: string }> = new Ma
   ['net.netfilter.nf_conntrack_generic_timeout', { min: 60, why: 'untracked protocols (e.g. ESP, IP-in-IP) lose their entry between packets' }],
 ]);
 
+/** Work shared by every line of one lint run (keeps a 10,000-line file linear). */
+interface RunCache {
+  readonly suggestions: Map<string, string | undefined>;
+  readonly livePool: readonly string[] | undefined;
+  buckets?: { value: number; source: string } | null;
+}
+
 interface Emit {
   (code: RuleCode, line: SysctlLine, range: Range, message: string, extra?: { severity?: Severity; fixes?: LintFix[]; unnecessary?: boolean; related?: RelatedLocation[] }): void;
 }
@@ -111,6 +120,10 @@ export function lintFiles(files: readonly SysctlFile[], options: LintOptions = {
   const targets = new Set(options.targets ?? parsed.map((f) => f.path));
   const precedence = new Map(loaders.map((l) => [l, computePrecedence(l, parsed)] as const));
   const findings: LintFinding[] = [];
+  const cache: RunCache = {
+    suggestions: new Map(),
+    livePool: ctx.liveKeys ? [...ctx.liveKeys].filter(isNetfilterKey) : undefined,
+  };
 
   const paths = new Set(parsed.map((f) => f.path));
   for (const file of parsed) {
@@ -125,6 +138,7 @@ export function lintFiles(files: readonly SysctlFile[], options: LintOptions = {
       findings.push({
         path: file.path,
         code,
+        ...(line.kind === 'assignment' || line.kind === 'exclusion' ? { key: line.normalizedKey } : {}),
         severity: extra.severity ?? meta.severity,
         message,
         range,
@@ -136,7 +150,7 @@ export function lintFiles(files: readonly SysctlFile[], options: LintOptions = {
     };
     for (const line of lines) {
       if (line.kind === 'invalid') checkInvalid(line, emit);
-      else if (line.kind === 'assignment') checkAssignment(line, emit, ctx, options, parsed);
+      else if (line.kind === 'assignment') checkAssignment(line, emit, ctx, options, parsed, cache);
     }
     checkDuplicates(lines, emit);
     if (isLoaderPath(file.path)) {
@@ -169,7 +183,7 @@ function checkInvalid(line: Extract<SysctlLine, { kind: 'invalid' }>, emit: Emit
   }
 }
 
-function checkAssignment(a: Assignment, emit: Emit, ctx: HostContext, options: LintOptions, files: readonly ParsedSysctlFile[]): void {
+function checkAssignment(a: Assignment, emit: Emit, ctx: HostContext, options: LintOptions, files: readonly ParsedSysctlFile[], cache: RunCache): void {
   const keyRange = spanRange(a.line, a.key);
   const valueRange = a.value.text.length > 0 ? spanRange(a.line, a.value) : keyRange;
   if (a.value.text.length > MAX_VALUE_LENGTH) {
@@ -195,8 +209,12 @@ function checkAssignment(a: Assignment, emit: Emit, ctx: HostContext, options: L
     info = CATALOG.get(key);
     const live = ctx.liveKeys;
     if (!info) {
-      const pool = live ? [...live].filter(isNetfilterKey) : [...CATALOG.keys()];
-      const suggestion = suggestKey(key, pool.length > 0 ? pool : CATALOG.keys());
+      let suggestion = cache.suggestions.get(key);
+      if (!cache.suggestions.has(key)) {
+        const pool = cache.livePool && cache.livePool.length > 0 ? cache.livePool : [...CATALOG.keys()];
+        suggestion = suggestKey(key, pool);
+        cache.suggestions.set(key, suggestion);
+      }
       const hint = suggestion ? ` Did you mean \`${suggestion}\`?` : '';
       emit('unknown-key', a, keyRange, `\`${key}\` is not a conntrack sysctl${live ? ' on this host' : ''}: the write fails${a.ignoreFailure ? ' (ignored because of the `-` prefix)' : ''}.${hint}`, {
         fixes: suggestion ? [fix(`Change to ${suggestion}`, [replaceSpan(a.line, a.key.start, a.key.end, suggestion)], true)] : [],
@@ -239,14 +257,14 @@ function checkAssignment(a: Assignment, emit: Emit, ctx: HostContext, options: L
         ], true),
       ],
     });
-    if (info) checkInteger(a, clean, info, emit, ctx, options, files, { start: a.value.start, end: a.value.start + clean.length });
+    if (info) checkInteger(a, clean, info, emit, ctx, options, files, cache, { start: a.value.start, end: a.value.start + clean.length });
     return;
   }
-  if (info) checkInteger(a, value, info, emit, ctx, options, files, { start: a.value.start, end: a.value.end });
+  if (info) checkInteger(a, value, info, emit, ctx, options, files, cache, { start: a.value.start, end: a.value.end });
 }
 
 function checkInteger(
-  a: Assignment, text: string, info: KeyInfo, emit: Emit, ctx: HostContext, options: LintOptions, files: readonly ParsedSysctlFile[],
+  a: Assignment, text: string, info: KeyInfo, emit: Emit, ctx: HostContext, options: LintOptions, files: readonly ParsedSysctlFile[], cache: RunCache,
   span: { start: number; end: number },
 ): void {
   const range: Range = { startLine: a.line, startCol: span.start, endLine: a.line, endCol: span.end };
@@ -275,7 +293,7 @@ function checkInteger(
   if (info.unit === 'seconds' && v > MAX_PORTABLE_TIMEOUT) {
     emit('timeout-not-portable', a, range, `${formatInt(v)} s is above ${formatInt(MAX_PORTABLE_TIMEOUT)} s (INT_MAX / 1000): kernels built with HZ=1000 refuse it.`);
   }
-  if (key === NF_MAX) checkMax(a, v, range, emit, ctx, options, files, reportOnly);
+  if (key === NF_MAX) checkMax(a, v, range, emit, ctx, options, files, cache, reportOnly);
   else if (key === NF_BUCKETS) {
     emit('buckets-via-sysctl', a, range, `The hash size can be written only in the initial netns, and at boot this line runs before nf_conntrack may be loaded. Persist it as \`options nf_conntrack hashsize=${v}\` in ${MODPROBE_FILE} (an explicit hashsize makes the default max 8 × hashsize: keep nf_conntrack_max set too).`, {
       fixes: reportOnly ? [] : [fix(`Move to ${MODPROBE_FILE}`, [deleteLine(a.line)], true, [{ path: MODPROBE_FILE, content: `options nf_conntrack hashsize=${v}\n` }])],
@@ -304,7 +322,7 @@ function checkInteger(
 }
 
 function checkMax(
-  a: Assignment, v: number, range: Range, emit: Emit, ctx: HostContext, options: LintOptions, files: readonly ParsedSysctlFile[], reportOnly: boolean,
+  a: Assignment, v: number, range: Range, emit: Emit, ctx: HostContext, options: LintOptions, files: readonly ParsedSysctlFile[], cache: RunCache, reportOnly: boolean,
 ): void {
   if (v === 0) {
     emit('max-unlimited', a, range, 'nf_conntrack_max = 0 removes the limit: a flood can then take kernel memory until allocations fail. Set an explicit maximum.');
@@ -337,10 +355,13 @@ function checkMax(
     });
   }
   // Chain length against the buckets the host will have.
-  const hashsize = options.boot ? configuredHashsize(options.boot) : undefined;
-  const buckets = ctx.liveBuckets !== undefined
-    ? { value: ctx.liveBuckets, source: 'live value' }
-    : (bucketsFromFiles(files) ?? (hashsize ? { value: hashsize.value, source: `hashsize= in ${hashsize.path}` } : undefined));
+  if (cache.buckets === undefined) {
+    const hashsize = options.boot ? configuredHashsize(options.boot) : undefined;
+    cache.buckets = ctx.liveBuckets !== undefined
+      ? { value: ctx.liveBuckets, source: 'live value' }
+      : (bucketsFromFiles(files) ?? (hashsize ? { value: hashsize.value, source: `hashsize= in ${hashsize.path}` } : null));
+  }
+  const buckets = cache.buckets ?? undefined;
   if (buckets !== undefined) {
     const avg = averageChainWhenFull(v, buckets.value);
     if (avg > CHAIN_WARN) {
