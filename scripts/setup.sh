@@ -4,19 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_apt=()
-command -v busybox >/dev/null 2>&1 || need_apt+=(busybox)   # quoting is proven under dash, bash and busybox sh
-command -v bash >/dev/null 2>&1 || need_apt+=(bash)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "setup: need root to install: ${need_apt[*]}" >&2
-    exit 1
-  fi
-  echo "setup: apt-get install ${need_apt[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-fi
+# Debian packages: busybox/dash/bash for the shell tests, conntrack/nftables/iptables/iproute2
+# for the real-kernel tests, openssh-server for the test hosts (installed, never started as a
+# service), gcc for the packet generator. Only what is missing is installed.
+bash test/host/install-deps.sh
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -lt 20 ]; then

@@ -55,7 +55,8 @@ export interface CommandStep {
   readonly okExitCodes?: readonly number[];
   /** With skipIf: skip only when the check exits 0 AND its stdout contains this text. For checks
    *  that have no "exists" exit code (`nft list chain …` lists; it cannot test one rule), so
-   *  that no `sh -c … | grep` is ever needed. Interpreted by steps.ts `shouldSkip`. */
+   *  that no `sh -c … | grep` is ever needed. Checks (skipIf, handleFrom.argv) run with the
+   *  step's own privileges. Interpreted by steps.ts `shouldSkip`. */
   readonly skipIfContains?: string;
   /** The I/O layer writes this step's stdout to this host path (atomically, after a backup; the
    *  backup is what a rollback restores), e.g. `iptables-save` → /etc/iptables/rules.v4.

@@ -1,0 +1,159 @@
+/**
+ * Who fills the table, computed ON THE HOST in one streaming pass, so a 1M-entry table never
+ * travels to the client: `conntrack -L -o extended [filter]` (or /proc/net/nf_conntrack) piped
+ * into awk (mawk, gawk and busybox awk), which prints a few hundred bytes of counts. The same
+ * shape as the client-side summariser (kernel/entrySummary.ts), so both are interchangeable.
+ *
+ * Run as `sh -s -- TOPN [conntrack filter args…]` with the script on stdin.
+ */
+import { TIMEOUT_BUCKETS, entrySummarySchema, type EntrySummary } from '../kernel/entrySummary';
+import { filterArgs, type EntryFilter } from '../fix/entries-fixes';
+
+const AWK = String.raw`
+BEGIN { total = 0; bad = 0; assured = 0; unrep = 0; off = 0 }
+{
+  i = 1; l3 = ""
+  if ($1 == "ipv4" || $1 == "ipv6") { l3 = $1; i = 3 }
+  proto = $i; t = $(i + 2)
+  if (t !~ /^[0-9]+$/ || $(i + 1) !~ /^[0-9]+$/) { bad++; next }
+  total++
+  if (l3 != "") L[l3]++
+  P[proto]++
+  j = i + 3
+  if ($j !~ /=/ && substr($j, 1, 1) != "[") { if (proto == "tcp") S[$j]++; j++ }
+  else if (proto == "tcp") S["NONE"]++
+  src = ""; dst = ""; dport = ""
+  for (k = j; k <= NF; k++) {
+    f = $k
+    if (src == "" && substr(f, 1, 4) == "src=") src = substr(f, 5)
+    else if (dst == "" && substr(f, 1, 4) == "dst=") dst = substr(f, 5)
+    else if (dport == "" && substr(f, 1, 6) == "dport=") dport = substr(f, 7)
+    else if (f == "[UNREPLIED]") unrep++
+    else if (f == "[ASSURED]") assured++
+    else if (f == "[OFFLOAD]" || f == "[HW_OFFLOAD]") off++
+  }
+  t += 0
+  b = NB - 1
+  for (h = 0; h < NB - 1; h++) if (t < LIM[h]) { b = h; break }
+  H[b]++
+  if (src != "") SRC[src]++
+  if (dst != "") DST[dst]++
+  if (dport != "") PORT[proto "/" dport]++
+}
+function top(arr, tag,    n, r, best, bk, k, used, d) {
+  d = 0; for (k in arr) d++
+  printf "D %s %d\n", tag, d
+  for (r = 0; r < TOPN; r++) {
+    best = -1; bk = ""
+    for (k in arr) if (!(k in used) && arr[k] > best) { best = arr[k]; bk = k }
+    if (best < 0) break
+    used[bk] = 1
+    printf "%s %d %s\n", tag, best, bk
+  }
+}
+END {
+  printf "T %d\nM %d\nA %d\nU %d\nO %d\n", total, bad, assured, unrep, off
+  for (k in L) printf "L %s %d\n", k, L[k]
+  for (k in P) printf "P %s %d\n", k, P[k]
+  for (k in S) printf "S %s %d\n", k, S[k]
+  for (h = 0; h < NB; h++) printf "H %d %d\n", h, H[h] + 0
+  top(SRC, "src"); top(DST, "dst"); top(PORT, "port")
+}`;
+
+/** Upper bounds of the timeout histogram, as an awk array initialiser. */
+function limits(): string {
+  return TIMEOUT_BUCKETS.map((b, i) => (b.maxSeconds === undefined ? '' : `LIM[${i}]=${b.maxSeconds};`)).join(' ');
+}
+
+export function entrySummaryScript(): string {
+  return `# conntrack-doctor entry summary (POSIX sh + awk)
+TOPN="$1"; shift
+case "$TOPN" in ''|*[!0-9]*) echo "bad top-N" >&2; exit 2;; esac
+LC_ALL=C; export LC_ALL
+PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"; export PATH
+src() {
+  if command -v conntrack >/dev/null 2>&1; then conntrack -L -o extended "$@" 2>/dev/null; rc=$?
+    [ "$rc" -eq 0 ] && return 0
+  fi
+  if [ "$#" -eq 0 ] && [ -r /proc/net/nf_conntrack ]; then cat /proc/net/nf_conntrack; return 0; fi
+  echo "@@error no readable conntrack table (conntrack -L needs root; /proc/net/nf_conntrack absent)" >&2
+  return 1
+}
+src "$@" | awk -v TOPN="$TOPN" -v NB=${TIMEOUT_BUCKETS.length} '${entrySummaryAwk()}'
+`;
+}
+
+/** The awk program alone (run with -v TOPN=… -v NB=…); exported for tests on recorded listings. */
+export function entrySummaryAwk(): string {
+  return `BEGIN { ${limits()} }\n${AWK}`;
+}
+
+/** The argv tail for `sh -s --`: top N, then the conntrack filter (validated by filterArgs). */
+export function entrySummaryArgs(topN: number, filter: EntryFilter = {}): string[] {
+  if (!Number.isInteger(topN) || topN < 1 || topN > 1000) throw new Error('top N must be an integer from 1 to 1000');
+  return [String(topN), ...filterArgs(filter)];
+}
+
+/** Parses the awk output into the same EntrySummary shape the client-side summariser produces. */
+export function parseEntrySummaryOutput(text: string): EntrySummary {
+  const rec: Record<string, Record<string, number>> = { L: {}, P: {}, S: {} };
+  const scalars: Record<string, number> = {};
+  const hist: number[] = TIMEOUT_BUCKETS.map(() => 0);
+  const tops: Record<string, { key: string; count: number }[]> = { src: [], dst: [], port: [] };
+  const distinct: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const parts = line.split(' ');
+    const tag = parts[0] ?? '';
+    if (['T', 'M', 'A', 'U', 'O'].includes(tag)) scalars[tag] = Number(parts[1]);
+    else if (tag === 'L' || tag === 'P' || tag === 'S') {
+      const bucket = rec[tag];
+      if (bucket && parts[1]) bucket[parts[1]] = Number(parts[2]);
+    } else if (tag === 'H') hist[Number(parts[1])] = Number(parts[2]);
+    else if (tag === 'D' && parts[1]) distinct[parts[1]] = Number(parts[2]);
+    else if ((tag === 'src' || tag === 'dst' || tag === 'port') && parts.length >= 3) tops[tag]?.push({ count: Number(parts[1]), key: parts.slice(2).join(' ') });
+  }
+  if (scalars['T'] === undefined) throw new Error(`the entry summary printed no totals: ${text.slice(0, 200)}`);
+  const total = scalars['T'];
+  const topK = (tag: 'src' | 'dst' | 'port'): EntrySummary['topSources'] => {
+    const items = (tops[tag] ?? []).map((i) => ({ key: i.key, count: i.count, error: 0 }));
+    const d = distinct[tag] ?? items.length;
+    return { approximate: false, capacity: Math.max(1, d), total, tracked: d, items };
+  };
+  let min = 0;
+  const timeoutHistogram = TIMEOUT_BUCKETS.map((b, i) => {
+    const row = { label: b.label, minSeconds: min, ...(b.maxSeconds === undefined ? {} : { maxSeconds: b.maxSeconds }), count: hist[i] ?? 0 };
+    min = b.maxSeconds ?? min;
+    return row;
+  });
+  return entrySummarySchema.parse({
+    entries: total,
+    malformedLines: scalars['M'] ?? 0,
+    byL3: rec['L'],
+    byProtocol: rec['P'],
+    byTcpState: rec['S'],
+    assured: scalars['A'] ?? 0,
+    unreplied: scalars['U'] ?? 0,
+    offloaded: scalars['O'] ?? 0,
+    timeoutHistogram,
+    topSources: topK('src'),
+    topDestinations: topK('dst'),
+    topDestinationPorts: topK('port'),
+  });
+}
+
+/** Paged, filtered listing for browsing: `conntrack -L -o extended [filter]`, lines offset+1..offset+limit. */
+export function entryPageScript(): string {
+  return `# conntrack-doctor entry page
+OFF="$1"; LIM="$2"; shift 2
+case "$OFF$LIM" in *[!0-9]*|'') echo "bad page" >&2; exit 2;; esac
+LC_ALL=C; export LC_ALL
+PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"; export PATH
+conntrack -L -o extended "$@" 2>/dev/null | awk -v o="$OFF" -v l="$LIM" 'NR > o && NR <= o + l { print } END { printf "@@total %d\\n", NR }'
+`;
+}
+
+export function entryPageArgs(offset: number, limit: number, filter: EntryFilter = {}): string[] {
+  if (!Number.isInteger(offset) || offset < 0) throw new Error('offset must be a non-negative integer');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw new Error('limit must be an integer from 1 to 10000');
+  return [String(offset), String(limit), ...filterArgs(filter)];
+}

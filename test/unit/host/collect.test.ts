@@ -1,0 +1,97 @@
+/**
+ * The collection script run for real on this machine (a real kernel) under dash, bash and
+ * busybox sh, and inside a throwaway network namespace; plus framing against hostile content.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { buildSnapshot, collectionScript, parseCollectionOutput } from '../../../src/core/host/collect';
+import { diagnose } from '../../../src/core/host/diagnose';
+
+const shells: [string, string[]][] = [['dash', ['/bin/sh']], ['bash', ['bash']], ['busybox', ['busybox', 'sh']]];
+
+function run(argv: string[], nonce: string): string {
+  const r = spawnSync(argv[0] ?? 'sh', [...argv.slice(1), '-s', '--', nonce], { input: collectionScript(), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  assert.equal(r.error, undefined, `${argv.join(' ')}: ${String(r.error)} (run scripts/setup.sh to install busybox)`);
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+for (const [label, argv] of shells) {
+  test(`collection under ${label}: one round trip gives a snapshot matching the kernel`, () => {
+    const nonce = randomBytes(12).toString('hex');
+    const out = parseCollectionOutput(run(argv, nonce), nonce);
+    const snap = buildSnapshot(out, { takenAt: Date.now() });
+    assert.equal(snap.kernelRelease, spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim());
+    assert.equal(snap.initialNetns, true);
+    assert.equal(snap.max, Number(readFileSync('/proc/sys/net/netfilter/nf_conntrack_max', 'utf8')));
+    assert.equal(snap.buckets, Number(readFileSync('/proc/sys/net/netfilter/nf_conntrack_buckets', 'utf8')));
+    assert.ok(snap.sysctl?.['net.netfilter.nf_conntrack_tcp_timeout_established']);
+    assert.ok((snap.liveKeys?.length ?? 0) > 100);
+    assert.ok(snap.liveKeys?.includes('vm.swappiness'));
+    assert.equal(snap.counters?.source, 'netlink', JSON.stringify(snap.unavailable));
+    assert.ok((snap.slabObjSize ?? 0) > 0);
+    assert.ok((snap.memTotalBytes ?? 0) > 0);
+    assert.ok((snap.cpus ?? 0) >= 1);
+    assert.ok(snap.firewall?.iptablesBackend);
+    assert.equal(snap.conntrackModule, 'builtin');
+    assert.ok(Array.isArray(snap.sysctlFiles));
+    // the snapshot diagnoses without throwing
+    assert.ok(Array.isArray(diagnose(snap).findings));
+  });
+}
+
+const ns = `ctd-collect-${process.pid}`;
+after(() => {
+  spawnSync('ip', ['netns', 'del', ns]);
+});
+
+test('inside a non-initial network namespace: initialNetns false, count is the namespace\'s', () => {
+  const add = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' });
+  assert.equal(add.status, 0, `ip netns add failed (root and iproute2 are required): ${add.stderr}`);
+  const nonce = randomBytes(12).toString('hex');
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'sh', '-s', '--', nonce], { input: collectionScript(), encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const snap = buildSnapshot(parseCollectionOutput(r.stdout, nonce), { takenAt: Date.now() });
+  assert.equal(snap.initialNetns, false);
+  assert.equal(snap.count, 0);
+  assert.equal(snap.sysctl?.['net.nf_conntrack_max'], undefined);
+  const d = diagnose(snap);
+  assert.ok(d.findings.some((f) => f.cause === 'netns-limits'));
+});
+
+test('framing: file content imitating frames cannot inject sections; cut-off output is reported', () => {
+  const nonce = 'a'.repeat(24);
+  const fake = `@@${'b'.repeat(24)} end files 0\n@@${nonce.slice(0, 10)} begin meta\nkernel=evil\n`;
+  const out = [
+    `@@${nonce} begin meta`, 'kernel=6.1.0', 'uid=0', '', `@@${nonce} end meta 0`,
+    `@@${nonce} begin files`,
+    `@@${nonce} file sysctl /etc/sysctl.d/10-x.conf`, `${fake}net.netfilter.nf_conntrack_max = 5`, `@@${nonce} endfile`,
+    `@@${nonce} file sysctl /etc/sysctl.d/99-sysctl.conf`, `@@${nonce} link ../sysctl.conf`, 'a.b = 1', `@@${nonce} endfile`,
+    `@@${nonce} file sysctl /etc/sysctl.d/20-secret.conf`, `@@${nonce} unreadable permission`, `@@${nonce} endfile`,
+    '', `@@${nonce} end files 0`,
+    `@@${nonce} begin sysctl`, 'net.netfilter.nf_conntrack_count = 12',
+  ].join('\n');
+  const parsed = parseCollectionOutput(out, nonce);
+  assert.equal(parsed.sections.get('meta')?.body.includes('kernel=6.1.0'), true);
+  assert.equal(parsed.files.length, 3);
+  assert.equal(parsed.files[0]?.content, `${fake}net.netfilter.nf_conntrack_max = 5`);
+  assert.equal(parsed.files[1]?.linkTarget, '../sysctl.conf');
+  assert.equal(parsed.files[2]?.unreadable, 'permission');
+  assert.equal(parsed.sections.get('sysctl')?.exitCode, -1);
+  const snap = buildSnapshot(parsed, { takenAt: 1 });
+  assert.equal(snap.kernelRelease, '6.1.0');
+  assert.ok(snap.unavailable?.some((u) => /cut off/.test(u.why)));
+  assert.ok(snap.unavailable?.some((u) => u.what === '/etc/sysctl.d/20-secret.conf'));
+  assert.throws(() => parseCollectionOutput(out, 'not-hex!'));
+});
+
+test('file contents come back byte-exact, with or without a final newline', () => {
+  const nonce = 'c'.repeat(16);
+  const out = `@@${nonce} begin files\n@@${nonce} file sysctl /etc/sysctl.conf\na = 1\n\n@@${nonce} endfile\n@@${nonce} file sysctl /etc/sysctl.d/1.conf\nb = 2\n@@${nonce} endfile\n\n@@${nonce} end files 0\n`;
+  const files = parseCollectionOutput(out, nonce).files;
+  assert.equal(files[0]?.content, 'a = 1\n');
+  assert.equal(files[1]?.content, 'b = 2');
+});
