@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Installs what test/host/ctd-host needs on a fresh Debian/Ubuntu machine (run as root).
+# Idempotent: only packages whose command is missing are installed, and apt-get update runs
+# only when something is missing. Starts nothing: no service is enabled or launched
+# (ctd-host runs its own sshd inside each test network namespace).
+set -euo pipefail
+
+# command-that-must-exist:package
+wanted=(
+  /usr/sbin/sshd:openssh-server
+  ssh:openssh-client
+  ssh-keygen:openssh-client
+  ssh-keyscan:openssh-client
+  conntrack:conntrack
+  iptables:iptables
+  iptables-legacy:iptables
+  nft:nftables
+  ip:iproute2
+  tc:iproute2
+  sudo:sudo
+  sysctl:procps
+  ps:procps
+  tcpdump:tcpdump
+  gcc:gcc
+  /usr/include/linux/if_packet.h:linux-libc-dev
+  /usr/include/stdio.h:libc6-dev
+  busybox:busybox
+  unshare:util-linux
+  nsenter:util-linux
+  flock:util-linux
+  setsid:util-linux
+  dmesg:util-linux
+  chpasswd:passwd
+  update-alternatives:dpkg
+)
+
+missing=()
+for item in "${wanted[@]}"; do
+  cmd=${item%%:*}
+  pkg=${item#*:}
+  if [[ $cmd == /* ]]; then
+    [[ -e $cmd ]] && continue
+  else
+    command -v "$cmd" >/dev/null 2>&1 && continue
+    [[ -x /usr/sbin/$cmd || -x /sbin/$cmd ]] && continue
+  fi
+  [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all test-host prerequisites present"
+  exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: need root to install: ${missing[*]}" >&2
+  exit 1
+fi
+echo "install-deps: apt-get install ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# policy-rc.d 101 keeps openssh-server's postinst from trying to start the machine's own sshd
+# (there is no init system here anyway; this makes it explicit and harmless on machines that have one).
+# Only installed if absent, and removed again afterwards.
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  made_policy=1
+fi
+trap 'if [[ $made_policy -eq 1 ]]; then rm -f "$policy"; fi' EXIT
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
