@@ -6,3 +6,4 @@ bash scripts/setup.sh
 echo "== typecheck"; npx tsc --noEmit -p .
 echo "== lint"; npx eslint .
 echo "== unit + cli tests"; node scripts/run-node-tests.mjs test/unit test/cli
+echo "== test host (real sshd + kernel conntrack in network namespaces)"; node scripts/run-node-tests.mjs test/host
