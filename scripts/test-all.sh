@@ -6,4 +6,5 @@ bash scripts/setup.sh
 echo "== typecheck"; npx tsc --noEmit -p .
 echo "== lint"; npx eslint .
 echo "== unit + cli tests"; node scripts/run-node-tests.mjs test/unit test/cli
+echo "== ssh layer (real sshd on loopback)"; node scripts/run-node-tests.mjs test/io
 echo "== test host (real sshd + kernel conntrack in network namespaces)"; node scripts/run-node-tests.mjs test/host

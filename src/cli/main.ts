@@ -1,5 +1,6 @@
 /** The `conntrack-doctor` command line: the engine without VS Code. */
 import { runLint } from './lint';
+import { HOST_USAGE, runApply, runDiagnose, runEntries, runRollback } from './host-commands';
 import { processIO, type CliIO } from './io';
 
 const VERSION = '0.1.0';
@@ -9,6 +10,7 @@ export const USAGE = `usage: conntrack-doctor <command> [options]
 Commands:
   lint [FILES...] [--root DIR] [--loader systemd|procps|both] [--format text|json]
         lint sysctl files for conntrack problems (precedence, boot persistence, risky values)
+${HOST_USAGE}
   help  show this help
   version
 
@@ -19,6 +21,14 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
   switch (command) {
     case 'lint':
       return runLint(rest, io);
+    case 'diagnose':
+      return runDiagnose(rest, io);
+    case 'entries':
+      return runEntries(rest, io);
+    case 'apply':
+      return runApply(rest, io);
+    case 'rollback':
+      return runRollback(rest, io);
     case 'version':
     case '--version':
       io.stdout(`${VERSION}\n`);

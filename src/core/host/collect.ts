@@ -45,7 +45,7 @@ dumpfile() {
 '*) return 0;; esac
   printf '@@%s file %s %s\\n' "$N" "$1" "$2"
   if [ -L "$2" ]; then printf '@@%s link %s\\n' "$N" "$(readlink "$2")"; fi
-  if [ -d "$2" ]; then printf '@@%s unreadable directory\\n' "$N"; elif [ -r "$2" ]; then cat "$2" 2>/dev/null; else printf '@@%s unreadable permission\\n' "$N"; fi
+  if [ -d "$2" ]; then printf '@@%s unreadable directory\\n' "$N"; elif [ ! -e "$2" ]; then printf '@@%s unreadable dangling-link\\n' "$N"; elif [ -r "$2" ]; then cat "$2" 2>/dev/null; else printf '@@%s unreadable permission\\n' "$N"; fi
   printf '\\n@@%s endfile\\n' "$N"
 }
 meta() {
@@ -114,10 +114,23 @@ sec kernel_log klog
 sec owners owners
 sec persistence persistence
 sec tools tools
+# Directories that are the same place (merged /usr: /lib -> /usr/lib) are read once.
+seen=' '
+uniqdirs() {
+  for d in "$@"; do
+    [ -d "$d" ] || continue
+    r=$(readlink -f "$d" 2>/dev/null || echo "$d")
+    case "$seen" in *" $r "*) continue;; esac
+    seen="$seen$r "
+    printf '%s\\n' "$d"
+  done
+}
 begin files
-for f in ${SYSCTL_CONF} ${dirs(ALL_SYSCTL_DIRS.map((d) => `${d}/*`))}; do dumpfile sysctl "$f"; done
-for f in ${ETC_MODULES} ${dirs(MODULES_LOAD_DIRS.map((d) => `${d}/*`))}; do dumpfile modules-load "$f"; done
-for f in ${dirs(MODPROBE_DIRS.map((d) => `${d}/*`))}; do dumpfile modprobe "$f"; done
+dumpfile sysctl ${SYSCTL_CONF}
+for d in $(uniqdirs ${dirs(ALL_SYSCTL_DIRS)}); do for f in "$d"/*; do dumpfile sysctl "$f"; done; done
+dumpfile modules-load ${ETC_MODULES}
+for d in $(uniqdirs ${dirs(MODULES_LOAD_DIRS)}); do for f in "$d"/*; do dumpfile modules-load "$f"; done; done
+for d in $(uniqdirs ${dirs(MODPROBE_DIRS)}); do for f in "$d"/*; do dumpfile modprobe "$f"; done; done
 end files 0
 `;
 }
@@ -366,7 +379,7 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
   // files
   const sysctlFiles = out.files.filter((f) => f.kind === 'sysctl');
   snap['sysctlFiles'] = sysctlFiles.map((f) => ({ path: f.path, ...(f.content !== undefined ? { content: f.content } : {}), ...(f.linkTarget !== undefined ? { linkTarget: f.linkTarget } : {}) }));
-  for (const f of out.files) if (f.unreadable) unavailable.push({ what: f.path, why: `unreadable (${f.unreadable})` });
+  for (const f of out.files) if (f.unreadable && f.unreadable !== 'dangling-link') unavailable.push({ what: f.path, why: `unreadable (${f.unreadable})` });
   snap['modulesLoad'] = out.files.filter((f) => f.kind === 'modules-load' && f.content !== undefined).map((f) => ({ path: f.path, content: f.content ?? '' }));
   snap['modprobe'] = out.files.filter((f) => f.kind === 'modprobe' && f.content !== undefined).map((f) => ({ path: f.path, content: f.content ?? '' }));
 

@@ -9,7 +9,7 @@ import { invalidDropRule, type FirewallPersistence, type FirewallTarget } from '
 import { lintFiles, type LintFinding } from '../sysctl/lint';
 import { conntrackLoadedBy, MODULES_LOAD_FILE, MODPROBE_FILE } from '../sysctl/boot';
 import { CATALOG, isNetfilterKey } from '../sysctl/catalog';
-import { DEFAULT_MEMORY_BUDGET_PERCENT, ESTIMATED_OBJ_SIZE, formatBytes, formatInt, maxWithinBudget, tableMemoryBytes } from '../sizing';
+import { DEFAULT_MEMORY_BUDGET_PERCENT, ESTIMATED_OBJ_SIZE, formatBytes, formatDuration, formatInt, maxWithinBudget, tableMemoryBytes } from '../sizing';
 import { recommendBuckets, recommendEstablishedTimeout, recommendMax, type Recommendation } from './recommend';
 import { usagePercent, type HostSnapshot } from './snapshot';
 
@@ -127,7 +127,7 @@ export function computeRates(previous: HostSnapshot, current: HostSnapshot): Dia
   return { intervalSeconds: dt, perSecond };
 }
 
-function moduleState(s: HostSnapshot): ConntrackModuleState {
+export function moduleState(s: HostSnapshot): ConntrackModuleState {
   const loaded = conntrackLoadedBy({ modulesLoad: s.modulesLoad ?? [], modprobe: s.modprobe ?? [] });
   const existing = s.modulesLoad?.find((f) => f.path === MODULES_LOAD_FILE)?.content;
   return {
@@ -137,7 +137,7 @@ function moduleState(s: HostSnapshot): ConntrackModuleState {
   };
 }
 
-function sysctlHost(s: HostSnapshot): SysctlHost {
+export function sysctlHost(s: HostSnapshot): SysctlHost {
   return { ...moduleState(s), files: s.sysctlFiles ?? [], ...(s.loader ? { loadersInUse: [s.loader] } : {}) };
 }
 
@@ -150,7 +150,7 @@ function tryFix(build: () => Fix, errors: string[]): Fix[] {
   }
 }
 
-function firewallTarget(s: HostSnapshot): FirewallTarget | undefined {
+export function firewallTarget(s: HostSnapshot): FirewallTarget | undefined {
   const fw = s.firewall;
   if (!fw) return undefined;
   const legacyPresent = (fw.legacyTables?.length ?? 0) > 0;
@@ -167,7 +167,7 @@ function firewallTarget(s: HostSnapshot): FirewallTarget | undefined {
   };
 }
 
-function firewallPersistence(s: HostSnapshot): FirewallPersistence {
+export function firewallPersistence(s: HostSnapshot): FirewallPersistence {
   const p = s.firewall?.persistence;
   if (p === 'nftables-conf') return { kind: 'nftables-conf', content: undefined };
   if (p === 'netfilter-persistent' || p === 'iptables-services' || p === 'firewalld' || p === 'ufw') return { kind: p };
@@ -201,13 +201,23 @@ export function diagnose(s: HostSnapshot, options: DiagnoseOptions = {}): Diagno
   };
   counterEvidence('drop', 'drop (new connection refused: table full)');
   counterEvidence('early_drop', 'early_drop (non-assured entry evicted to make room)');
-  const log = s.kernelLog?.summary;
-  if (log && log.tableFullLines > 0) {
-    const where = log.netnsIds.length > 0 ? ` in netns ${log.netnsIds.join(', ')}` : '';
-    const last = log.last?.wallClock ?? (log.last?.uptimeSeconds !== undefined ? `${log.last.uptimeSeconds.toFixed(0)} s after boot` : undefined);
+  // The kernel log is global: `in netns N` lines belong to namespace N, the plain form to the initial one.
+  const events = s.kernelLog?.events ?? [];
+  let mine = events.filter((e) => (inNetns ? s.netnsInode === undefined || e.netns === s.netnsInode : e.netns === undefined));
+  // Counters are per namespace: with drop = 0 here, matching lines belong to an earlier namespace
+  // that had the same inode (inodes are reused), not to this one.
+  if (totals?.['drop'] === 0) mine = [];
+  const otherNetns = inNetns ? [] : events.filter((e) => e.netns !== undefined);
+  const lastMine = mine[mine.length - 1];
+  const ageSeconds = lastMine?.uptimeSeconds !== undefined && s.uptimeSeconds !== undefined ? Math.max(0, s.uptimeSeconds - lastMine.uptimeSeconds) : undefined;
+  const recentFull = mine.length > 0 && (ageSeconds === undefined || ageSeconds < 3600);
+  if (mine.length > 0) {
+    const suppressed = otherNetns.length === 0 ? (s.kernelLog?.summary.suppressedTotal ?? 0) : 0;
+    const when = lastMine?.wallClock ?? (lastMine?.uptimeSeconds !== undefined ? `${lastMine.uptimeSeconds.toFixed(0)} s after boot` : undefined);
+    const ago = ageSeconds !== undefined ? ` (${formatDuration(Math.round(ageSeconds))} ago)` : '';
     usageEvidence.push({
       label: 'kernel log',
-      value: `${formatInt(log.tableFullLines)} "table full, dropping packet" lines${where}${log.suppressedTotal > 0 ? ` (+${formatInt(log.suppressedTotal)} suppressed by net_ratelimit)` : ''}${last ? `, last at ${last}` : ''}`,
+      value: `${formatInt(mine.length)} "table full, dropping packet" lines${inNetns && s.netnsInode !== undefined ? ` in netns ${s.netnsInode}` : ''}${suppressed > 0 ? ` (+${formatInt(suppressed)} suppressed by net_ratelimit)` : ''}${when ? `, last at ${when}${ago}` : ''}`,
     });
   }
   if (summary && summary.entries > 0) {
@@ -215,7 +225,7 @@ export function diagnose(s: HostSnapshot, options: DiagnoseOptions = {}): Diagno
   }
   const dropping = (r['drop'] ?? 0) > 0;
   const earlyDropping = (r['early_drop'] ?? 0) > 0;
-  if (dropping || level === 'critical' || level === 'high' || level === 'elevated' || (!rates && (totals?.['drop'] ?? 0) > 0) || (log?.tableFullLines ?? 0) > 0) {
+  if (dropping || level === 'critical' || level === 'high' || level === 'elevated' || (!rates && (totals?.['drop'] ?? 0) > 0) || recentFull) {
     const errors: string[] = [];
     let detail: string;
     let severity: FindingSeverity;
@@ -233,7 +243,7 @@ export function diagnose(s: HostSnapshot, options: DiagnoseOptions = {}): Diagno
     } else {
       severity = 'warning';
       title = 'The table was full earlier';
-      detail = rates ? 'No drops since the previous snapshot.' : 'Drops or table-full lines were recorded since boot; take a second snapshot to see whether it is still happening.';
+      detail = rates ? 'No drops since the previous snapshot.' : 'Drops or table-full lines were recorded recently; refresh to see whether it is still happening (rates need two snapshots).';
     }
     let recommendation: Recommendation | undefined;
     const fixes: Fix[] = [];
@@ -416,6 +426,21 @@ export function diagnose(s: HostSnapshot, options: DiagnoseOptions = {}): Diagno
   }
 
   // --- netns-limits ----------------------------------------------------------------------------
+  if (otherNetns.length > 0) {
+    const ids = [...new Set(otherNetns.map((e) => e.netns))].filter((x): x is number => x !== undefined);
+    const last = otherNetns[otherNetns.length - 1];
+    const age = last?.uptimeSeconds !== undefined && s.uptimeSeconds !== undefined ? s.uptimeSeconds - last.uptimeSeconds : undefined;
+    findings.push({
+      code: 'netns-table-full', cause: 'netns-limits', severity: age !== undefined && age > 3600 ? 'info' : 'warning',
+      title: `${ids.length} network namespace${ids.length > 1 ? 's' : ''} on this host filled the table`,
+      detail: `Containers and pods have their own conntrack table, each full when its count reaches the global nf_conntrack_max (${s.max !== undefined ? formatInt(s.max) : '?'}) set here. Connect to the namespace (or the container) to see who fills it; raising max here raises it for all of them.`,
+      evidence: [
+        { label: 'namespaces (inode)', value: ids.join(', ') },
+        { label: 'kernel log', value: `${formatInt(otherNetns.length)} "table full in netns" lines${last?.uptimeSeconds !== undefined ? `, last at ${last.uptimeSeconds.toFixed(0)} s after boot${age !== undefined ? ` (${formatDuration(Math.round(age))} ago)` : ''}` : ''}` },
+      ],
+      fixes: [],
+    });
+  }
   if (inNetns) {
     findings.push({
       code: 'not-initial-netns', cause: 'netns-limits', severity: pressure ? 'warning' : 'info',

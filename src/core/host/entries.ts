@@ -9,6 +9,11 @@
 import { TIMEOUT_BUCKETS, entrySummarySchema, type EntrySummary } from '../kernel/entrySummary';
 import { filterArgs, type EntryFilter } from '../fix/entries-fixes';
 
+/** Listing and summarising may select everything; deleting may not (entries-fixes refuses an empty filter). */
+function listArgs(filter: EntryFilter): string[] {
+  return Object.values(filter).some((v) => v !== undefined && v !== '') ? filterArgs(filter) : [];
+}
+
 const AWK = String.raw`
 BEGIN { total = 0; bad = 0; assured = 0; unrep = 0; off = 0 }
 {
@@ -91,7 +96,7 @@ export function entrySummaryAwk(): string {
 /** The argv tail for `sh -s --`: top N, then the conntrack filter (validated by filterArgs). */
 export function entrySummaryArgs(topN: number, filter: EntryFilter = {}): string[] {
   if (!Number.isInteger(topN) || topN < 1 || topN > 1000) throw new Error('top N must be an integer from 1 to 1000');
-  return [String(topN), ...filterArgs(filter)];
+  return [String(topN), ...listArgs(filter)];
 }
 
 /** Parses the awk output into the same EntrySummary shape the client-side summariser produces. */
@@ -155,5 +160,5 @@ conntrack -L -o extended "$@" 2>/dev/null | awk -v o="$OFF" -v l="$LIM" 'NR > o 
 export function entryPageArgs(offset: number, limit: number, filter: EntryFilter = {}): string[] {
   if (!Number.isInteger(offset) || offset < 0) throw new Error('offset must be a non-negative integer');
   if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw new Error('limit must be an integer from 1 to 10000');
-  return [String(offset), String(limit), ...filterArgs(filter)];
+  return [String(offset), String(limit), ...listArgs(filter)];
 }

@@ -75,8 +75,8 @@ test('missing data stays missing: no counters means no counter evidence and no z
 
 test('table full of ASSURED TCP: critical, drop rising, early_drop flat, log lines, max within budget', () => {
   const log = ok(parseTableFullLog(sample('dmesg_table_full.txt')));
-  const before = healthy({ takenAt: 0, count: 262144, counters: ok(parseConntrackStats(statsText([{ drop: 100 }, { drop: 50 }]))) });
-  const now = healthy({ takenAt: 10_000, count: 262144, counters: ok(parseConntrackStats(statsText([{ drop: 600 }, { drop: 550 }]))), kernelLog: log });
+  const before = healthy({ takenAt: 0, count: 262144, initialNetns: false, netnsInode: 4026532176, counters: ok(parseConntrackStats(statsText([{ drop: 100 }, { drop: 50 }]))) });
+  const now = healthy({ takenAt: 10_000, count: 262144, initialNetns: false, netnsInode: 4026532176, counters: ok(parseConntrackStats(statsText([{ drop: 600 }, { drop: 550 }]))), kernelLog: log });
   const d = diagnose(now, { previous: before });
   const f = d.findings.find((x) => x.cause === 'too-many-connections');
   assert.ok(f);
@@ -91,7 +91,9 @@ test('table full of ASSURED TCP: critical, drop rising, early_drop flat, log lin
   assert.ok(rec.value > 262144);
   assert.ok(rec.value <= maxWithinBudget(25276026880, 256), `${rec.value} beyond budget`);
   assert.ok(rec.steps.some((st) => /5 % of/.test(st)));
+  // in a container namespace the max fix is still offered, flagged as needing the host namespace
   const raise = f.fixes.find((x) => x.id === 'raise-max');
+  assert.equal(raise?.needsInitialNetns, true);
   assert.ok(raise);
   assert.deepEqual(raise.runtime[0]?.argv, ['sysctl', '-w', `net.netfilter.nf_conntrack_max=${rec.value}`]);
   // long established timeout under pressure is its own finding with the timeout fix
@@ -161,6 +163,19 @@ test('INVALID already dropped by a rule: info only, no fix', () => {
   assert.equal(f?.severity, 'info');
   assert.equal(f?.fixes.length, 0);
   assert.ok(f?.evidence.some((e) => /4,000 packets/.test(e.value)));
+});
+
+test('kernel log lines of other namespaces are not this namespace\'s, but the host is told about them', () => {
+  const log = ok(parseTableFullLog(sample('dmesg_table_full.txt')));
+  const host = diagnose(healthy({ kernelLog: log, uptimeSeconds: 4930 }));
+  assert.ok(!host.findings.some((x) => x.cause === 'too-many-connections'));
+  const other = host.findings.find((x) => x.code === 'netns-table-full');
+  assert.equal(other?.severity, 'warning');
+  assert.match(other?.evidence[0]?.value ?? '', /4026532176/);
+  const old = diagnose(healthy({ kernelLog: log, uptimeSeconds: 4928 + 7200 }));
+  assert.equal(old.findings.find((x) => x.code === 'netns-table-full')?.severity, 'info');
+  const elsewhere = diagnose(healthy({ kernelLog: log, initialNetns: false, netnsInode: 999 }));
+  assert.ok(!elsewhere.findings.some((x) => x.cause === 'too-many-connections' || x.code === 'netns-table-full'));
 });
 
 test('legacy and nft tables together: iptables-backend', () => {

@@ -1,0 +1,280 @@
+/**
+ * `diagnose`, `entries`, `apply` and `rollback` against a host (SSH target or `local`).
+ * Exit status: 0 ok (diagnose: no warning or worse), 1 findings at warning or worse / a fix
+ * that failed its read-back, 2 usage error, 3 connection or host error.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { diagnose } from '../core/host/diagnose';
+import { diagnosisJson, renderDiagnosis, renderEntrySummary } from '../core/host/report';
+import { buildHostFix, FIX_IDS } from '../core/host/fixes';
+import { renderPreview } from '../core/fix/preview';
+import { countArgv, type EntryFilter } from '../core/fix/entries-fixes';
+import { ValidationError } from '../core/fix/validate';
+import { renderCommand } from '../core/fix/quote';
+import { openHost, type HostSession } from '../io/host';
+import { applyFix, ApplyError, rollbackLast } from '../io/apply';
+import { isIoError } from '../io/errors';
+import type { StrictHostKeyChecking } from '../io/ssh/config';
+import type { CommandLogEntry } from '../io/runner';
+import { confirmOnTerminal, terminalPrompter } from './prompt';
+import type { CliIO } from './io';
+
+const common = {
+  'ssh-config': { type: 'string' },
+  'host-key-check': { type: 'string' },
+  sudo: { type: 'boolean', default: false },
+  verbose: { type: 'boolean', short: 'v', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
+const filterOptions = {
+  src: { type: 'string' },
+  dst: { type: 'string' },
+  proto: { type: 'string' },
+  sport: { type: 'string' },
+  dport: { type: 'string' },
+  state: { type: 'string' },
+  family: { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const HOST_USAGE = `Host commands (TARGET: an ~/.ssh/config alias, user@host[:port], or "local" for this machine):
+  diagnose TARGET [--json] [--interval S] [--no-entries]   snapshot(s), diagnosis, fixes
+  entries TARGET [--top N] [--list] [--offset N] [--limit N] [filter]
+                                                           who fills the table (computed on the host)
+  apply TARGET FIX [--value V] [--key K] [filter] [--ipv6] [--dry-run] [--yes]
+                                                           preview, apply, read back, record (FIX: ${FIX_IDS.join(', ')})
+  rollback TARGET [--id ID] [--yes]                        undo the newest recorded change
+Filter: --src IP[/len] --dst IP[/len] --proto P --sport N --dport N --state S --family ipv4|ipv6
+Common: --ssh-config FILE  --host-key-check yes|accept-new|ask  --sudo (may ask for a sudo password)  -v (log every command)
+Host keys are verified before authenticating; a changed key is always refused.`;
+
+type Values = Record<string, string | boolean | undefined>;
+
+function filterFrom(v: Values): EntryFilter | undefined {
+  const f: Record<string, string> = {};
+  for (const k of Object.keys(filterOptions)) {
+    const x = v[k];
+    if (typeof x === 'string') f[k] = x;
+  }
+  return Object.keys(f).length > 0 ? (f) : undefined;
+}
+
+async function open(target: string, v: Values, io: CliIO): Promise<HostSession> {
+  const check = v['host-key-check'];
+  if (check !== undefined && !['yes', 'accept-new', 'ask'].includes(String(check))) throw new ValidationError('--host-key-check', 'must be yes, accept-new or ask');
+  const interactive = Boolean(process.stdin.isTTY);
+  const log = v['verbose'] ? (e: CommandLogEntry): void => io.stderr(`[${e.runner}] ${e.privileged ? '# ' : '$ '}${e.command} → ${e.exitCode ?? e.error ?? '?'} (${e.durationMs} ms)\n`) : undefined;
+  return openHost({
+    target,
+    ...(typeof v['ssh-config'] === 'string' ? { resolve: { configFile: v['ssh-config'] } } : {}),
+    hostKeys: {
+      ...(check !== undefined ? { mode: check as StrictHostKeyChecking } : {}),
+      ...(interactive
+        ? {
+            ask: async (q) => {
+              io.stderr(`The authenticity of host '${q.name}' can't be established.\n${q.keyType} key fingerprint is ${q.fingerprint}.\n`);
+              return (await confirmOnTerminal('Trust this key for this session?')) ? 'accept-once' : 'reject';
+            },
+          }
+        : {}),
+    },
+    // Secrets come from the terminal only; sudo passwords only with --sudo.
+    prompt: async (req) => (req.kind === 'sudo-password' && !v['sudo'] ? undefined : interactive ? terminalPrompter(req) : undefined),
+    ...(log ? { log } : {}),
+  });
+}
+
+function fail(io: CliIO, err: unknown): number {
+  if (err instanceof ValidationError) {
+    io.stderr(`conntrack-doctor: ${err.message}\n`);
+    return 2;
+  }
+  if (isIoError(err)) {
+    io.stderr(`conntrack-doctor: ${err.message}\n`);
+    return 3;
+  }
+  if (err instanceof ApplyError) {
+    io.stderr(`conntrack-doctor: ${err.message}\n`);
+    return 1;
+  }
+  io.stderr(`conntrack-doctor: ${err instanceof Error ? err.message : String(err)}\n`);
+  return 3;
+}
+
+function parse(argv: readonly string[], options: ParseArgsConfig['options'], io: CliIO): { values: Values; positionals: string[] } | number {
+  try {
+    const r = parseArgs({ args: [...argv], allowPositionals: true, options: { ...common, ...options } });
+    if (r.values['help']) {
+      io.stdout(`${HOST_USAGE}\n`);
+      return 0;
+    }
+    return { values: r.values, positionals: r.positionals };
+  } catch (err) {
+    io.stderr(`conntrack-doctor: ${err instanceof Error ? err.message : String(err)}\n${HOST_USAGE}\n`);
+    return 2;
+  }
+}
+
+function int(v: Values, name: string, def: number, min: number, max: number): number {
+  const raw = v[name];
+  if (raw === undefined) return def;
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new ValidationError(`--${name}`, `must be an integer from ${min} to ${max}`);
+  return Number(raw);
+}
+
+export async function runDiagnose(argv: readonly string[], io: CliIO): Promise<number> {
+  const p = parse(argv, { json: { type: 'boolean', default: false }, interval: { type: 'string' }, 'no-entries': { type: 'boolean', default: false } }, io);
+  if (typeof p === 'number') return p;
+  const [target, ...extra] = p.positionals;
+  if (!target || extra.length > 0) {
+    io.stderr(`usage: conntrack-doctor diagnose TARGET [--json] [--interval S]\n`);
+    return 2;
+  }
+  let host: HostSession | undefined;
+  try {
+    const interval = int(p.values, 'interval', 2, 0, 300);
+    host = await open(target, p.values, io);
+    const first = await host.snapshot({ entries: !p.values['no-entries'] });
+    let current = first;
+    let previous;
+    if (interval > 0) {
+      await sleep(interval * 1000);
+      current = { ...(await host.snapshot({ entries: false })), ...(first.entrySummary ? { entrySummary: first.entrySummary } : {}) };
+      previous = first;
+    }
+    const d = diagnose(current, { previous, observedPeak: Math.max(first.count ?? 0, current.count ?? 0) });
+    io.stdout(p.values['json'] ? `${JSON.stringify(diagnosisJson(d), null, 2)}\n` : renderDiagnosis(d));
+    return d.findings.some((f) => f.severity !== 'info') ? 1 : 0;
+  } catch (err) {
+    return fail(io, err);
+  } finally {
+    await host?.close();
+  }
+}
+
+export async function runEntries(argv: readonly string[], io: CliIO): Promise<number> {
+  const p = parse(argv, { ...filterOptions, top: { type: 'string' }, list: { type: 'boolean', default: false }, offset: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean', default: false } }, io);
+  if (typeof p === 'number') return p;
+  const [target] = p.positionals;
+  if (!target) {
+    io.stderr('usage: conntrack-doctor entries TARGET [--top N] [--list] [filter]\n');
+    return 2;
+  }
+  let host: HostSession | undefined;
+  try {
+    const filter = filterFrom(p.values) ?? {};
+    const top = int(p.values, 'top', 10, 1, 1000);
+    host = await open(target, p.values, io);
+    if (p.values['list']) {
+      const page = await host.entryPage(int(p.values, 'offset', 0, 0, Number.MAX_SAFE_INTEGER), int(p.values, 'limit', 50, 1, 10000), { filter });
+      if (p.values['json']) io.stdout(`${JSON.stringify(page, null, 2)}\n`);
+      else {
+        for (const e of page.entries) {
+          io.stdout(`${e.proto.padEnd(5)} ${(e.state ?? '').padEnd(12)} ${e.orig.src}${e.orig.sport !== undefined ? `:${e.orig.sport}` : ''} -> ${e.orig.dst}${e.orig.dport !== undefined ? `:${e.orig.dport}` : ''}  ${e.timeout}s${e.assured ? ' [ASSURED]' : ''}${e.unreplied ? ' [UNREPLIED]' : ''}\n`);
+        }
+        io.stderr(`${page.entries.length} shown of ${page.total} matching entries\n`);
+      }
+      return 0;
+    }
+    const summary = await host.entrySummary({ topN: top, filter });
+    io.stdout(p.values['json'] ? `${JSON.stringify(summary, null, 2)}\n` : renderEntrySummary(summary, target));
+    return 0;
+  } catch (err) {
+    return fail(io, err);
+  } finally {
+    await host?.close();
+  }
+}
+
+export async function runApply(argv: readonly string[], io: CliIO): Promise<number> {
+  const p = parse(argv, { ...filterOptions, value: { type: 'string' }, key: { type: 'string' }, ipv6: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false }, yes: { type: 'boolean', short: 'y', default: false } }, io);
+  if (typeof p === 'number') return p;
+  const [target, fixId] = p.positionals;
+  if (!target || !fixId) {
+    io.stderr(`usage: conntrack-doctor apply TARGET FIX [options]   (FIX: ${FIX_IDS.join(', ')})\n`);
+    return 2;
+  }
+  if (!(FIX_IDS as readonly string[]).includes(fixId)) {
+    io.stderr(`conntrack-doctor: unknown fix "${fixId}"; one of: ${FIX_IDS.join(', ')}\n`);
+    return 2;
+  }
+  let host: HostSession | undefined;
+  try {
+    host = await open(target, p.values, io);
+    const snap = await host.snapshot({ entries: false });
+    const filter = filterFrom(p.values);
+    let expectedCount: number | undefined;
+    if (fixId === 'delete-entries') {
+      if (!filter) throw new ValidationError('filter', 'delete-entries needs a filter (--src, --dst, --proto, --dport, --state …); use flush-table to empty the table');
+      const counted = await host.runner.run(countArgv(filter), { privileged: true, timeoutMs: 300_000 });
+      expectedCount = counted.stdout.split('\n').filter((l) => l.trim()).length;
+      if (expectedCount === 0) {
+        io.stdout(`No entries match (${renderCommand(countArgv(filter))}): nothing to delete.\n`);
+        return 0;
+      }
+    }
+    const fix = buildHostFix(snap, fixId, {
+      ...(typeof p.values['value'] === 'string' ? { value: p.values['value'] } : {}),
+      ...(typeof p.values['key'] === 'string' ? { key: p.values['key'] } : {}),
+      ...(filter ? { filter } : {}),
+      ...(expectedCount !== undefined ? { expectedCount } : {}),
+      ...(p.values['ipv6'] ? { ipv6: true } : {}),
+    });
+    io.stdout(renderPreview(fix, target));
+    if (fix.needsInitialNetns && snap.initialNetns === false) {
+      io.stderr(`conntrack-doctor: ${target} is not the initial network namespace: ${fix.title} can only be applied on the host itself (the write would be refused while sysctl still exits 0)\n`);
+      return 1;
+    }
+    if (p.values['dry-run']) return 0;
+    const yes = Boolean(p.values['yes']);
+    if (!yes) {
+      if (!process.stdin.isTTY) {
+        io.stderr('conntrack-doctor: not applied: confirm with --yes when not running on a terminal\n');
+        return 1;
+      }
+      if (!(await confirmOnTerminal(fix.destructive ? `${fix.confirmation ?? fix.title}` : `Apply "${fix.title}" on ${target}?`))) {
+        io.stderr('Not applied.\n');
+        return 1;
+      }
+    }
+    const record = await applyFix(host.runner, fix, {
+      host: target,
+      confirm: () => Promise.resolve(true), // asked above (or --yes)
+      onProgress: (line) => io.stderr(`${line}\n`),
+    });
+    io.stdout(`Applied and verified: ${record.title} (change ${record.id}; undo with: conntrack-doctor rollback ${target})\n`);
+    for (const v of record.verification) io.stdout(`  read back: ${v.description}: ${v.observed}\n`);
+    return 0;
+  } catch (err) {
+    return fail(io, err);
+  } finally {
+    await host?.close();
+  }
+}
+
+export async function runRollback(argv: readonly string[], io: CliIO): Promise<number> {
+  const p = parse(argv, { id: { type: 'string' }, yes: { type: 'boolean', short: 'y', default: false } }, io);
+  if (typeof p === 'number') return p;
+  const [target] = p.positionals;
+  if (!target) {
+    io.stderr('usage: conntrack-doctor rollback TARGET [--id ID] [--yes]\n');
+    return 2;
+  }
+  let host: HostSession | undefined;
+  try {
+    host = await open(target, p.values, io);
+    if (!p.values['yes'] && !(process.stdin.isTTY && (await confirmOnTerminal(`Roll back the newest change on ${target}?`)))) {
+      io.stderr('conntrack-doctor: not rolled back (confirm, or pass --yes)\n');
+      return 1;
+    }
+    const r = await rollbackLast(host.runner, { host: target, ...(typeof p.values['id'] === 'string' ? { id: p.values['id'] } : {}), onProgress: (line) => io.stderr(`${line}\n`) });
+    io.stdout(`Rolled back: ${r.record.title} (change ${r.record.id}); restored ${r.restored.length ? r.restored.join(', ') : 'no files'}\n`);
+    for (const v of r.verification) io.stdout(`  read back: ${v.description}: ${v.observed}\n`);
+    return 0;
+  } catch (err) {
+    return fail(io, err);
+  } finally {
+    await host?.close();
+  }
+}

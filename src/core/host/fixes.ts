@@ -1,0 +1,80 @@
+/**
+ * Builds a named fix for a host from its snapshot and the user's parameters (CLI `apply`,
+ * the extension's palette commands). Validation happens in the builders, before any argv.
+ */
+import type { Fix, FixId } from '../fix/model';
+import { raiseMax, setBuckets, setSysctl, setConntrackTimeout, loadModuleAtBoot } from '../fix/sysctl-fixes';
+import { deleteEntries, flushTable, type EntryFilter } from '../fix/entries-fixes';
+import { invalidDropRule } from '../fix/invalid-rule';
+import { ValidationError } from '../fix/validate';
+import { lookupKey } from '../sysctl/catalog';
+import { MODPROBE_FILE } from '../sysctl/boot';
+import { recommendBuckets, recommendEstablishedTimeout, recommendMax } from './recommend';
+import { firewallPersistence, firewallTarget, moduleState, sysctlHost } from './diagnose';
+import type { HostSnapshot } from './snapshot';
+
+export const FIX_IDS: readonly FixId[] = ['raise-max', 'set-buckets', 'set-timeout', 'set-sysctl', 'load-module-at-boot', 'delete-entries', 'flush-table', 'invalid-drop-rule'];
+
+export interface FixParams {
+  /** New value (raise-max, set-buckets, set-timeout, set-sysctl); default: the recommendation. */
+  readonly value?: string | number;
+  /** Key for set-timeout / set-sysctl (dotted, e.g. net.netfilter.nf_conntrack_tcp_timeout_established). */
+  readonly key?: string;
+  readonly filter?: EntryFilter;
+  /** How many entries the filter matches now (counted on the host before deleting). */
+  readonly expectedCount?: number;
+  readonly ipv6?: boolean;
+}
+
+function num(v: string | undefined): number | undefined {
+  return v !== undefined && /^\d+$/.test(v.trim()) ? Number(v.trim()) : undefined;
+}
+
+export function buildHostFix(s: HostSnapshot, id: string, p: FixParams = {}): Fix {
+  const live = (key: string): number | undefined => num(s.sysctl?.[key]);
+  switch (id) {
+    case 'raise-max': {
+      if (s.max === undefined) throw new ValidationError('max', 'nf_conntrack_max could not be read on this host');
+      const value = p.value ?? recommendMax({ currentMax: s.max, observedPeak: Math.max(s.count ?? 0, s.max), memTotalBytes: s.memTotalBytes, slabObjSize: s.slabObjSize, cpus: s.cpus }).value;
+      return raiseMax({ ...sysctlHost(s), value, current: s.max, ...(s.slabObjSize ? { objsize: s.slabObjSize } : {}), ...(s.buckets ? { buckets: s.buckets } : {}) });
+    }
+    case 'set-buckets': {
+      if (s.buckets === undefined) throw new ValidationError('buckets', 'nf_conntrack_buckets could not be read on this host');
+      const value = p.value ?? recommendBuckets(s.max ?? s.buckets, s.buckets).value;
+      return setBuckets({ ...moduleState(s), value, current: s.buckets, modprobeContent: s.modprobe?.find((f) => f.path === MODPROBE_FILE)?.content, files: s.sysctlFiles ?? [] });
+    }
+    case 'set-timeout':
+    case 'set-sysctl': {
+      const key = p.key ?? (id === 'set-timeout' ? 'net.netfilter.nf_conntrack_tcp_timeout_established' : undefined);
+      if (key === undefined) throw new ValidationError('key', 'give the sysctl key to set (--key)');
+      const info = lookupKey(key);
+      if (id === 'set-timeout' && info?.unit !== 'seconds') throw new ValidationError('key', `${key} is not a conntrack timeout`);
+      const current = live(key);
+      if (current === undefined) throw new ValidationError('key', `${key} does not exist on this host (or could not be read)`);
+      const rec = key.endsWith('tcp_timeout_established') ? recommendEstablishedTimeout(current) : undefined;
+      const value = p.value ?? rec?.value;
+      if (value === undefined) throw new ValidationError('value', `give the new value for ${key} (--value)`);
+      const tradeOff = rec?.caveats[0] ?? (info?.unit === 'seconds' ? 'A shorter timeout frees entries sooner; flows idle for longer than it lose their state.' : `Changes ${key} from ${current}.`);
+      const input = { ...sysctlHost(s), key, value, current, tradeOff };
+      return id === 'set-timeout' ? setConntrackTimeout(input) : setSysctl(input);
+    }
+    case 'load-module-at-boot':
+      return loadModuleAtBoot(moduleState(s));
+    case 'delete-entries': {
+      if (!p.filter) throw new ValidationError('filter', 'give at least a source, destination or protocol');
+      if (p.expectedCount === undefined) throw new ValidationError('expectedCount', 'count the matching entries first');
+      return deleteEntries({ filter: p.filter, expectedCount: p.expectedCount, ...(s.host ? { host: s.host } : {}) });
+    }
+    case 'flush-table': {
+      if (s.count === undefined) throw new ValidationError('count', 'the entry count could not be read on this host');
+      return flushTable({ entryCount: s.count, ...(s.host ? { host: s.host } : {}) });
+    }
+    case 'invalid-drop-rule': {
+      const target = firewallTarget(s);
+      if (!target) throw new ValidationError('firewall', 'the firewall backend could not be detected (iptables -V / nft list tables)');
+      return invalidDropRule({ target, persistence: firewallPersistence(s), ...(p.ipv6 ? { ipv6: true } : {}) });
+    }
+    default:
+      throw new ValidationError('fix', `unknown fix "${id}"; one of: ${FIX_IDS.join(', ')}`);
+  }
+}

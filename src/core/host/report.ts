@@ -1,0 +1,104 @@
+/**
+ * The diagnosis as a person reads it (CLI `diagnose`, the extension's report document), and as
+ * JSON for scripts (documented in docs/cli.md). Pure formatting.
+ */
+import type { Diagnosis, Finding } from './diagnose';
+import type { EntrySummary } from '../kernel/entrySummary';
+import { formatDuration, formatInt } from '../sizing';
+
+const LABEL: Record<Finding['severity'], string> = { critical: 'CRITICAL', warning: 'WARNING', info: 'info' };
+
+export function renderDiagnosis(d: Diagnosis): string {
+  const out: string[] = [];
+  const u = d.usage;
+  out.push(`Conntrack on ${d.host ?? 'host'}`);
+  const pct = u.percent !== undefined ? ` (${u.percent.toFixed(1)} %, ${u.level})` : '';
+  out.push(`  usage     ${u.count !== undefined ? formatInt(u.count) : '?'} / ${u.max !== undefined ? (u.max === 0 ? 'unlimited' : formatInt(u.max)) : '?'}${pct}${u.buckets !== undefined ? `, ${formatInt(u.buckets)} buckets` : ''}`);
+  if (d.counters) {
+    const names = ['drop', 'early_drop', 'insert_failed', 'invalid', 'clash_resolve', 'chaintoolong', 'error', 'search_restart', 'found', 'insert'];
+    const shown = names.filter((n) => d.counters?.[n] !== undefined);
+    const rate = (n: string): string => {
+      const r = d.rates?.perSecond[n];
+      return r === undefined ? '' : ` (${r >= 10 ? Math.round(r) : r.toFixed(2)}/s)`;
+    };
+    out.push(`  counters  ${shown.map((n) => `${n}=${formatInt(d.counters?.[n] ?? 0)}${rate(n)}`).join('  ')}${d.counterSource ? `  [${d.counterSource}]` : ''}`);
+  } else out.push('  counters  unavailable');
+  const changed = d.timeouts.filter((t) => t.differsFromDefault);
+  out.push(`  timeouts  ${changed.length === 0 ? 'all at kernel defaults' : changed.map((t) => `${t.key.replace('net.netfilter.nf_conntrack_', '')}=${t.value ?? '?'} (default ${t.defaultValue ?? '?'})`).join(', ')}`);
+  const est = d.timeouts.find((t) => t.key.endsWith('tcp_timeout_established'));
+  if (est?.value !== undefined) out.push(`            tcp_timeout_established = ${formatInt(est.value)} s (${formatDuration(est.value)})`);
+  out.push('');
+  if (d.findings.length === 0) out.push('No findings: the table is healthy.');
+  for (const f of d.findings) {
+    out.push(`${LABEL[f.severity]} [${f.cause}] ${f.title}`);
+    out.push(wrap(f.detail, '    '));
+    for (const e of f.evidence) out.push(`    · ${e.label}: ${e.value}`);
+    if (f.recommendation) {
+      out.push(`    recommended ${f.recommendation.key.replace('net.netfilter.', '')} = ${formatInt(f.recommendation.value)}:`);
+      for (const s of f.recommendation.steps) out.push(`      ${s}`);
+      for (const c of f.recommendation.caveats) out.push(`      ! ${c}`);
+    }
+    for (const x of f.fixes) out.push(`    fix: ${x.id}${x.destructive ? ' (destructive)' : ''} — ${x.title}`);
+    for (const e of f.fixErrors ?? []) out.push(`    (fix not built: ${e})`);
+    out.push('');
+  }
+  if (d.unavailable.length > 0) {
+    out.push('Not available:');
+    for (const u2 of d.unavailable) out.push(`  - ${u2.what}: ${u2.why}`);
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+function wrap(text: string, indent: string, width = 100): string {
+  const words = text.split(/\s+/);
+  const lines: string[] = [];
+  let cur = '';
+  for (const w of words) {
+    if (cur.length + w.length + 1 > width - indent.length && cur) {
+      lines.push(indent + cur);
+      cur = w;
+    } else cur = cur ? `${cur} ${w}` : w;
+  }
+  if (cur) lines.push(indent + cur);
+  return lines.join('\n');
+}
+
+/** JSON for `diagnose --json` (docs/cli.md). */
+export function diagnosisJson(d: Diagnosis): unknown {
+  return {
+    host: d.host,
+    usage: d.usage,
+    counters: d.counters ?? null,
+    counterSource: d.counterSource ?? null,
+    rates: d.rates ?? null,
+    timeouts: d.timeouts,
+    findings: d.findings.map((f) => ({
+      code: f.code,
+      cause: f.cause,
+      severity: f.severity,
+      title: f.title,
+      detail: f.detail,
+      evidence: f.evidence,
+      recommendation: f.recommendation ?? null,
+      fixes: f.fixes.map((x) => ({ id: x.id, title: x.title, destructive: x.destructive, needsInitialNetns: x.needsInitialNetns })),
+    })),
+    unavailable: d.unavailable,
+  };
+}
+
+export function renderEntrySummary(s: EntrySummary, host?: string): string {
+  const out: string[] = [];
+  out.push(`Entries on ${host ?? 'host'}: ${formatInt(s.entries)} (${formatInt(s.assured)} assured, ${formatInt(s.unreplied)} unreplied${s.malformedLines ? `, ${s.malformedLines} unparsed lines` : ''})`);
+  const rec = (r: Record<string, number>): string => Object.entries(r).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${formatInt(v)}`).join(', ');
+  out.push(`  protocols  ${rec(s.byProtocol) || '-'}`);
+  out.push(`  tcp states ${rec(s.byTcpState) || '-'}`);
+  out.push(`  timeouts   ${s.timeoutHistogram.map((h) => `${h.label} ${formatInt(h.count)}`).join(', ')}`);
+  const top = (title: string, t: EntrySummary['topSources']): void => {
+    out.push(`  ${title}${t.approximate ? ' (approximate)' : ''}:`);
+    for (const i of t.items) out.push(`    ${formatInt(i.count).padStart(10)}  ${s.entries ? ((100 * i.count) / s.entries).toFixed(1).padStart(5) : '  0.0'} %  ${i.key}`);
+  };
+  top('top sources', s.topSources);
+  top('top destinations', s.topDestinations);
+  top('top destination ports', s.topDestinationPorts);
+  return `${out.join('\n')}\n`;
+}

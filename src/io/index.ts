@@ -1,0 +1,63 @@
+/** The I/O layer: SSH config resolution, host-key checks, connections and command runners. */
+export { CONNTRACK_TIMEOUT_HINT, IoError, isIoError, type IoErrorDetails, type IoErrorKind } from './errors';
+export {
+  chainKey,
+  formatHost,
+  isValidHostname,
+  isValidPort,
+  isValidUser,
+  listConfiguredHosts,
+  parseProxyJump,
+  parseTarget,
+  resolveChain,
+  resolveHost,
+  type ConfiguredHost,
+  type IdentityAgentSetting,
+  type JumpSpec,
+  type ResolvedHost,
+  type ResolveOptions,
+  type StrictHostKeyChecking,
+  type TargetSpec,
+} from './ssh/config';
+export {
+  checkHostKey,
+  fingerprintSha256,
+  formatKnownHostsLine,
+  hashHostName,
+  HostKeyVerifier,
+  knownHostName,
+  loadKnownHosts,
+  parseKnownHosts,
+  SessionHostKeys,
+  sshKeyType,
+  type HostKeyAnswer,
+  type HostKeyDecision,
+  type HostKeyQuestion,
+  type HostKeyVerifierOptions,
+  type KnownHostEntry,
+} from './ssh/knownHosts';
+export type { Prompter, PromptRequest } from './ssh/auth';
+export {
+  ConnectionPool,
+  SshConnection,
+  type ConnectionPoolOptions,
+  type ConnectionState,
+  type HostKeyPolicy,
+  type SshConnectionOptions,
+  type SshLogEvent,
+} from './ssh/connection';
+export {
+  detectPrivilege,
+  LocalRunner,
+  SshRunner,
+  type CommandLogEntry,
+  type CommandRunner,
+  type CommandStream,
+  type LocalRunnerOptions,
+  type Privilege,
+  type RunnerOptions,
+  type RunOptions,
+  type RunResult,
+  type StreamOptions,
+  type StreamResult,
+} from './runner';
