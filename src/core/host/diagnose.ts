@@ -155,7 +155,9 @@ export function firewallTarget(s: HostSnapshot): FirewallTarget | undefined {
   if (!fw) return undefined;
   const legacyPresent = (fw.legacyTables?.length ?? 0) > 0;
   const iptablesNftTables = (fw.nftTables ?? []).some((t) => t === 'ip filter' || t === 'ip6 filter');
-  if (fw.nftInputChain && !legacyPresent && !iptablesNftTables) {
+  // A native nft input chain takes the rule unless iptables-nft manages the ip filter table;
+  // legacy tables next to it are a separate firewall (reported as iptables-backend).
+  if (fw.nftInputChain && !iptablesNftTables) {
     return { kind: 'nft', family: fw.nftInputChain.family, table: fw.nftInputChain.table, chain: fw.nftInputChain.chain };
   }
   if (fw.iptablesBackend === undefined) return undefined;

@@ -19,7 +19,9 @@ export function renderDiagnosis(d: Diagnosis): string {
     const shown = names.filter((n) => d.counters?.[n] !== undefined);
     const rate = (n: string): string => {
       const r = d.rates?.perSecond[n];
-      return r === undefined ? '' : ` (${r >= 10 ? Math.round(r) : r.toFixed(2)}/s)`;
+      // a rate is shown when it moves, and always for the counters that tell the story
+      if (r === undefined || (r === 0 && !['drop', 'early_drop', 'invalid', 'insert_failed'].includes(n))) return '';
+      return ` (${r >= 10 ? Math.round(r) : r === 0 ? '0' : r.toFixed(2)}/s)`;
     };
     out.push(`  counters  ${shown.map((n) => `${n}=${formatInt(d.counters?.[n] ?? 0)}${rate(n)}`).join('  ')}${d.counterSource ? `  [${d.counterSource}]` : ''}`);
   } else out.push('  counters  unavailable');

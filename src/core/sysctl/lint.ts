@@ -158,7 +158,7 @@ export function lintFiles(files: readonly SysctlFile[], options: LintOptions = {
       checkLoaded(file, parsed, loaders, emit);
     }
     if (options.boot) checkBoot(file, options.boot, emit, file.doc.eol);
-    if (ctx.liveValues) checkDrift(file, precedence, ctx.liveValues, emit);
+    if (ctx.liveValues) checkDrift(file, precedence, ctx.liveValues, emit, ctx.initialNetns === false);
   }
   return findings.sort(
     (a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) || a.range.startLine - b.range.startLine || a.range.startCol - b.range.startCol || (a.code < b.code ? -1 : 1),
@@ -466,10 +466,12 @@ function checkBoot(file: ParsedSysctlFile, boot: BootFacts, emit: Emit, eol: str
   });
 }
 
-function checkDrift(file: ParsedSysctlFile, precedence: ReadonlyMap<Loader, ReturnType<typeof computePrecedence>>, live: ReadonlyMap<string, string>, emit: Emit): void {
+function checkDrift(file: ParsedSysctlFile, precedence: ReadonlyMap<Loader, ReturnType<typeof computePrecedence>>, live: ReadonlyMap<string, string>, emit: Emit, inNetns: boolean): void {
   for (const l of file.doc.lines) {
     if (l.kind !== 'assignment' || l.glob) continue;
     const key = canonicalKey(l.normalizedKey);
+    // Global keys cannot be set from a netns at all: global-key-in-netns says so; drift would be noise.
+    if (inNetns && lookupKey(key)?.scope === 'init') continue;
     const liveValue = live.get(key);
     if (liveValue === undefined) continue;
     // Only the line that wins under every loader that reads it speaks for the file set.

@@ -267,3 +267,11 @@ test('every finding names a cause from the documented list and carries evidence'
     assert.ok(f.evidence.length > 0, `${f.code} has no evidence`);
   }
 });
+
+test('INVALID rule goes to the native nft input chain even when legacy tables coexist', () => {
+  const fw = { iptablesBackend: 'nf_tables' as const, legacyTables: ['filter'], nftTables: ['inet filter'], nftInputChain: { family: 'inet', table: 'filter', chain: 'input' }, invalidRules: [], persistence: 'none' as const };
+  const before = healthy({ takenAt: 0, firewall: fw, counters: ok(parseConntrackStats(statsText([{ invalid: 0 }]))) });
+  const now = healthy({ takenAt: 1_000, firewall: fw, counters: ok(parseConntrackStats(statsText([{ invalid: 50 }]))) });
+  const fix = diagnose(now, { previous: before }).findings.find((x) => x.cause === 'invalid-packets')?.fixes[0];
+  assert.match(renderCommand(fix?.runtime.at(-1)?.argv ?? []), /^nft insert rule inet filter input ct state invalid counter drop/);
+});

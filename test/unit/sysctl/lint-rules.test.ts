@@ -248,3 +248,13 @@ test('the full example tree from the README gives the expected findings and noth
   ].join('\n');
   assert.deepEqual(lint(clean, { context: { memTotalBytes: 16 * GiB } }), []);
 });
+
+test('drift is not reported for global keys inside a network namespace (they cannot be applied there)', () => {
+  const live = new Map([['net.netfilter.nf_conntrack_max', '262144'], ['net.netfilter.nf_conntrack_tcp_loose', '1']]);
+  const text = 'net.netfilter.nf_conntrack_max = 131072\nnet.netfilter.nf_conntrack_tcp_loose = 0\n';
+  const f = lint(text, { context: { liveValues: live, initialNetns: false } });
+  assert.deepEqual(f.filter((x) => x.code === 'drift').map((x) => x.range.startLine + 1), [2]);
+  assert.ok(has(f, 'global-key-in-netns', 1));
+  const host = lint(text, { context: { liveValues: live, initialNetns: true } });
+  assert.deepEqual(host.filter((x) => x.code === 'drift').map((x) => x.range.startLine + 1), [1, 2]);
+});
