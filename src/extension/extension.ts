@@ -1,13 +1,23 @@
 /**
- * VS Code entry point. The adapters (sidebar, sysctl language, fixes from the editor) are
- * wired here by the extension issue; until then activation registers nothing.
+ * VS Code entry point: a wiring table. Every feature lives in its own module and is an adapter
+ * over the pure core (src/core) and the I/O layer (src/io).
  */
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
+import { initLog, log } from './log';
+import { onSettingsChanged } from './settings';
+import { SysctlLanguage } from './sysctl/language';
 
-export function activate(_context: vscode.ExtensionContext): void {
-  // Intentionally empty: see the comment above.
+export function activate(context: vscode.ExtensionContext): void {
+  initLog(context);
+  const language = new SysctlLanguage(context.extensionUri);
+  context.subscriptions.push(
+    language,
+    onSettingsChanged(() => language.refreshAll()),
+    vscode.commands.registerCommand('conntrack-doctor.showLog', () => log.show()),
+  );
+  log.info(`Conntrack Doctor activated (VS Code ${vscode.version})`);
 }
 
 export function deactivate(): void {
-  // Nothing to release yet.
+  // Disposables registered in context.subscriptions are released by VS Code.
 }
