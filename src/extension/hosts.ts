@@ -1,0 +1,201 @@
+/**
+ * Hosts the extension knows (ssh config + added in settings) and their connection state, last
+ * snapshots and diagnosis. One HostSession (one SSH connection) per host, reused; one snapshot
+ * per refresh. Prompts (passwords, passphrases, host keys) go through VS Code's UI; sudo
+ * passwords can be remembered in SecretStorage only.
+ */
+import * as vscode from 'vscode';
+import { openHost, type HostSession } from '../io/host';
+import { listConfiguredHosts } from '../io/ssh/config';
+import { isIoError } from '../io/errors';
+import type { PromptRequest } from '../io/ssh/auth';
+import type { HostKeyQuestion, HostKeyAnswer } from '../io/ssh/knownHosts';
+import { diagnose, type Diagnosis } from '../core/host/diagnose';
+import type { HostSnapshot } from '../core/host/snapshot';
+import { readSettings } from './settings';
+import { log } from './log';
+
+export type ConnectionStatus = 'disconnected' | 'connecting' | 'connected' | 'error';
+
+export interface HistoryPoint {
+  readonly at: number;
+  readonly count?: number;
+  readonly max?: number;
+  readonly drop?: number;
+  readonly invalid?: number;
+}
+
+export class HostEntry {
+  status: ConnectionStatus = 'disconnected';
+  error: string | undefined;
+  session: HostSession | undefined;
+  snapshot: HostSnapshot | undefined;
+  previous: HostSnapshot | undefined;
+  diagnosis: Diagnosis | undefined;
+  readonly history: HistoryPoint[] = [];
+  constructor(
+    readonly id: string,
+    readonly label: string,
+    readonly target: string,
+    readonly origin: 'ssh-config' | 'settings' | 'added',
+  ) {}
+}
+
+const SUDO_SECRET = (target: string): string => `conntrack-doctor.sudo.${target}`;
+const MAX_HISTORY = 360;
+
+export class HostManager implements vscode.Disposable {
+  private readonly hosts = new Map<string, HostEntry>();
+  private readonly changed = new vscode.EventEmitter<HostEntry | undefined>();
+  readonly onDidChange = this.changed.event;
+
+  constructor(private readonly secrets: vscode.SecretStorage) {}
+
+  dispose(): void {
+    for (const h of this.hosts.values()) void h.session?.close();
+    this.changed.dispose();
+  }
+
+  list(): HostEntry[] {
+    return [...this.hosts.values()].sort((a, b) => a.label.localeCompare(b.label));
+  }
+
+  get(id: string): HostEntry | undefined {
+    return this.hosts.get(id);
+  }
+
+  /** Re-reads hosts from the ssh config and the user's settings, keeping connected ones. */
+  async reload(): Promise<void> {
+    const settings = readSettings();
+    const found = new Map<string, HostEntry>();
+    try {
+      const configured = await listConfiguredHosts(settings.sshConfigFile ? { configFile: settings.sshConfigFile } : {});
+      for (const c of configured) found.set(c.alias, this.hosts.get(c.alias) ?? new HostEntry(c.alias, c.alias, c.alias, 'ssh-config'));
+    } catch (err) {
+      log.warn(`cannot read the ssh config: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    for (const h of settings.hosts) found.set(h.target, this.hosts.get(h.target) ?? new HostEntry(h.target, h.name, h.target, 'settings'));
+    for (const [id, h] of this.hosts) if (h.origin === 'added' || h.session) found.set(id, h);
+    this.hosts.clear();
+    for (const [id, h] of found) this.hosts.set(id, h);
+    this.changed.fire(undefined);
+  }
+
+  /** Adds a host for this session (and to the user's settings when asked). */
+  async add(name: string, target: string, persist: boolean): Promise<HostEntry> {
+    const entry = this.hosts.get(target) ?? new HostEntry(target, name, target, persist ? 'settings' : 'added');
+    this.hosts.set(target, entry);
+    if (persist) {
+      const cfg = vscode.workspace.getConfiguration('conntrackDoctor');
+      const current = (cfg.inspect<{ name: string; target: string }[]>('hosts')?.globalValue ?? []).filter((h) => h.target !== target);
+      await cfg.update('hosts', [...current, { name, target }], vscode.ConfigurationTarget.Global);
+    }
+    this.changed.fire(undefined);
+    return entry;
+  }
+
+  async connect(entry: HostEntry, token?: vscode.CancellationToken): Promise<void> {
+    if (entry.session) return;
+    entry.status = 'connecting';
+    entry.error = undefined;
+    this.changed.fire(entry);
+    const settings = readSettings();
+    try {
+      entry.session = await openHost({
+        target: entry.target,
+        ...(settings.sshConfigFile ? { resolve: { configFile: settings.sshConfigFile } } : {}),
+        hostKeys: { mode: settings.hostKeyChecking, ask: (q) => this.askHostKey(q) },
+        prompt: (req) => this.prompt(req, token),
+        log: (e) => log.info(`[${e.runner}] ${e.privileged ? '# ' : '$ '}${e.command} → ${e.exitCode ?? e.error ?? '?'} (${e.durationMs} ms)`),
+      });
+      entry.status = 'connected';
+    } catch (err) {
+      entry.status = 'error';
+      entry.error = err instanceof Error ? err.message : String(err);
+      log.error(`connecting to ${entry.target}`, err);
+      throw err;
+    } finally {
+      this.changed.fire(entry);
+    }
+  }
+
+  async disconnect(entry: HostEntry): Promise<void> {
+    const s = entry.session;
+    entry.session = undefined;
+    entry.status = 'disconnected';
+    this.changed.fire(entry);
+    await s?.close();
+  }
+
+  /** One snapshot; the previous one gives rates. */
+  async refresh(entry: HostEntry, token?: vscode.CancellationToken): Promise<Diagnosis | undefined> {
+    if (!entry.session) await this.connect(entry, token);
+    const session = entry.session;
+    if (!session) return undefined;
+    const abort = new AbortController();
+    const sub = token?.onCancellationRequested(() => abort.abort());
+    try {
+      const snap = await session.snapshot({ signal: abort.signal });
+      const settings = readSettings();
+      entry.previous = entry.snapshot;
+      entry.snapshot = snap;
+      const peak = Math.max(0, ...entry.history.map((h) => h.count ?? 0), snap.count ?? 0);
+      entry.diagnosis = diagnose(snap, {
+        previous: entry.previous,
+        observedPeak: peak,
+        thresholds: { warnPercent: settings.warnPercent, highPercent: settings.highPercent, criticalPercent: settings.criticalPercent, memoryBudgetPercent: settings.memoryBudgetPercent },
+      });
+      const r = entry.diagnosis.rates?.perSecond;
+      entry.history.push({ at: snap.takenAt, ...(snap.count !== undefined ? { count: snap.count } : {}), ...(snap.max !== undefined ? { max: snap.max } : {}), ...(r?.['drop'] !== undefined ? { drop: r['drop'] } : {}), ...(r?.['invalid'] !== undefined ? { invalid: r['invalid'] } : {}) });
+      if (entry.history.length > MAX_HISTORY) entry.history.shift();
+      entry.status = 'connected';
+      entry.error = undefined;
+      return entry.diagnosis;
+    } catch (err) {
+      if (isIoError(err) && (err.kind === 'connection-lost' || err.kind === 'timeout')) entry.status = 'error';
+      entry.error = err instanceof Error ? err.message : String(err);
+      throw err;
+    } finally {
+      sub?.dispose();
+      this.changed.fire(entry);
+    }
+  }
+
+  /** A file on the host changed through the editor: take a new snapshot in the background. */
+  markStale(entry: HostEntry): void {
+    void this.refresh(entry).catch((err: unknown) => log.error(`refreshing ${entry.label}`, err));
+  }
+
+  async forgetSecrets(entry: HostEntry): Promise<void> {
+    await this.secrets.delete(SUDO_SECRET(entry.target));
+  }
+
+  private async askHostKey(q: HostKeyQuestion): Promise<HostKeyAnswer> {
+    const trust = 'Trust for this session';
+    const save = q.saveTo ? `Trust and save to ${q.saveTo}` : undefined;
+    const answer = await vscode.window.showWarningMessage(
+      `The authenticity of host ${q.name} can't be established.`,
+      { modal: true, detail: `${q.keyType} key fingerprint is ${q.fingerprint}.\nCompare it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_${q.keyType.replace(/^ssh-/, '')}_key.pub) before trusting it.` },
+      ...(save ? [trust, save] : [trust]),
+    );
+    return answer === trust ? 'accept-once' : answer !== undefined && answer === save ? 'accept-and-save' : 'reject';
+  }
+
+  private async prompt(req: PromptRequest, token?: vscode.CancellationToken): Promise<string | undefined> {
+    if (req.kind === 'sudo-password') {
+      const stored = req.attempt === 1 ? await this.secrets.get(SUDO_SECRET(req.target)) : undefined;
+      if (stored) return stored;
+    }
+    const value = await vscode.window.showInputBox({
+      title: req.kind === 'sudo-password' ? `sudo password on ${req.target}` : req.kind === 'passphrase' ? `Passphrase for ${req.keyFile ?? 'key'}` : `${req.target}`,
+      prompt: `${req.message}${req.attempt > 1 ? ' (try again)' : ''}`,
+      password: !req.echo,
+      ignoreFocusOut: true,
+    }, token);
+    if (value !== undefined && req.kind === 'sudo-password') {
+      const remember = await vscode.window.showInformationMessage(`Remember the sudo password for ${req.target} in VS Code's secret storage?`, 'Remember', 'Not now');
+      if (remember === 'Remember') await this.secrets.store(SUDO_SECRET(req.target), value);
+    }
+    return value;
+  }
+}

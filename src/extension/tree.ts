@@ -1,0 +1,189 @@
+/**
+ * The Hosts tree: per host its connection state, and under a connected host Usage, Counters,
+ * Timeouts, Top talkers, Findings (by cause, evidence in the tooltip, fixes inline) and sysctl
+ * files (in precedence order, which file wins for each conntrack key).
+ */
+import * as vscode from 'vscode';
+import type { HostEntry, HostManager } from './hosts';
+import type { Finding } from '../core/host/diagnose';
+import { formatBytes, formatDuration, formatInt, tableMemoryBytes, ESTIMATED_OBJ_SIZE } from '../core/sizing';
+import { computePrecedence, parseFiles, LOADERS, loaderLabel, winner } from '../core/sysctl/loaders';
+import { CATALOG } from '../core/sysctl/catalog';
+
+export type Node =
+  | { kind: 'host'; host: HostEntry }
+  | { kind: 'group'; host: HostEntry; group: 'usage' | 'counters' | 'timeouts' | 'talkers' | 'findings' | 'files' }
+  | { kind: 'cause'; host: HostEntry; cause: string; findings: Finding[] }
+  | { kind: 'finding'; host: HostEntry; finding: Finding }
+  | { kind: 'fix'; host: HostEntry; finding: Finding; fixIndex: number }
+  | { kind: 'file'; host: HostEntry; path: string; detail: string }
+  | { kind: 'leaf'; label: string; description?: string; tooltip?: string; icon?: vscode.ThemeIcon; contextValue?: string };
+
+const SEVERITY_ICON: Record<Finding['severity'], vscode.ThemeIcon> = {
+  critical: new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground')),
+  warning: new vscode.ThemeIcon('warning', new vscode.ThemeColor('editorWarning.foreground')),
+  info: new vscode.ThemeIcon('info'),
+};
+
+export class HostsTree implements vscode.TreeDataProvider<Node> {
+  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+
+  constructor(private readonly hosts: HostManager) {
+    hosts.onDidChange(() => this.changed.fire(undefined));
+  }
+
+  getTreeItem(n: Node): vscode.TreeItem {
+    switch (n.kind) {
+      case 'host': {
+        const h = n.host;
+        const d = h.diagnosis;
+        const state = h.status === 'connected' && d?.usage.percent !== undefined ? `${d.usage.percent.toFixed(1)} %` : h.status;
+        const item = new vscode.TreeItem(h.label, h.status === 'connected' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        item.id = `host:${h.id}`;
+        item.description = state;
+        item.tooltip = new vscode.MarkdownString(`**${h.label}** (${h.target})\n\n${h.error ? `Error: ${h.error}` : h.status}`);
+        const level = d?.usage.level;
+        item.iconPath = h.status === 'error' ? new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('errorForeground'))
+          : h.status === 'connecting' ? new vscode.ThemeIcon('sync~spin')
+          : h.status === 'disconnected' ? new vscode.ThemeIcon('vm-outline')
+          : level === 'critical' ? new vscode.ThemeIcon('vm', new vscode.ThemeColor('errorForeground'))
+          : level === 'high' || level === 'elevated' ? new vscode.ThemeIcon('vm', new vscode.ThemeColor('editorWarning.foreground'))
+          : new vscode.ThemeIcon('vm-active');
+        item.contextValue = h.status === 'connected' ? 'host.connected' : 'host.disconnected';
+        if (h.status !== 'connected') item.command = { command: 'conntrack-doctor.connect', title: 'Connect', arguments: [h] };
+        return item;
+      }
+      case 'group': {
+        const titles = { usage: 'Usage', counters: 'Counters', timeouts: 'Timeouts', talkers: 'Top talkers', findings: 'Findings', files: 'sysctl files' } as const;
+        const item = new vscode.TreeItem(titles[n.group], n.group === 'findings' || n.group === 'usage' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `group:${n.host.id}:${n.group}`;
+        if (n.group === 'findings') {
+          const f = n.host.diagnosis?.findings ?? [];
+          item.description = `${f.filter((x) => x.severity !== 'info').length} warning(s), ${f.length} in all`;
+        }
+        item.iconPath = new vscode.ThemeIcon({ usage: 'dashboard', counters: 'pulse', timeouts: 'watch', talkers: 'organization', findings: 'checklist', files: 'files' }[n.group]);
+        return item;
+      }
+      case 'cause': {
+        const item = new vscode.TreeItem(n.cause, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `cause:${n.host.id}:${n.cause}`;
+        const worst = n.findings.some((f) => f.severity === 'critical') ? 'critical' : n.findings.some((f) => f.severity === 'warning') ? 'warning' : 'info';
+        item.iconPath = SEVERITY_ICON[worst];
+        return item;
+      }
+      case 'finding': {
+        const f = n.finding;
+        const item = new vscode.TreeItem(f.title, f.fixes.length > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+        item.id = `finding:${n.host.id}:${f.code}:${f.title}`;
+        item.iconPath = SEVERITY_ICON[f.severity];
+        const md = new vscode.MarkdownString(`**${f.title}** — ${f.severity}, cause \`${f.cause}\`\n\n${f.detail}\n\n${f.evidence.map((e) => `- ${e.label}: ${e.value}`).join('\n')}`);
+        if (f.recommendation) md.appendMarkdown(`\n\n**Recommended** \`${f.recommendation.key}\` = ${formatInt(f.recommendation.value)}\n\n${f.recommendation.steps.map((s) => `- ${s}`).join('\n')}`);
+        item.tooltip = md;
+        item.contextValue = f.fixes.length > 0 ? 'finding.fixable' : 'finding';
+        return item;
+      }
+      case 'fix': {
+        const fx = n.finding.fixes[n.fixIndex];
+        const item = new vscode.TreeItem(fx?.title ?? 'fix', vscode.TreeItemCollapsibleState.None);
+        item.iconPath = new vscode.ThemeIcon(fx?.destructive ? 'trash' : 'wrench');
+        item.tooltip = fx ? `${fx.summary}\n\n${fx.notes.join('\n')}` : '';
+        item.contextValue = 'fix';
+        item.command = { command: 'conntrack-doctor.applyFix', title: 'Preview and apply', arguments: [n] };
+        return item;
+      }
+      case 'file': {
+        const item = new vscode.TreeItem(n.path, vscode.TreeItemCollapsibleState.None);
+        item.description = n.detail;
+        item.iconPath = vscode.ThemeIcon.File;
+        item.resourceUri = vscode.Uri.from({ scheme: 'conntrack', authority: encodeURIComponent(n.host.id), path: n.path });
+        item.command = { command: 'vscode.open', title: 'Open', arguments: [item.resourceUri] };
+        return item;
+      }
+      case 'leaf': {
+        const item = new vscode.TreeItem(n.label, vscode.TreeItemCollapsibleState.None);
+        if (n.description !== undefined) item.description = n.description;
+        if (n.tooltip !== undefined) item.tooltip = n.tooltip;
+        if (n.icon) item.iconPath = n.icon;
+        if (n.contextValue) item.contextValue = n.contextValue;
+        return item;
+      }
+    }
+  }
+
+  getChildren(n?: Node): Node[] {
+    if (!n) return this.hosts.list().map((host) => ({ kind: 'host', host }));
+    const h = 'host' in n ? n.host : undefined;
+    if (n.kind === 'host') {
+      if (n.host.status !== 'connected' || !n.host.diagnosis) return n.host.error ? [{ kind: 'leaf', label: n.host.error, icon: new vscode.ThemeIcon('error') }] : [];
+      return (['usage', 'findings', 'counters', 'timeouts', 'talkers', 'files'] as const).map((group) => ({ kind: 'group', host: n.host, group }));
+    }
+    if (n.kind === 'group' && h) return this.groupChildren(h, n.group);
+    if (n.kind === 'cause' && h) return n.findings.map((finding) => ({ kind: 'finding', host: h, finding }));
+    if (n.kind === 'finding' && h) return n.finding.fixes.map((_, fixIndex) => ({ kind: 'fix', host: h, finding: n.finding, fixIndex }));
+    return [];
+  }
+
+  private groupChildren(h: HostEntry, group: Extract<Node, { kind: 'group' }>['group']): Node[] {
+    const d = h.diagnosis;
+    const s = h.snapshot;
+    if (!d || !s) return [];
+    const leaf = (label: string, description?: string, tooltip?: string, icon?: vscode.ThemeIcon): Node => ({ kind: 'leaf', label, ...(description !== undefined ? { description } : {}), ...(tooltip !== undefined ? { tooltip } : {}), ...(icon ? { icon } : {}) });
+    switch (group) {
+      case 'usage': {
+        const u = d.usage;
+        const mem = s.max !== undefined ? tableMemoryBytes(s.max, s.buckets ?? s.max, s.slabObjSize ?? ESTIMATED_OBJ_SIZE) : undefined;
+        return [
+          leaf('entries', `${u.count !== undefined ? formatInt(u.count) : '?'} / ${u.max !== undefined ? (u.max === 0 ? 'unlimited' : formatInt(u.max)) : '?'}${u.percent !== undefined ? ` (${u.percent.toFixed(1)} %)` : ''}`, `count is this network namespace's; max is global`, new vscode.ThemeIcon(u.level === 'critical' ? 'error' : u.level === 'high' || u.level === 'elevated' ? 'warning' : 'pass')),
+          leaf('buckets', u.buckets !== undefined ? formatInt(u.buckets) : '?'),
+          leaf('memory when full', mem !== undefined ? `${formatBytes(mem)}${s.slabObjSize ? '' : ' (estimated)'}` : '?', `objsize ${s.slabObjSize ?? `~${ESTIMATED_OBJ_SIZE} (estimated)`} B × max + 8 B × buckets`),
+          leaf('network namespace', s.initialNetns === false ? `not initial (inode ${s.netnsInode ?? '?'})` : s.initialNetns ? 'initial (host)' : 'unknown'),
+        ];
+      }
+      case 'counters': {
+        const out: Node[] = [];
+        for (const [name, v] of Object.entries(d.counters ?? {})) {
+          const r = d.rates?.perSecond[name];
+          out.push(leaf(name, `${formatInt(v)}${r !== undefined ? `  (${r >= 10 ? Math.round(r) : r.toFixed(2)}/s)` : ''}`));
+        }
+        for (const c of s.counters?.perCpu ?? []) out.push(leaf(`cpu ${c.cpu}`, Object.entries(c.counters).filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ') || 'all zero'));
+        if (out.length === 0) out.push(leaf('unavailable', d.unavailable.find((x) => /counter/.test(x.what))?.why ?? ''));
+        return out;
+      }
+      case 'timeouts':
+        return d.timeouts.map((t) => leaf(t.key.replace('net.netfilter.nf_conntrack_', ''), `${t.value !== undefined ? `${formatInt(t.value)} s (${formatDuration(t.value)})` : '?'}${t.differsFromDefault ? `  default ${t.defaultValue ?? '?'}` : ''}`, CATALOG.get(t.key)?.summary, t.differsFromDefault ? new vscode.ThemeIcon('edit') : undefined));
+      case 'talkers': {
+        const e = s.entrySummary;
+        if (!e) return [leaf('entry summary unavailable', d.unavailable.find((x) => x.what === 'entry summary')?.why ?? '')];
+        const out: Node[] = [leaf('entries', `${formatInt(e.entries)} (${formatInt(e.assured)} assured, ${formatInt(e.unreplied)} unreplied)`)];
+        for (const i of e.topSources.items.slice(0, 10)) out.push(leaf(`src ${i.key}`, `${formatInt(i.count)} (${((100 * i.count) / Math.max(1, e.entries)).toFixed(1)} %)`, undefined, new vscode.ThemeIcon('arrow-right')));
+        for (const i of e.topDestinationPorts.items.slice(0, 5)) out.push(leaf(`port ${i.key}`, formatInt(i.count), undefined, new vscode.ThemeIcon('plug')));
+        for (const [state, c] of Object.entries(e.byTcpState).sort((a, b) => b[1] - a[1])) out.push(leaf(`tcp ${state}`, formatInt(c)));
+        return out;
+      }
+      case 'findings': {
+        const byCause = new Map<string, Finding[]>();
+        for (const f of d.findings) byCause.set(f.cause, [...(byCause.get(f.cause) ?? []), f]);
+        if (byCause.size === 0) return [leaf('No findings: the table is healthy', undefined, undefined, new vscode.ThemeIcon('pass'))];
+        return [...byCause].map(([cause, findings]) => ({ kind: 'cause', host: h, cause, findings }));
+      }
+      case 'files': {
+        const files = parseFiles(s.sysctlFiles ?? []);
+        const out: Node[] = [];
+        const loaders = s.loader ? [s.loader] : LOADERS;
+        const prec = loaders.map((l) => computePrecedence(l, files));
+        const first = prec[0];
+        if (!first) return [];
+        for (const a of first.plan.applied) {
+          const wins: string[] = [];
+          for (const key of CATALOG.keys()) {
+            const w = prec.map((p) => winner(p, key));
+            if (w.some((x) => x?.path === a.path)) wins.push(`${key.replace('net.netfilter.nf_conntrack_', '')}${w.every((x) => x?.path === a.path) ? '' : ` (${loaders.filter((_, i) => w[i]?.path === a.path).map((l) => loaderLabel[l]).join(', ')})`}`);
+          }
+          out.push({ kind: 'file', host: h, path: a.contentPath, detail: wins.length > 0 ? `wins: ${wins.join(', ')}` : '' });
+        }
+        return out;
+      }
+    }
+  }
+}
