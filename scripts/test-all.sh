@@ -8,3 +8,4 @@ echo "== lint"; npx eslint .
 echo "== unit + cli tests"; node scripts/run-node-tests.mjs test/unit test/cli
 echo "== ssh layer (real sshd on loopback)"; node scripts/run-node-tests.mjs test/io
 echo "== test host (real sshd + kernel conntrack in network namespaces)"; node scripts/run-node-tests.mjs test/host
+echo "== VS Code (code-server): extension tests against a real host, VSIX install check"; bash scripts/vscode/test.sh

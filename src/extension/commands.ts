@@ -37,9 +37,12 @@ export async function refreshHost(hosts: HostManager, h: HostEntry): Promise<voi
     await withHostProgress(`Conntrack: reading ${h.label}`, (token) => hosts.refresh(h, token));
   } catch (err) {
     log.error(`refreshing ${h.label}`, err);
-    const action = await vscode.window.showErrorMessage(`Conntrack: ${h.label}: ${errorMessage(err)}`, 'Show Log', 'Retry');
-    if (action === 'Show Log') log.show();
-    if (action === 'Retry') await refreshHost(hosts, h);
+    // Not awaited: the command is done; the notification's buttons act later.
+    void vscode.window.showErrorMessage(`Conntrack: ${h.label}: ${errorMessage(err)}`, 'Show Log', 'Retry').then((action) => {
+      if (action === 'Show Log') log.show();
+      if (action === 'Retry') return refreshHost(hosts, h);
+      return undefined;
+    });
   }
 }
 
@@ -74,8 +77,7 @@ export async function previewAndApply(hosts: HostManager, h: HostEntry, fix: Fix
     return true;
   } catch (err) {
     log.error(`applying ${fix.title} on ${h.label}`, err);
-    const a = await vscode.window.showErrorMessage(`${fix.title}: ${errorMessage(err)}`, 'Show Log');
-    if (a) log.show();
+    void vscode.window.showErrorMessage(`${fix.title}: ${errorMessage(err)}`, 'Show Log').then((a) => (a ? log.show() : undefined));
     return false;
   }
 }

@@ -1,0 +1,108 @@
+/**
+ * The extension against a real test host (network namespace + sshd + kernel conntrack), set up
+ * by scripts/vscode/test.sh and passed in CTD_TEST_SSH_CONFIG / CTD_TEST_HOST / CTD_TEST_HOST_NAME.
+ * Modal dialogs cannot be clicked with the smoke-test driver on, so window.showWarningMessage
+ * (the one API corner) is replaced by a recorder that answers like a user who dismisses it.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as vscode from 'vscode';
+import { after, before, describe, it } from './harness';
+import type { ConntrackDoctorApi } from '../../../src/extension/extension';
+
+const extensionId = 'conntrack-doctor.conntrack-doctor';
+const sshConfig = process.env['CTD_TEST_SSH_CONFIG'];
+const alias = process.env['CTD_TEST_HOST'];
+const hostName = process.env['CTD_TEST_HOST_NAME'];
+const unknownAlias = process.env['CTD_TEST_HOST_UNKNOWN_KEY'];
+
+/** Counted independently of the product, inside the host's namespace (a new SSH login would time out once the table is full). */
+function hostCount(): number {
+  const r = spawnSync('test/host/ctd-host', ['exec', hostName ?? '', 'conntrack', '-C'], { encoding: 'utf8', cwd: process.env['CTD_REPO'] ?? process.cwd() });
+  assert.equal(r.status, 0, r.stderr);
+  return Number(r.stdout.trim());
+}
+
+function ctdHost(...args: string[]): void {
+  const r = spawnSync('test/host/ctd-host', args, { encoding: 'utf8', cwd: process.env['CTD_REPO'] ?? process.cwd() });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+describe('a real host in the sidebar', () => {
+  let api: ConntrackDoctorApi;
+  const asked: string[] = [];
+  const original = vscode.window.showWarningMessage;
+
+  before(async () => {
+    assert.ok(sshConfig && alias && hostName && unknownAlias, 'CTD_TEST_* variables missing: run through scripts/vscode/test.sh');
+    const ext = vscode.extensions.getExtension<ConntrackDoctorApi>(extensionId);
+    assert.ok(ext);
+    api = await ext.activate();
+    await vscode.workspace.getConfiguration('conntrackDoctor').update('sshConfigFile', sshConfig, vscode.ConfigurationTarget.Global);
+    await vscode.workspace.getConfiguration('conntrackDoctor').update('hostKeyChecking', 'ask', vscode.ConfigurationTarget.Global);
+    (vscode.window as { showWarningMessage: unknown }).showWarningMessage = (message: string, ...rest: unknown[]) => {
+      const opts = rest[0] as { detail?: string } | undefined;
+      asked.push(`${message}\n${opts?.detail ?? ''}`);
+      return Promise.resolve(undefined); // the user closes the dialog
+    };
+    await api.hosts.reload();
+  });
+
+  after(() => {
+    (vscode.window as { showWarningMessage: unknown }).showWarningMessage = original;
+  });
+
+  it('lists the hosts of the ssh config and connects: the tree shows the real count / max', async () => {
+    const h = api.hosts.get(alias ?? '');
+    assert.ok(h, `host ${alias ?? ''} not listed: ${api.hosts.list().map((x) => x.id).join(', ')}`);
+    await vscode.commands.executeCommand('conntrack-doctor.connect', h);
+    assert.equal(h.status, 'connected', h.error);
+    const hostNode = api.tree.getChildren().find((n) => n.kind === 'host' && n.host === h);
+    assert.ok(hostNode);
+    const usage = api.tree.getChildren(hostNode).find((n) => n.kind === 'group' && n.group === 'usage');
+    assert.ok(usage);
+    const entries = api.tree.getChildren(usage).map((n) => api.tree.getTreeItem(n)).find((i) => i.label === 'entries');
+    const count = hostCount();
+    const max = spawnSync('ssh', ['-F', sshConfig ?? '', '-o', 'BatchMode=yes', alias ?? '', 'cat', '/proc/sys/net/netfilter/nf_conntrack_max'], { encoding: 'utf8' }).stdout.trim();
+    const shown = String(entries?.description ?? '');
+    assert.match(shown, new RegExp(`^${Number(max).toLocaleString('en-US')}`.replace(/^\^/, '').replace(/,/g, ','), 'u'));
+    assert.ok(shown.includes(`/ ${Number(max).toLocaleString('en-US')}`), shown);
+    // the count is the host's, within the few entries our own SSH checks add
+    const shownCount = Number(shown.split(' / ')[0]?.replace(/,/g, ''));
+    assert.ok(Math.abs(shownCount - count) <= 5, `${shownCount} vs ${count}`);
+  });
+
+  it('an unknown host key is not trusted silently', async () => {
+    await api.hosts.reload();
+    const h = api.hosts.get(unknownAlias ?? '');
+    assert.ok(h, 'second alias (empty known_hosts) missing');
+    asked.length = 0;
+    await vscode.commands.executeCommand('conntrack-doctor.connect', h);
+    assert.notEqual(h.status, 'connected');
+    assert.ok(asked.some((m) => /authenticity of host/.test(m) && /SHA256:/.test(m)), `the user was not asked: ${asked.join(' | ')}`);
+    assert.match(h.error ?? '', /host key|refused|rejected/i);
+  });
+
+  it('a full table turns the status bar to error and shows the findings', async () => {
+    ctdHost('full', hostName ?? '');
+    const h = api.hosts.get(alias ?? '');
+    assert.ok(h);
+    await vscode.commands.executeCommand('conntrack-doctor.refresh', h);
+    assert.equal(api.statusBar.state.level, 'critical', JSON.stringify(h.diagnosis?.usage));
+    assert.match(api.statusBar.state.text, /\$\(error\)/);
+    const findings = h.diagnosis?.findings ?? [];
+    assert.ok(findings.some((f) => f.cause === 'too-many-connections' && f.severity === 'critical'));
+  });
+
+  it('a destructive command without confirmation does nothing', async () => {
+    const h = api.hosts.get(alias ?? '');
+    assert.ok(h);
+    const before = hostCount();
+    asked.length = 0;
+    await vscode.commands.executeCommand('conntrack-doctor.flushTable', h);
+    assert.ok(asked.some((m) => /Flush|flush/.test(m) && /entries/.test(m)), `no confirmation naming the entries was shown: ${asked.join(' | ')}`);
+    const afterCount = hostCount();
+    assert.ok(afterCount >= before - 5, `${before} -> ${afterCount}: the table was flushed without confirmation`);
+  });
+
+});
