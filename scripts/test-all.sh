@@ -8,4 +8,5 @@ echo "== lint"; npx eslint .
 echo "== unit + cli tests"; node scripts/run-node-tests.mjs test/unit test/cli
 echo "== ssh layer (real sshd on loopback)"; node scripts/run-node-tests.mjs test/io
 echo "== test host (real sshd + kernel conntrack in network namespaces)"; node scripts/run-node-tests.mjs test/host
+echo "== integration (the product against real hosts)"; node scripts/run-node-tests.mjs test/integration
 echo "== VS Code (code-server): extension tests against a real host, VSIX install check"; bash scripts/vscode/test.sh

@@ -9,7 +9,7 @@ import { diagnose } from '../core/host/diagnose';
 import { diagnosisJson, renderDiagnosis, renderEntrySummary } from '../core/host/report';
 import { buildHostFix, FIX_IDS } from '../core/host/fixes';
 import { renderPreview } from '../core/fix/preview';
-import { countArgv, type EntryFilter } from '../core/fix/entries-fixes';
+import { countArgv, filterArgs, type EntryFilter } from '../core/fix/entries-fixes';
 import { ValidationError } from '../core/fix/validate';
 import { renderCommand } from '../core/fix/quote';
 import { openHost, type HostSession } from '../io/host';
@@ -165,6 +165,8 @@ export async function runEntries(argv: readonly string[], io: CliIO): Promise<nu
   try {
     const filter = filterFrom(p.values) ?? {};
     const top = int(p.values, 'top', 10, 1, 1000);
+    // Refuse a bad (or hostile) filter before connecting: nothing runs on the host for it.
+    if (Object.keys(filter).length > 0) filterArgs(filter);
     host = await open(target, p.values, io);
     if (p.values['list']) {
       const page = await host.entryPage(int(p.values, 'offset', 0, 0, Number.MAX_SAFE_INTEGER), int(p.values, 'limit', 50, 1, 10000), { filter });
@@ -201,13 +203,18 @@ export async function runApply(argv: readonly string[], io: CliIO): Promise<numb
   }
   let host: HostSession | undefined;
   try {
+    const filter = filterFrom(p.values);
+    if (fixId === 'delete-entries') {
+      // Refuse a missing, bad (or hostile) filter before connecting: nothing runs on the host for it.
+      if (!filter) throw new ValidationError('filter', 'delete-entries needs a filter (--src, --dst, --proto, --dport, --state …); use flush-table to empty the table');
+      filterArgs(filter);
+    }
     host = await open(target, p.values, io);
     const snap = await host.snapshot({ entries: false });
-    const filter = filterFrom(p.values);
     let expectedCount: number | undefined;
-    if (fixId === 'delete-entries') {
-      if (!filter) throw new ValidationError('filter', 'delete-entries needs a filter (--src, --dst, --proto, --dport, --state …); use flush-table to empty the table');
+    if (fixId === 'delete-entries' && filter) {
       const counted = await host.runner.run(countArgv(filter), { privileged: true, timeoutMs: 300_000 });
+      if (counted.exitCode !== 0) throw new Error(`counting the matching entries failed (${renderCommand(countArgv(filter))}, exit ${counted.exitCode}): ${counted.stderr.trim()}`);
       expectedCount = counted.stdout.split('\n').filter((l) => l.trim()).length;
       if (expectedCount === 0) {
         io.stdout(`No entries match (${renderCommand(countArgv(filter))}): nothing to delete.\n`);

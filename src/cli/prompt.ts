@@ -30,8 +30,10 @@ export function askLine(question: string, echo: boolean): Promise<string | undef
   return withTty(
     (input, output) =>
       new Promise<string | undefined>((resolve) => {
-        output.write(question);
+        // Echo goes off BEFORE the prompt shows: what is typed as soon as it appears (or typed
+        // ahead) must not be echoed by the terminal.
         if (!echo) input.setRawMode(true);
+        output.write(question);
         let answer = '';
         const done = (value: string | undefined): void => {
           if (!echo) input.setRawMode(false);

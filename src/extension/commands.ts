@@ -181,6 +181,7 @@ export function registerCommands(hosts: HostManager): vscode.Disposable[] {
       const filter = await askFilter();
       if (!filter) return;
       const counted = await h.session.runner.run(countArgv(filter), { privileged: true, timeoutMs: 300_000 });
+      if (counted.exitCode !== 0) throw new Error(`counting the matching entries failed (exit ${counted.exitCode}): ${counted.stderr.trim()}`);
       const expectedCount = counted.stdout.split('\n').filter((l) => l.trim()).length;
       if (expectedCount === 0) {
         void vscode.window.showInformationMessage('No entries match: nothing to delete.');

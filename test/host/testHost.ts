@@ -43,6 +43,10 @@ export const HostInfoSchema = z.object({
   sshdPid: z.number().int(),
   sshdLog: z.string(),
   ranges: z.object({ clients: z.string(), servers: z.string() }),
+  /** true: sshd on 127.0.0.1:port in the machine's initial netns (see StartHostOptions.initialNetns). */
+  initialNetns: z.boolean().optional(),
+  /** initial-netns hosts: the machine's writable net.netfilter.* values recorded at `up`, written back at `down`. */
+  savedSysctls: z.record(z.string(), z.string()).optional(),
 });
 export type HostInfo = z.infer<typeof HostInfoSchema>;
 export type HostUser = keyof HostInfo['users'];
@@ -112,6 +116,14 @@ export type InvalidKind = 'mix' | 'synfin' | 'badsum' | 'oow';
 export interface StartHostOptions {
   /** Fixed address index 1..254 (10.231.N.2); default: the lowest free one. */
   index?: number;
+  /**
+   * sshd on 127.0.0.1:<free port> in the machine's INITIAL network namespace (private mount and
+   * UTS namespaces, the same overlays), where the global nf_conntrack_max / buckets are writable
+   * over SSH. Only /proc/sys/net/netfilter is writable there; the machine's values are recorded
+   * at up and restored when the last such host goes down (also on crash: reap, exit hook).
+   * No traffic generator on such a host (fill/full/invalid/mix refuse).
+   */
+  initialNetns?: boolean;
   /** State dir of this host (default /tmp/ctd-hosts/NAME). */
   stateDir?: string;
   /**
@@ -139,6 +151,9 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
         resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
       },
     );
+    // A program that exits without reading its stdin closes the pipe: EPIPE here is not an error
+    // of the run (unhandled, it would crash the test process).
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(opts.input ?? '');
   });
 }
@@ -206,6 +221,11 @@ export class TestHost {
 
   get address(): string {
     return this.info.address;
+  }
+
+  /** sshd in the machine's initial network namespace (127.0.0.1:port), not a netns of its own. */
+  get initialNetns(): boolean {
+    return this.info.initialNetns === true;
   }
 
   /** ctd-host SUBCOMMAND NAME ARGS… ; throws with stderr on a non-zero exit. */
@@ -353,6 +373,7 @@ export async function startHost(name: string, opts: StartHostOptions = {}): Prom
   live.set(name, { stateDir: opts.stateDir });
   const args = ['up', name, '--owner', String(process.pid)];
   if (opts.index !== undefined) args.push('--index', String(opts.index));
+  if (opts.initialNetns === true) args.push('--initial-netns');
   const r = await run(CTD_HOST, args, { env: ctdEnv(opts.stateDir), timeoutMs: 120_000 });
   if (r.code !== 0) {
     live.delete(name);

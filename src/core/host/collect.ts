@@ -62,10 +62,15 @@ meta() {
   else echo 'conntrack=absent'; fi
 }
 netfilter_sysctls() {
+  # At most one fork per file (three per file made this section take seconds on a busy host):
+  # the key is the file name; \`read\` takes the value without a fork where the shell reads
+  # whole lines (bash). dash and busybox read byte by byte, which a sysctl file answers with its
+  # first byte, then EOF without a newline (read fails): cat then, as for an unreadable file
+  # (whose error message is the value).
   for f in /proc/sys/net/netfilter/*; do
     [ -f "$f" ] || continue
-    k=$(printf '%s' "\${f#/proc/sys/}" | tr / .)
-    printf '%s = %s\\n' "$k" "$(cat "$f" 2>&1)"
+    if [ -r "$f" ] && IFS= read -r v <"$f" 2>/dev/null; then :; else v=$(cat "$f" 2>&1); fi
+    printf 'net.netfilter.%s = %s\\n' "\${f##*/}" "$v"
   done
   if [ -f /proc/sys/net/nf_conntrack_max ]; then printf 'net.nf_conntrack_max = %s\\n' "$(cat /proc/sys/net/nf_conntrack_max)"; fi
 }
@@ -129,6 +134,7 @@ begin files
 dumpfile sysctl ${SYSCTL_CONF}
 for d in $(uniqdirs ${dirs(ALL_SYSCTL_DIRS)}); do for f in "$d"/*; do dumpfile sysctl "$f"; done; done
 dumpfile modules-load ${ETC_MODULES}
+dumpfile nftables /etc/nftables.conf
 for d in $(uniqdirs ${dirs(MODULES_LOAD_DIRS)}); do for f in "$d"/*; do dumpfile modules-load "$f"; done; done
 for d in $(uniqdirs ${dirs(MODPROBE_DIRS)}); do for f in "$d"/*; do dumpfile modprobe "$f"; done; done
 end files 0
@@ -141,7 +147,7 @@ export interface Section {
 }
 
 export interface CollectedFile {
-  readonly kind: 'sysctl' | 'modules-load' | 'modprobe';
+  readonly kind: 'sysctl' | 'modules-load' | 'modprobe' | 'nftables';
   readonly path: string;
   readonly linkTarget?: string;
   /** undefined when unreadable (then `unreadable` says why). */
@@ -212,7 +218,7 @@ function parseFiles(body: string, marker: string): CollectedFile[] {
     const file: CollectedFile = raw.startsWith(unreadableTag)
       ? { kind: kind as CollectedFile['kind'], path, ...(linkTarget !== undefined ? { linkTarget } : {}), unreadable: raw.slice(unreadableTag.length).trim() }
       : { kind: kind as CollectedFile['kind'], path, ...(linkTarget !== undefined ? { linkTarget } : {}), content: raw };
-    if (kind === 'sysctl' || kind === 'modules-load' || kind === 'modprobe') out.push(file);
+    if (kind === 'sysctl' || kind === 'modules-load' || kind === 'modprobe' || kind === 'nftables') out.push(file);
     pos = end === -1 ? body.length : end + endTag.length - 1;
   }
   return out;
@@ -361,6 +367,9 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
   const order = ['firewalld', 'ufw', 'nftables-conf', 'netfilter-persistent', 'iptables-services'] as const;
   const chosen = order.find((o) => persist.includes(o));
   fw['persistence'] = chosen ?? 'none';
+  // nftables.service's file: the invalid-drop-rule fix edits it (checked against this content).
+  const nftConf = out.files.find((f) => f.kind === 'nftables' && f.path === '/etc/nftables.conf' && f.linkTarget === undefined);
+  if (nftConf?.content !== undefined) fw['nftablesConf'] = nftConf.content;
   if (Object.keys(fw).length > 0) snap['firewall'] = fw;
 
   const klog = sec('kernel_log');

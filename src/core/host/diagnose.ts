@@ -171,7 +171,7 @@ export function firewallTarget(s: HostSnapshot): FirewallTarget | undefined {
 
 export function firewallPersistence(s: HostSnapshot): FirewallPersistence {
   const p = s.firewall?.persistence;
-  if (p === 'nftables-conf') return { kind: 'nftables-conf', content: undefined };
+  if (p === 'nftables-conf') return { kind: 'nftables-conf', content: s.firewall?.nftablesConf };
   if (p === 'netfilter-persistent' || p === 'iptables-services' || p === 'firewalld' || p === 'ufw') return { kind: p };
   return { kind: 'none' };
 }

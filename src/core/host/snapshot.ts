@@ -37,6 +37,8 @@ export const firewallSchema = z.object({
   invalidRules: z.array(invalidRuleSchema).optional(),
   /** What persists the firewall on this host. */
   persistence: z.enum(['nftables-conf', 'netfilter-persistent', 'iptables-services', 'firewalld', 'ufw', 'none']).optional(),
+  /** Content of /etc/nftables.conf when it exists and is readable (a regular file). */
+  nftablesConf: z.string().optional(),
 });
 export type Firewall = z.infer<typeof firewallSchema>;
 
