@@ -478,9 +478,28 @@ abstract class BaseRunner implements CommandRunner {
       const decoder = new TextDecoder('utf-8');
       const it = r.stdout[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
       let complete = false;
+      // One failure listener for the whole stream: racing every read against the pending
+      // `failed` promise kept each chunk reachable until the command ended (the whole listing).
+      let failure: Error | undefined;
+      let wake: (() => void) | undefined;
+      r.failed.catch((e: unknown) => {
+        failure = e instanceof Error ? e : new Error(String(e));
+        wake?.();
+      });
+      const nextOrFail = (): Promise<IteratorResult<Buffer>> =>
+        new Promise<IteratorResult<Buffer>>((resolve, reject) => {
+          if (failure !== undefined) {
+            reject(failure);
+            return;
+          }
+          wake = () => reject(failure ?? new Error('command failed'));
+          it.next().then(resolve, reject).finally(() => {
+            wake = undefined;
+          });
+        });
       try {
         for (;;) {
-          const next = await Promise.race([it.next(), r.failed]);
+          const next = await nextOrFail();
           if (next.done === true) break;
           stdoutBytes += next.value.length;
           const text = decoder.decode(next.value, { stream: true });
