@@ -2,6 +2,7 @@
  * `conntrack-doctor lint [FILES…] [--root DIR] [--loader systemd|procps|both] [--format text|json]`
  * Exit 0: clean (info only); 1: findings at warning or above; 2: usage or I/O error.
  */
+import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { relative } from 'node:path';
 import { lintFiles, type LintFinding } from '../core/sysctl/lint';
@@ -89,7 +90,6 @@ export async function runLint(argv: readonly string[], io: CliIO): Promise<numbe
   try {
     if (values.root !== undefined) {
       const root = absolute(values.root);
-      const { stat } = await import('node:fs/promises');
       const info = await stat(root).catch(() => undefined);
       if (!info?.isDirectory()) throw new InputError(`${values.root}: --root must be a directory`);
       files.push(...(await collectSysctlFiles(root)));

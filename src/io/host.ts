@@ -40,15 +40,14 @@ export class HostSession {
   ) {}
 
   /** root, passwordless sudo, sudo with a password, or none (cached). */
-  async privileges(signal?: AbortSignal): Promise<Privilege> {
+  async privileges(): Promise<Privilege> {
     if (this.privilege === undefined) this.privilege = await detectPrivilege(this.runner, { timeoutMs: 15_000 });
-    void signal;
     return this.privilege;
   }
 
   /** One round trip: everything the diagnosis needs (privileged when possible). */
   async snapshot(opts: { signal?: AbortSignal; timeoutMs?: number; entries?: boolean; topN?: number } = {}): Promise<HostSnapshot> {
-    const priv = await this.privileges(opts.signal);
+    const priv = await this.privileges();
     const privileged = priv !== 'none';
     const nonce = randomBytes(12).toString('hex');
     const r = await this.runner.run(['sh', '-s', '--', nonce], {
@@ -76,7 +75,7 @@ export class HostSession {
 
   /** Top talkers etc., computed on the host in one streaming pass (awk). */
   async entrySummary(opts: { topN?: number; filter?: EntryFilter; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<EntrySummary> {
-    const privileged = (await this.privileges(opts.signal)) !== 'none';
+    const privileged = (await this.privileges()) !== 'none';
     const r = await this.runner.run(['sh', '-s', '--', ...entrySummaryArgs(opts.topN ?? 10, opts.filter ?? {})], {
       stdin: entrySummaryScript(),
       privileged,
@@ -89,7 +88,7 @@ export class HostSession {
 
   /** A page of entries (filtered on the host), and how many entries matched in all. */
   async entryPage(offset: number, limit: number, opts: { filter?: EntryFilter; signal?: AbortSignal } = {}): Promise<{ entries: ConntrackEntry[]; total: number; unparsed: number }> {
-    const privileged = (await this.privileges(opts.signal)) !== 'none';
+    const privileged = (await this.privileges()) !== 'none';
     const r = await this.runner.run(['sh', '-s', '--', ...entryPageArgs(offset, limit, opts.filter ?? {})], {
       stdin: entryPageScript(),
       privileged,

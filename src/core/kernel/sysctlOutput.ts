@@ -11,6 +11,7 @@
  *   sysctl: "net.foo" is an unknown key
  */
 import { z } from 'zod';
+import { procPathToKey } from '../sysctl/keys';
 import { type Parsed, failure, splitLines, validated } from './result';
 
 export const sysctlErrorKinds = ['permission-denied', 'cannot-stat', 'reading', 'setting', 'unknown-key', 'other'] as const;
@@ -36,11 +37,7 @@ export type SysctlOutput = z.infer<typeof sysctlOutputSchema>;
 
 /** `/proc/sys/net/ipv4/conf/eth0.100/rp_filter` → `net.ipv4.conf.eth0/100.rp_filter` (procps's dotted form). */
 export function procSysPathToKey(path: string): string | undefined {
-  const m = /^\/proc\/sys\/(.+)$/.exec(path);
-  if (m === null) return undefined;
-  let out = '';
-  for (const ch of (m[1] ?? '').replace(/\/+$/, '')) out += ch === '/' ? '.' : ch === '.' ? '/' : ch;
-  return out;
+  return procPathToKey(path);
 }
 
 const valueLineRe = /^([^\s=]+) =(?: (.*))?$/;

@@ -29,6 +29,12 @@ export function keyToProcPath(dotted: string): string {
   return `/proc/sys/${swapSeparators(dotted)}`;
 }
 
+/** The dotted key of a /proc/sys path (`/proc/sys/net/ipv4/conf/eth0.100/rp_filter` → `net.ipv4.conf.eth0/100.rp_filter`). */
+export function procPathToKey(path: string): string | undefined {
+  const m = /^\/proc\/sys\/(.+?)\/*$/.exec(path);
+  return m?.[1] === undefined ? undefined : swapSeparators(m[1]);
+}
+
 /** True when the key is a glob pattern (sysctl.d globs: `*`, `?`, `[...]`). */
 export function isGlobKey(key: string): boolean {
   return /[*?[]/.test(key);

@@ -4,6 +4,7 @@
  * this machine's own system file, the live values from /proc/sys. Remote documents get the same
  * from their host's snapshot (HostContextSource).
  */
+import { readlink } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { ALL_SYSCTL_DIRS, SYSCTL_CONF, isLoaderPath, type SysctlFile } from '../../core/sysctl/loaders';
 import { ETC_MODULES, MODPROBE_DIRS, MODULES_LOAD_DIRS, type BootFacts, type ConfigFile } from '../../core/sysctl/boot';
@@ -66,7 +67,6 @@ async function readLocalFile(path: string): Promise<SysctlFile | undefined> {
   const content = await readText(uri);
   // vscode.workspace.fs follows links; the link target of 99-sysctl.conf matters for precedence.
   if (stat.type & vscode.FileType.SymbolicLink) {
-    const { readlink } = await import('node:fs/promises');
     const target = await readlink(path).catch(() => undefined);
     return { path, content, ...(target !== undefined ? { linkTarget: target } : {}) };
   }

@@ -177,7 +177,7 @@ export class SysctlLanguage implements vscode.Disposable {
     return hints;
   }
 
-  async codeActions(doc: vscode.TextDocument, range: vscode.Range, context: vscode.CodeActionContext): Promise<vscode.CodeAction[]> {
+  async codeActions(doc: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): Promise<vscode.CodeAction[]> {
     const state = this.findingsFor(doc);
     if (!state) return [];
     const actions: vscode.CodeAction[] = [];
@@ -205,7 +205,6 @@ export class SysctlLanguage implements vscode.Disposable {
       docAction.diagnostics = [diag];
       actions.push(docAction);
     }
-    void range;
     return actions;
   }
 

@@ -90,3 +90,10 @@ test('suppression comments list codes', () => {
   assert.equal(suppressedCodes(parseLine('# just a comment', 0)).size, 0);
   assert.equal(suppressedCodes(parseLine('a.b = 1', 0)).size, 0);
 });
+
+test('a /proc/sys path maps back to the dotted key (inverse of keyToProcPath)', async () => {
+  const { procPathToKey } = await import('../../../src/core/sysctl/keys');
+  assert.equal(procPathToKey('/proc/sys/net/ipv4/conf/enp3s0.200/forwarding'), 'net.ipv4.conf.enp3s0/200.forwarding');
+  assert.equal(procPathToKey(keyToProcPath('net.netfilter.nf_conntrack_max')), 'net.netfilter.nf_conntrack_max');
+  assert.equal(procPathToKey('/etc/sysctl.conf'), undefined);
+});
