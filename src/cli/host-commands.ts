@@ -42,7 +42,7 @@ export const HOST_USAGE = `Host commands (TARGET: an ~/.ssh/config alias, user@h
   diagnose TARGET [--json] [--interval S] [--no-entries]   snapshot(s), diagnosis, fixes
   entries TARGET [--top N] [--list] [--offset N] [--limit N] [filter]
                                                            who fills the table (computed on the host)
-  apply TARGET FIX [--value V] [--key K] [filter] [--ipv6] [--dry-run] [--yes]
+  apply TARGET FIX [--value V] [--key K] [--path FILE] [filter] [--ipv6] [--dry-run] [--yes]
                                                            preview, apply, read back, record (FIX: ${FIX_IDS.join(', ')})
   rollback TARGET [--id ID] [--yes]                        undo the newest recorded change
 Filter: --src IP[/len] --dst IP[/len] --proto P --sport N --dport N --state S --family ipv4|ipv6
@@ -190,7 +190,7 @@ export async function runEntries(argv: readonly string[], io: CliIO): Promise<nu
 }
 
 export async function runApply(argv: readonly string[], io: CliIO): Promise<number> {
-  const p = parse(argv, { ...filterOptions, value: { type: 'string' }, key: { type: 'string' }, ipv6: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false }, yes: { type: 'boolean', short: 'y', default: false } }, io);
+  const p = parse(argv, { ...filterOptions, value: { type: 'string' }, key: { type: 'string' }, path: { type: 'string' }, ipv6: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false }, yes: { type: 'boolean', short: 'y', default: false } }, io);
   if (typeof p === 'number') return p;
   const [target, fixId] = p.positionals;
   if (!target || !fixId) {
@@ -224,6 +224,7 @@ export async function runApply(argv: readonly string[], io: CliIO): Promise<numb
     const fix = buildHostFix(snap, fixId, {
       ...(typeof p.values['value'] === 'string' ? { value: p.values['value'] } : {}),
       ...(typeof p.values['key'] === 'string' ? { key: p.values['key'] } : {}),
+      ...(typeof p.values['path'] === 'string' ? { path: p.values['path'] } : {}),
       ...(filter ? { filter } : {}),
       ...(expectedCount !== undefined ? { expectedCount } : {}),
       ...(p.values['ipv6'] ? { ipv6: true } : {}),

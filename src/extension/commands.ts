@@ -178,7 +178,9 @@ export function registerCommands(hosts: HostManager): vscode.Disposable[] {
     reg('deleteEntries', async (arg) => {
       const h = await pickHost(hosts, arg, true);
       if (!h?.session) return;
-      const filter = await askFilter();
+      // From the Entries tree: { host, filter } of the row; from the palette: asked for.
+      const given = arg && typeof arg === 'object' && 'filter' in arg ? (arg as { filter: EntryFilter }).filter : undefined;
+      const filter = given ?? (await askFilter());
       if (!filter) return;
       const counted = await h.session.runner.run(countArgv(filter), { privileged: true, timeoutMs: 300_000 });
       if (counted.exitCode !== 0) throw new Error(`counting the matching entries failed (exit ${counted.exitCode}): ${counted.stderr.trim()}`);

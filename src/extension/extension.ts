@@ -12,6 +12,7 @@ import { HostsTree } from './tree';
 import { UsageStatusBar } from './statusBar';
 import { registerCommands, refreshHost } from './commands';
 import { RemoteFileSystem, REMOTE_SCHEME, remoteUri } from './remoteFs';
+import { registerHostFileActions } from './sysctl/hostActions';
 
 /** What tests (and other extensions) can reach. */
 export interface ConntrackDoctorApi {
@@ -64,6 +65,7 @@ export function activate(context: vscode.ExtensionContext): ConntrackDoctorApi {
     }),
     new vscode.Disposable(() => timer && clearInterval(timer)),
     ...registerCommands(hosts),
+    ...registerHostFileActions(hosts),
     vscode.commands.registerCommand('conntrack-doctor.showLog', () => log.show()),
     vscode.commands.registerCommand('conntrack-doctor.openRemoteFile', async (arg?: { host?: { id: string } }) => {
       const list = hosts.list().filter((h) => h.status === 'connected');

@@ -323,7 +323,9 @@ async function main(argv: string[]): Promise<number> {
   }
   let tests = resolve(values.tests ?? join(repoRoot, 'test/vscode/suite'));
   // A source folder (index.ts + specs) is bundled; anything else is used as built.
-  if (existsSync(join(tests, 'index.ts'))) tests = await buildSuite(tests);
+  // Per process, so that two runs on one machine never load each other's half-written bundle.
+  let built: string | undefined;
+  if (existsSync(join(tests, 'index.ts'))) tests = built = await buildSuite(tests, `suite-${process.pid}`);
   const outcome = await runVscodeTests({
     extensionTestsPath: tests,
     env,
@@ -335,6 +337,7 @@ async function main(argv: string[]): Promise<number> {
     ...(values.artifacts ? { artifactsDir: values.artifacts } : {}),
     ...(timeoutSeconds ? { timeoutMs: timeoutSeconds * 1000 } : {}),
   });
+  if (built) rmSync(built, { recursive: true, force: true });
   return outcome.exitCode;
 }
 

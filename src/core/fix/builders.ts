@@ -12,3 +12,5 @@ export type { InvalidDropInput, FirewallTarget, FirewallPersistence } from './in
 export { persistSysctlKey, SYSCTL_DROP_IN } from './persist-sysctl';
 export type { PersistSysctlInput, PersistSysctlResult } from './persist-sysctl';
 export { MODULES_LOAD_PATH, MODPROBE_PATH, modulesLoadEdit, modulesLoadContent, loadsNfConntrack, setModprobeHashsize } from './module-files';
+export { applySysctlFile, changedAssignmentLines, liveVersionOf } from './apply-file';
+export type { ApplyFileInput } from './apply-file';

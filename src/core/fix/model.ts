@@ -97,7 +97,8 @@ export type FixId =
   | 'load-module-at-boot'
   | 'delete-entries'
   | 'flush-table'
-  | 'invalid-drop-rule';
+  | 'invalid-drop-rule'
+  | 'apply-file';
 
 export interface Fix {
   readonly id: FixId;

@@ -6,6 +6,7 @@ import type { Fix, FixId } from '../fix/model';
 import { raiseMax, setBuckets, setSysctl, setConntrackTimeout, loadModuleAtBoot } from '../fix/sysctl-fixes';
 import { deleteEntries, flushTable, type EntryFilter } from '../fix/entries-fixes';
 import { invalidDropRule } from '../fix/invalid-rule';
+import { applySysctlFile } from '../fix/apply-file';
 import { ValidationError } from '../fix/validate';
 import { lookupKey } from '../sysctl/catalog';
 import { MODPROBE_FILE } from '../sysctl/boot';
@@ -13,7 +14,7 @@ import { recommendBuckets, recommendEstablishedTimeout, recommendMax } from './r
 import { firewallPersistence, firewallTarget, moduleState, sysctlHost } from './diagnose';
 import type { HostSnapshot } from './snapshot';
 
-export const FIX_IDS: readonly FixId[] = ['raise-max', 'set-buckets', 'set-timeout', 'set-sysctl', 'load-module-at-boot', 'delete-entries', 'flush-table', 'invalid-drop-rule'];
+export const FIX_IDS: readonly FixId[] = ['raise-max', 'set-buckets', 'set-timeout', 'set-sysctl', 'load-module-at-boot', 'delete-entries', 'flush-table', 'invalid-drop-rule', 'apply-file'];
 
 export interface FixParams {
   /** New value (raise-max, set-buckets, set-timeout, set-sysctl); default: the recommendation. */
@@ -24,6 +25,10 @@ export interface FixParams {
   /** How many entries the filter matches now (counted on the host before deleting). */
   readonly expectedCount?: number;
   readonly ipv6?: boolean;
+  /** apply-file: the sysctl file on the host whose conntrack settings are applied at runtime. */
+  readonly path?: string;
+  /** apply-file: only this 0-based line. */
+  readonly line?: number;
 }
 
 function num(v: string | undefined): number | undefined {
@@ -73,6 +78,12 @@ export function buildHostFix(s: HostSnapshot, id: string, p: FixParams = {}): Fi
       const target = firewallTarget(s);
       if (!target) throw new ValidationError('firewall', 'the firewall backend could not be detected (iptables -V / nft list tables)');
       return invalidDropRule({ target, persistence: firewallPersistence(s), ...(p.ipv6 ? { ipv6: true } : {}) });
+    }
+    case 'apply-file': {
+      if (p.path === undefined) throw new ValidationError('path', 'give the sysctl file to apply (--path)');
+      const file = s.sysctlFiles?.find((f) => f.path === p.path);
+      if (file?.content === undefined) throw new ValidationError('path', `${p.path} is not a sysctl file the loaders read on this host`);
+      return applySysctlFile({ path: p.path, content: file.content, live: s.sysctl ?? {}, initialNetns: s.initialNetns, ...(p.line !== undefined ? { line: p.line } : {}) });
     }
     default:
       throw new ValidationError('fix', `unknown fix "${id}"; one of: ${FIX_IDS.join(', ')}`);

@@ -6,6 +6,8 @@
 import * as vscode from 'vscode';
 import { lintFiles, type LintFinding } from '../../core/sysctl/lint';
 import type { LintFix } from '../../core/fix/model';
+import { changedAssignmentLines } from '../../core/fix/apply-file';
+import { applyTextEdits } from '../../core/text-edits';
 import { assignments, parseSysctl, suppressedCodes } from '../../core/sysctl/syntax';
 import { CATALOG, KERNEL_DOC_URL, LEGACY_KEYS, canonicalKey, isNetfilterKey, lookupKey } from '../../core/sysctl/catalog';
 import { parseKernelInt } from '../../core/sysctl/values';
@@ -197,6 +199,11 @@ export class SysctlLanguage implements vscode.Disposable {
         action.edit = await this.toWorkspaceEdit(doc, fx, state.ctx);
         action.diagnostics = [diag];
         action.isPreferred = fx.preferred;
+        // A file of a connected host: once the line is fixed, offer to apply it there too.
+        if (state.ctx.host && doc.uri.scheme !== 'file' && fx.edits.length > 0) {
+          const lines = changedAssignmentLines(doc.getText(), applyTextEdits(doc.getText(), fx.edits));
+          if (lines.length > 0) action.command = { command: 'conntrack-doctor.offerApplyLines', title: 'Offer to apply on the host', arguments: [doc.uri.toString(), lines] };
+        }
         actions.push(action);
       }
       actions.push(this.disableAction(doc, diag, code));

@@ -1,0 +1,153 @@
+/**
+ * sysctl files of a connected host, from the editor: CodeLens "Apply on <host>" / "Compare with
+ * live", and the offer to apply a line on the host after a quick fix changed it. Every change
+ * goes through the one path (preview → modal confirmation → run → read back → log), built by
+ * the core's applySysctlFile.
+ */
+import * as vscode from 'vscode';
+import { applySysctlFile, liveVersionOf } from '../../core/fix/apply-file';
+import { parseSysctl } from '../../core/sysctl/syntax';
+import { ValidationError } from '../../core/fix/validate';
+import type { HostEntry, HostManager } from '../hosts';
+import { previewAndApply } from '../commands';
+import { REMOTE_SCHEME } from '../remoteFs';
+import { LANGUAGE_ID } from './language';
+import { log } from '../log';
+
+export const LIVE_SCHEME = 'conntrack-live';
+
+function hostOf(hosts: HostManager, uri: vscode.Uri): HostEntry | undefined {
+  return uri.scheme === REMOTE_SCHEME ? hosts.get(decodeURIComponent(uri.authority)) : undefined;
+}
+
+async function documentFor(arg: unknown): Promise<vscode.TextDocument | undefined> {
+  if (arg instanceof vscode.Uri || typeof arg === 'string') {
+    const uri = typeof arg === 'string' ? vscode.Uri.parse(arg) : arg;
+    return vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString()) ?? vscode.workspace.openTextDocument(uri);
+  }
+  return vscode.window.activeTextEditor?.document;
+}
+
+/** Saves a dirty host file first (through the atomic, backed-up writer); false if that failed or was declined. */
+async function savedForApply(doc: vscode.TextDocument, h: HostEntry, ask: boolean): Promise<boolean> {
+  if (!doc.isDirty) return true;
+  if (ask) {
+    const go = 'Save and Apply';
+    const answer = await vscode.window.showWarningMessage(`${doc.uri.path} has unsaved changes.`, { modal: true, detail: `They are saved to ${h.label} first (atomically, with a backup), then applied.` }, go);
+    if (answer !== go) return false;
+  }
+  if (!(await doc.save())) {
+    void vscode.window.showErrorMessage(`${doc.uri.path} could not be saved on ${h.label}: nothing was applied. See Conntrack: Show Log.`);
+    return false;
+  }
+  return true;
+}
+
+function buildFix(doc: vscode.TextDocument, h: HostEntry, line?: number): ReturnType<typeof applySysctlFile> {
+  return applySysctlFile({ path: doc.uri.path, content: doc.getText(), live: h.snapshot?.sysctl ?? {}, initialNetns: h.snapshot?.initialNetns, ...(line !== undefined ? { line } : {}) });
+}
+
+export function registerHostFileActions(hosts: HostManager): vscode.Disposable[] {
+  const lensChanged = new vscode.EventEmitter<void>();
+  const liveChanged = new vscode.EventEmitter<vscode.Uri>();
+  const liveDocs = new Set<string>();
+
+  const lenses: vscode.CodeLensProvider = {
+    onDidChangeCodeLenses: lensChanged.event,
+    provideCodeLenses: (doc) => {
+      const h = hostOf(hosts, doc.uri);
+      if (!h || h.status !== 'connected') return [];
+      const top = new vscode.Range(0, 0, 0, 0);
+      return [
+        new vscode.CodeLens(top, { title: `$(play) Apply conntrack settings on ${h.label}`, command: 'conntrack-doctor.applyFile', arguments: [doc.uri], tooltip: 'sysctl -w for each conntrack key of this file whose live value differs (previewed, confirmed, read back, undoable)' }),
+        new vscode.CodeLens(top, { title: '$(diff) Compare with live', command: 'conntrack-doctor.compareWithLive', arguments: [doc.uri], tooltip: `This file next to the values the running kernel on ${h.label} has` }),
+      ];
+    },
+  };
+
+  const live: vscode.TextDocumentContentProvider = {
+    onDidChange: liveChanged.event,
+    provideTextDocumentContent: async (uri) => {
+      const fileUri = vscode.Uri.parse(decodeURIComponent(uri.query));
+      const h = hostOf(hosts, fileUri);
+      if (!h) return `# ${fileUri.toString()} is not a file of a known host\n`;
+      const doc = await vscode.workspace.openTextDocument(fileUri);
+      return liveVersionOf(doc.getText(), h.snapshot?.sysctl ?? {});
+    },
+  };
+
+  return [
+    lensChanged,
+    liveChanged,
+    vscode.languages.registerCodeLensProvider({ scheme: REMOTE_SCHEME, language: LANGUAGE_ID }, lenses),
+    vscode.workspace.registerTextDocumentContentProvider(LIVE_SCHEME, live),
+    hosts.onDidChange(() => {
+      lensChanged.fire();
+      for (const u of liveDocs) liveChanged.fire(vscode.Uri.parse(u));
+    }),
+    vscode.workspace.onDidCloseTextDocument((d) => liveDocs.delete(d.uri.toString())),
+
+    vscode.commands.registerCommand('conntrack-doctor.applyFile', async (arg?: unknown) => {
+      const doc = await documentFor(arg);
+      const h = doc ? hostOf(hosts, doc.uri) : undefined;
+      if (!doc || !h) {
+        void vscode.window.showErrorMessage('Conntrack: open a sysctl file of a connected host first (Conntrack: Open Remote sysctl File…).');
+        return false;
+      }
+      if (!(await savedForApply(doc, h, true))) return false;
+      try {
+        return await previewAndApply(hosts, h, buildFix(doc, h));
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        void vscode.window.showInformationMessage(`Conntrack: ${err.message}`);
+        return false;
+      }
+    }),
+
+    vscode.commands.registerCommand('conntrack-doctor.compareWithLive', async (arg?: unknown) => {
+      const doc = await documentFor(arg);
+      const h = doc ? hostOf(hosts, doc.uri) : undefined;
+      if (!doc || !h) {
+        void vscode.window.showErrorMessage('Conntrack: open a sysctl file of a connected host first (Conntrack: Open Remote sysctl File…).');
+        return;
+      }
+      const left = vscode.Uri.from({ scheme: LIVE_SCHEME, path: doc.uri.path, query: encodeURIComponent(doc.uri.toString()) });
+      liveDocs.add(left.toString());
+      await vscode.commands.executeCommand('vscode.diff', left, doc.uri, `${doc.uri.path.split('/').pop() ?? doc.uri.path}: live on ${h.label} ↔ file`);
+    }),
+
+    /** After a quick fix on a host file: offer to apply the changed line (not in the palette). */
+    vscode.commands.registerCommand('conntrack-doctor.offerApplyLines', async (uriText: string, lines: number[]) => {
+      const doc = await documentFor(uriText);
+      const h = doc ? hostOf(hosts, doc.uri) : undefined;
+      if (!doc || !h || h.status !== 'connected') return;
+      for (const line of lines) {
+        if (line >= doc.lineCount) continue;
+        try {
+          buildFix(doc, h, line);
+        } catch (err) {
+          if (err instanceof ValidationError) {
+            log.info(`not offering to apply line ${line + 1} of ${doc.uri.path}: ${err.message}`);
+            continue;
+          }
+          throw err;
+        }
+        const parsed = parseSysctl(doc.lineAt(line).text).lines[0];
+        const what = parsed?.kind === 'assignment' ? `${parsed.normalizedKey} = ${parsed.value.text.trim()}` : doc.lineAt(line).text.trim();
+        const go = 'Save and Apply on Host…';
+        // Not awaited by the quick fix: the notification stays until the user answers.
+        void vscode.window.showInformationMessage(`Apply ${what} on ${h.label}?`, go).then(async (answer) => {
+          if (answer !== go) return;
+          try {
+            if (!(await savedForApply(doc, h, false))) return;
+            await previewAndApply(hosts, h, buildFix(doc, h, line));
+          } catch (err) {
+            log.error(`applying line ${line + 1} of ${doc.uri.path}`, err);
+            void vscode.window.showErrorMessage(`Conntrack: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        });
+        return;
+      }
+    }),
+  ];
+}
