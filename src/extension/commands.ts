@@ -28,8 +28,9 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-async function withHostProgress<T>(title: string, fn: (token: vscode.CancellationToken) => Promise<T>): Promise<T> {
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (_p, token) => fn(token));
+/** Progress for anything that may take more than a second; cancellable unless the work must not stop half-way. */
+async function withHostProgress<T>(title: string, fn: (token: vscode.CancellationToken) => Promise<T>, cancellable = true): Promise<T> {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable }, (_p, token) => fn(token));
 }
 
 export async function refreshHost(hosts: HostManager, h: HostEntry): Promise<void> {
@@ -182,7 +183,12 @@ export function registerCommands(hosts: HostManager): vscode.Disposable[] {
       const given = arg && typeof arg === 'object' && 'filter' in arg ? (arg as { filter: EntryFilter }).filter : undefined;
       const filter = given ?? (await askFilter());
       if (!filter) return;
-      const counted = await h.session.runner.run(countArgv(filter), { privileged: true, timeoutMs: 300_000 });
+      const session = h.session;
+      const counted = await withHostProgress(`Conntrack: counting the matching entries on ${h.label}`, (token) => {
+        const abort = new AbortController();
+        token.onCancellationRequested(() => abort.abort());
+        return session.runner.run(countArgv(filter), { privileged: true, timeoutMs: 300_000, signal: abort.signal });
+      });
       if (counted.exitCode !== 0) throw new Error(`counting the matching entries failed (exit ${counted.exitCode}): ${counted.stderr.trim()}`);
       const expectedCount = counted.stdout.split('\n').filter((l) => l.trim()).length;
       if (expectedCount === 0) {
@@ -205,7 +211,8 @@ export function registerCommands(hosts: HostManager): vscode.Disposable[] {
       const ok = await vscode.window.showWarningMessage(`Roll back the newest recorded change on ${h.label}?`, { modal: true, detail: 'Files are restored from their backups and the previous runtime values are set again, then read back.' }, 'Roll Back');
       if (ok !== 'Roll Back') return;
       const session = h.session;
-      const r = await withHostProgress(`Conntrack: rolling back on ${h.label}`, () => rollbackLast(session.runner, { host: h.label, onProgress: (l) => log.info(`[${h.label}] ${l}`) }));
+      // Not cancellable: a rollback stopped half-way would leave files and live values out of step.
+      const r = await withHostProgress(`Conntrack: rolling back on ${h.label}`, () => rollbackLast(session.runner, { host: h.label, onProgress: (l) => log.info(`[${h.label}] ${l}`) }), false);
       void vscode.window.showInformationMessage(`Rolled back: ${r.record.title}`);
       await refreshHost(hosts, h);
     }),
