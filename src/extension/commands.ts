@@ -14,6 +14,7 @@ import { applyFix, rollbackLast } from '../io/apply';
 import type { HostEntry, HostManager } from './hosts';
 import type { Node } from './tree';
 import { log } from './log';
+import { showReadOnly } from './readOnlyDocs';
 
 async function pickHost(hosts: HostManager, arg: unknown, connectedOnly = false): Promise<HostEntry | undefined> {
   if (arg && typeof arg === 'object' && 'host' in arg) return (arg as { host: HostEntry }).host;
@@ -55,8 +56,7 @@ export async function previewAndApply(hosts: HostManager, h: HostEntry, fix: Fix
     void vscode.window.showErrorMessage(`${fix.title}: ${h.label} is not the initial network namespace. nf_conntrack_max and buckets are global and can only be changed on the host itself (here the kernel refuses the write while sysctl still exits 0).`, { modal: true });
     return false;
   }
-  const preview = await vscode.workspace.openTextDocument({ content: renderPreview(fix, h.label), language: 'markdown' });
-  await vscode.window.showTextDocument(preview, { preview: true, preserveFocus: false });
+  await showReadOnly(`Preview ${fix.title.replace(/[/\\]/g, '_')}.md`, renderPreview(fix, h.label), 'markdown', { preview: true, preserveFocus: false });
   const go = fix.destructive ? 'Delete' : 'Apply';
   const answer = await vscode.window.showWarningMessage(
     fix.destructive ? (fix.confirmation ?? fix.title) : `${fix.title} on ${h.label}?`,
@@ -152,8 +152,7 @@ export function registerCommands(hosts: HostManager): vscode.Disposable[] {
       if (!h) return;
       await refreshHost(hosts, h);
       if (!h.diagnosis) return;
-      const doc = await vscode.workspace.openTextDocument({ content: renderDiagnosis(h.diagnosis), language: 'plaintext' });
-      await vscode.window.showTextDocument(doc, { preview: false });
+      await showReadOnly(`Conntrack on ${h.label.replace(/[/\\]/g, '_')} (diagnosis).txt`, renderDiagnosis(h.diagnosis), 'plaintext', { preview: false });
     }),
     reg('applyFix', async (arg) => {
       const n = arg as Extract<Node, { kind: 'fix' }> | undefined;

@@ -13,6 +13,9 @@ import { UsageStatusBar } from './statusBar';
 import { registerCommands, refreshHost } from './commands';
 import { RemoteFileSystem, REMOTE_SCHEME, remoteUri } from './remoteFs';
 import { registerHostFileActions } from './sysctl/hostActions';
+import { registerUsageChart, type UsageChart } from './chart';
+import { registerEntryCommands } from './entries';
+import { registerReadOnlyDocs } from './readOnlyDocs';
 
 /** What tests (and other extensions) can reach. */
 export interface ConntrackDoctorApi {
@@ -20,6 +23,7 @@ export interface ConntrackDoctorApi {
   readonly language: SysctlLanguage;
   readonly statusBar: UsageStatusBar;
   readonly tree: HostsTree;
+  readonly chart: UsageChart;
 }
 
 export function activate(context: vscode.ExtensionContext): ConntrackDoctorApi {
@@ -30,6 +34,7 @@ export function activate(context: vscode.ExtensionContext): ConntrackDoctorApi {
   const view = vscode.window.createTreeView('conntrack.hosts', { treeDataProvider: tree, showCollapseAll: true });
   const statusBar = new UsageStatusBar(hosts);
   const remoteFs = new RemoteFileSystem(hosts);
+  const { chart, disposables: chartDisposables } = registerUsageChart(hosts);
 
   // Badge: warnings of all connected hosts; polling only while the view is visible.
   let timer: NodeJS.Timeout | undefined;
@@ -51,6 +56,7 @@ export function activate(context: vscode.ExtensionContext): ConntrackDoctorApi {
 
   context.subscriptions.push(
     hosts, language, view, statusBar,
+    registerReadOnlyDocs(),
     vscode.workspace.registerFileSystemProvider(REMOTE_SCHEME, remoteFs, { isCaseSensitive: true }),
     registerContextSource(remoteFs),
     hosts.onDidChange(() => {
@@ -66,6 +72,8 @@ export function activate(context: vscode.ExtensionContext): ConntrackDoctorApi {
     new vscode.Disposable(() => timer && clearInterval(timer)),
     ...registerCommands(hosts),
     ...registerHostFileActions(hosts),
+    ...chartDisposables,
+    ...registerEntryCommands(hosts, tree),
     vscode.commands.registerCommand('conntrack-doctor.showLog', () => log.show()),
     vscode.commands.registerCommand('conntrack-doctor.openRemoteFile', async (arg?: { host?: { id: string } }) => {
       const list = hosts.list().filter((h) => h.status === 'connected');
@@ -88,7 +96,7 @@ export function activate(context: vscode.ExtensionContext): ConntrackDoctorApi {
   );
   void hosts.reload();
   log.info(`Conntrack Doctor activated (VS Code ${vscode.version})`);
-  return { hosts, language, statusBar, tree };
+  return { hosts, language, statusBar, tree, chart };
 }
 
 export function deactivate(): void {

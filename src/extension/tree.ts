@@ -1,7 +1,8 @@
 /**
  * The Hosts tree: per host its connection state, and under a connected host Usage, Counters,
- * Timeouts, Top talkers, Findings (by cause, evidence in the tooltip, fixes inline) and sysctl
- * files (in precedence order, which file wins for each conntrack key).
+ * Timeouts, Top talkers, Entries (grouped, paged, filterable: entries.ts), Findings (by cause,
+ * evidence in the tooltip, fixes inline) and sysctl files (in precedence order, which file wins
+ * for each conntrack key).
  */
 import * as vscode from 'vscode';
 import type { HostEntry, HostManager } from './hosts';
@@ -9,15 +10,17 @@ import type { Finding } from '../core/host/diagnose';
 import { formatBytes, formatDuration, formatInt, tableMemoryBytes, ESTIMATED_OBJ_SIZE } from '../core/sizing';
 import { computePrecedence, parseFiles, LOADERS, loaderLabel, winner } from '../core/sysctl/loaders';
 import { CATALOG } from '../core/sysctl/catalog';
+import { EntryBrowser, type EntryNode } from './entries';
 
 export type Node =
   | { kind: 'host'; host: HostEntry }
-  | { kind: 'group'; host: HostEntry; group: 'usage' | 'counters' | 'timeouts' | 'talkers' | 'findings' | 'files' }
+  | { kind: 'group'; host: HostEntry; group: 'usage' | 'counters' | 'timeouts' | 'talkers' | 'entries' | 'findings' | 'files' }
   | { kind: 'cause'; host: HostEntry; cause: string; findings: Finding[] }
   | { kind: 'finding'; host: HostEntry; finding: Finding }
   | { kind: 'fix'; host: HostEntry; finding: Finding; fixIndex: number }
   | { kind: 'file'; host: HostEntry; path: string; detail: string }
-  | { kind: 'leaf'; label: string; description?: string; tooltip?: string; icon?: vscode.ThemeIcon; contextValue?: string };
+  | { kind: 'leaf'; label: string; description?: string; tooltip?: string; icon?: vscode.ThemeIcon; contextValue?: string; command?: vscode.Command }
+  | EntryNode;
 
 const SEVERITY_ICON: Record<Finding['severity'], vscode.ThemeIcon> = {
   critical: new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground')),
@@ -28,6 +31,8 @@ const SEVERITY_ICON: Record<Finding['severity'], vscode.ThemeIcon> = {
 export class HostsTree implements vscode.TreeDataProvider<Node> {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
+  /** The Entries group's per-host filter and paged listings. */
+  readonly entries = new EntryBrowser((node) => this.changed.fire(node));
 
   constructor(private readonly hosts: HostManager) {
     hosts.onDidChange(() => this.changed.fire(undefined));
@@ -40,7 +45,9 @@ export class HostsTree implements vscode.TreeDataProvider<Node> {
         const d = h.diagnosis;
         const state = h.status === 'connected' && d?.usage.percent !== undefined ? `${d.usage.percent.toFixed(1)} %` : h.status;
         const item = new vscode.TreeItem(h.label, h.status === 'connected' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
-        item.id = `host:${h.id}`;
+        // The id changes with the connection: VS Code keeps a row's collapsed state per id, and a
+        // host first shown disconnected (not expandable) would otherwise stay collapsed once connected.
+        item.id = `host:${h.id}:${h.status === 'connected' ? 'connected' : 'not-connected'}`;
         item.description = state;
         item.tooltip = new vscode.MarkdownString(`**${h.label}** (${h.target})\n\n${h.error ? `Error: ${h.error}` : h.status}`);
         const level = d?.usage.level;
@@ -55,6 +62,7 @@ export class HostsTree implements vscode.TreeDataProvider<Node> {
         return item;
       }
       case 'group': {
+        if (n.group === 'entries') return this.entries.groupItem({ kind: 'group', host: n.host, group: 'entries' });
         const titles = { usage: 'Usage', counters: 'Counters', timeouts: 'Timeouts', talkers: 'Top talkers', findings: 'Findings', files: 'sysctl files' } as const;
         const item = new vscode.TreeItem(titles[n.group], n.group === 'findings' || n.group === 'usage' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `group:${n.host.id}:${n.group}`;
@@ -106,8 +114,14 @@ export class HostsTree implements vscode.TreeDataProvider<Node> {
         if (n.tooltip !== undefined) item.tooltip = n.tooltip;
         if (n.icon) item.iconPath = n.icon;
         if (n.contextValue) item.contextValue = n.contextValue;
+        if (n.command) item.command = n.command;
         return item;
       }
+      case 'entryGrouping':
+      case 'entryValue':
+      case 'entry':
+      case 'entryMore':
+        return this.entries.treeItem(n);
     }
   }
 
@@ -116,8 +130,10 @@ export class HostsTree implements vscode.TreeDataProvider<Node> {
     const h = 'host' in n ? n.host : undefined;
     if (n.kind === 'host') {
       if (n.host.status !== 'connected' || !n.host.diagnosis) return n.host.error ? [{ kind: 'leaf', label: n.host.error, icon: new vscode.ThemeIcon('error') }] : [];
-      return (['usage', 'findings', 'counters', 'timeouts', 'talkers', 'files'] as const).map((group) => ({ kind: 'group', host: n.host, group }));
+      return (['usage', 'findings', 'counters', 'timeouts', 'talkers', 'entries', 'files'] as const).map((group) => (group === 'entries' ? this.entries.groupNode(n.host) : { kind: 'group', host: n.host, group }));
     }
+    if (n.kind === 'group' && n.group === 'entries') return this.entries.groupChildren(n.host);
+    if (n.kind === 'entryGrouping' || n.kind === 'entryValue' || n.kind === 'entry' || n.kind === 'entryMore') return this.entries.children(n);
     if (n.kind === 'group' && h) return this.groupChildren(h, n.group);
     if (n.kind === 'cause' && h) return n.findings.map((finding) => ({ kind: 'finding', host: h, finding }));
     if (n.kind === 'finding' && h) return n.finding.fixes.map((_, fixIndex) => ({ kind: 'fix', host: h, finding: n.finding, fixIndex }));
@@ -167,6 +183,8 @@ export class HostsTree implements vscode.TreeDataProvider<Node> {
         if (byCause.size === 0) return [leaf('No findings: the table is healthy', undefined, undefined, new vscode.ThemeIcon('pass'))];
         return [...byCause].map(([cause, findings]) => ({ kind: 'cause', host: h, cause, findings }));
       }
+      case 'entries':
+        return this.entries.groupChildren(h);
       case 'files': {
         const files = parseFiles(s.sysctlFiles ?? []);
         const out: Node[] = [];

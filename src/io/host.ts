@@ -98,16 +98,26 @@ export class HostSession {
     const entries: ConntrackEntry[] = [];
     let total = 0;
     let unparsed = 0;
+    let rc: number | undefined;
     for (const line of r.stdout.split('\n')) {
       const m = /^@@total (\d+)$/.exec(line);
       if (m) {
         total = Number(m[1]);
         continue;
       }
+      const code = /^@@rc (\d+)$/.exec(line);
+      if (code) {
+        rc = Number(code[1]);
+        continue;
+      }
       if (!line.trim()) continue;
       const parsed = parseConntrackLine(line);
       if (parsed.kind === 'entry') entries.push(parsed.entry);
       else unparsed++;
+    }
+    if (r.exitCode !== 0 || rc === undefined || rc !== 0) {
+      const why = r.stderr.split('\n').filter((l) => l.trim() && !/flow entries have been shown/.test(l)).join(' ').trim();
+      throw new Error(`listing the entries failed on ${this.name} (${rc !== undefined ? `conntrack exit ${rc}` : `exit ${r.exitCode}`})${why ? `: ${why.slice(0, 300)}` : ''}`);
     }
     return { entries, total, unparsed };
   }

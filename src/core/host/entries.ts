@@ -158,7 +158,9 @@ OFF="$1"; LIM="$2"; shift 2
 case "$OFF$LIM" in *[!0-9]*|'') echo "bad page" >&2; exit 2;; esac
 LC_ALL=C; export LC_ALL
 PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"; export PATH
-conntrack -L -o extended "$@" 2>/dev/null | awk -v o="$OFF" -v l="$LIM" 'NR > o && NR <= o + l { print } END { printf "@@total %d\\n", NR }'
+# conntrack's own exit status travels through the pipe as a last line (POSIX sh has no pipefail);
+# its stderr (the "N flow entries" summary, or the error) stays on stderr.
+{ conntrack -L -o extended "$@"; echo "@@rc $?"; } | awk -v o="$OFF" -v l="$LIM" '/^@@rc / { rc = $2; next } { n++ } n > o && n <= o + l { print } END { printf "@@total %d\\n@@rc %d\\n", n, rc }'
 `;
 }
 
