@@ -10,3 +10,4 @@ echo "== ssh layer (real sshd on loopback)"; node scripts/run-node-tests.mjs tes
 echo "== test host (real sshd + kernel conntrack in network namespaces)"; node scripts/run-node-tests.mjs test/host
 echo "== integration (the product against real hosts)"; node scripts/run-node-tests.mjs test/integration
 echo "== VS Code (code-server): extension tests against a real host, VSIX install check"; bash scripts/vscode/test.sh
+echo "== end-to-end (a real browser drives code-server against a real host)"; node scripts/run-node-tests.mjs test/e2e

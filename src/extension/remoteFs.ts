@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { BACKUP_DIR, readRemoteFile, sha256, writeRemoteFile } from '../io/apply';
 import type { HostManager, HostEntry } from './hosts';
 import type { ContextSource, DocumentContext } from './sysctl/context';
+import { log } from './log';
 
 export const REMOTE_SCHEME = 'conntrack';
 
@@ -38,7 +39,10 @@ export class RemoteFileSystem implements vscode.FileSystemProvider, ContextSourc
   async stat(uri: vscode.Uri): Promise<vscode.FileStat> {
     const h = await this.host(uri);
     const r = await h.session?.runner.run(['sh', '-c', 'stat -L -c "%s %Y %F" -- "$1"', 'conntrack-doctor-stat', uri.path], { privileged: true, timeoutMs: 30_000 });
-    if (!r || r.exitCode !== 0) throw vscode.FileSystemError.FileNotFound(uri);
+    if (!r || r.exitCode !== 0) {
+      if (r && !/No such file/.test(r.stderr)) log.warn(`stat ${uri.path} on ${h.label}: exit ${r.exitCode}: ${r.stderr.trim()}`);
+      throw vscode.FileSystemError.FileNotFound(uri);
+    }
     const [size, mtime, ...kind] = r.stdout.trim().split(' ');
     return { type: kind.join(' ').includes('directory') ? vscode.FileType.Directory : vscode.FileType.File, ctime: 0, mtime: Number(mtime) * 1000, size: Number(size) };
   }
@@ -70,6 +74,7 @@ export class RemoteFileSystem implements vscode.FileSystemProvider, ContextSourc
       const sha = await writeRemoteFile(h.session.runner, uri.path, text, expect, `${BACKUP_DIR}/edit-${stamp}`, 0o644, {});
       this.readHashes.set(uri.toString(), sha);
     } catch (err) {
+      log.error(`saving ${uri.path} on ${h.label}`, err);
       throw vscode.FileSystemError.NoPermissions(`${uri.path} on ${h.label}: ${err instanceof Error ? err.message : String(err)}`);
     }
     this.emitter.fire([{ type: vscode.FileChangeType.Changed, uri }]);

@@ -2,7 +2,7 @@
  * Driving the VS Code web workbench like a user: the command palette, views, editors.
  * Every step waits for what it needs with a deadline; nothing sleeps a fixed time.
  */
-import type { Page } from './browser';
+import type { Locator, Page } from './browser';
 
 /** Playwright selector text for an exact, quoted string. */
 function quoted(text: string): string {
@@ -33,7 +33,12 @@ export async function runPaletteCommand(page: Page, command: { id: string; label
       await input.fill(`>${label}`, { timeout: 5000 });
       await row.waitFor({ state: 'visible', timeout: 5000 });
       await row.click({ timeout: 5000 });
-      await input.waitFor({ state: 'hidden', timeout: 5000 });
+      // Done when the palette closed, or the command reused the quick input for its own
+      // quick pick (then the input no longer holds the ">" command filter).
+      await page.waitForFunction(`(() => {
+        const i = document.querySelector('.quick-input-widget input.input');
+        return !i || i.offsetParent === null || !i.value.startsWith('>');
+      })()`, undefined, { timeout: 5000 });
       return;
     } catch (err) {
       lastError = err;
@@ -73,4 +78,503 @@ export async function runningExtensionActivation(page: Page, name: string, timeo
   }
   const time = row.locator('.activation-time');
   return (await time.count()) > 0 ? ((await time.first().textContent({ timeout: 5000 })) ?? '').trim() : '';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views, trees, quick picks, notifications, dialogs and editors (used by test/e2e).
+// The workbench DOM of VS Code 1.139 (code-server 4.139.1). Selectors are in one place each.
+// ---------------------------------------------------------------------------------------------
+
+/** The few Playwright calls beyond browser.ts's minimal types that these helpers use. */
+interface UiLocator extends Locator {
+  first(): UiLocator;
+  nth(index: number): UiLocator;
+  locator(selector: string): UiLocator;
+  filter(options: { hasText?: string | RegExp; has?: UiLocator }): UiLocator;
+  hover(options?: { timeout?: number; position?: { x: number; y: number } }): Promise<void>;
+  click(options?: { timeout?: number; position?: { x: number; y: number } }): Promise<void>;
+  innerText(options?: { timeout?: number }): Promise<string>;
+  allInnerTexts(): Promise<string[]>;
+  getAttribute(name: string, options?: { timeout?: number }): Promise<string | null>;
+  isVisible(): Promise<boolean>;
+}
+
+interface UiFrameLocator {
+  first(): UiFrameLocator;
+  frameLocator(selector: string): UiFrameLocator;
+  locator(selector: string): UiLocator;
+}
+
+type UiPage = Omit<Page, 'locator' | 'evaluate'> & {
+  locator(selector: string): UiLocator;
+  frameLocator(selector: string): UiFrameLocator;
+  mouse: { move(x: number, y: number, options?: { steps?: number }): Promise<void>; click(x: number, y: number): Promise<void> };
+  /** `expression`: JavaScript run in the page (the project compiles without DOM types). */
+  evaluate(expression: string): Promise<unknown>;
+};
+
+function rich(page: Page): UiPage {
+  return page as unknown as UiPage;
+}
+
+/** A regular expression matching exactly `text`. */
+function exactly(text: string): RegExp {
+  return new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+}
+
+/**
+ * Retries `attempt` until it returns a value other than undefined, or throws after the deadline
+ * with `what` and the last error. Each attempt must bound its own waits.
+ */
+export async function retryUntil<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await attempt();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${lastError !== undefined ? ` (${firstLine(lastError)})` : ''}`);
+    // Yield to the page between attempts (an animation frame's worth), not a fixed sleep.
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Shows the view container `title` (its activity bar entry, e.g. "Conntrack") in the side bar.
+ * Clicking an entry that is already shown would hide the side bar, so it is clicked only when
+ * the side bar's title does not name the container.
+ */
+export async function openViewContainer(page: Page, title: string, timeoutMs = 60_000): Promise<void> {
+  const p = rich(page);
+  const item = p.locator(`.part.activitybar .action-item a[aria-label^=${quoted(title)}]`).first();
+  const sidebarTitle = p.locator('.part.sidebar .composite.title .title-label h2').first();
+  await retryUntil(`view container "${title}"`, timeoutMs, async () => {
+    await item.waitFor({ state: 'visible', timeout: 5000 });
+    const shown = (await sidebarTitle.isVisible()) ? await sidebarTitle.innerText({ timeout: 2000 }) : '';
+    if (shown.toLowerCase().startsWith(title.toLowerCase())) return true;
+    await item.click({ timeout: 5000 });
+    await p.waitForFunction(`(document.querySelector('.part.sidebar .composite.title .title-label h2')?.textContent ?? '').toLowerCase().startsWith(${quoted(title.toLowerCase())})`, undefined, { timeout: 5000 });
+    return true;
+  });
+}
+
+/** One rendered row of a tree view. */
+export interface TreeRow {
+  /** Position in the tree's flattened list (data-index). */
+  readonly index: number;
+  readonly level: number;
+  readonly label: string;
+  readonly description: string;
+  /** undefined: not collapsible. */
+  readonly expanded: boolean | undefined;
+}
+
+/** The list of the view named `view` ("Hosts"), by its section header. */
+function treeList(page: Page, view: string): UiLocator {
+  return rich(page).locator(`.pane:has(.pane-header[aria-label=${quoted(`${view} Section`)}]) .monaco-list`).first();
+}
+
+/** The rendered rows of tree view `view`, in tree order (trees render only what is scrolled into view). */
+export async function readTreeRows(page: Page, view: string): Promise<TreeRow[]> {
+  const list = treeList(page, view);
+  if ((await list.count()) === 0) return [];
+  const rows = (await rich(page).evaluate(`(() => {
+    const pane = [...document.querySelectorAll('.pane')].find((p) => p.querySelector('.pane-header[aria-label=' + ${quoted(JSON.stringify(`${view} Section`))} + ']'));
+    const el = pane?.querySelector('.monaco-list');
+    if (!el) return [];
+    return [...el.querySelectorAll('.monaco-list-row')].map((r) => ({
+      index: Number(r.getAttribute('data-index')),
+      level: Number(r.getAttribute('aria-level') ?? '1'),
+      label: (r.querySelector('.label-name')?.textContent ?? '').trim(),
+      description: (r.querySelector('.label-description')?.textContent ?? '').trim(),
+      expanded: r.hasAttribute('aria-expanded') ? r.getAttribute('aria-expanded') === 'true' : undefined,
+    }));
+  })()`)) as TreeRow[];
+  return rows.sort((a, b) => a.index - b.index);
+}
+
+/** The rows under the first row labelled `parent` (deeper levels, until the tree climbs back). */
+export function treeChildren(rows: readonly TreeRow[], parent: string, directOnly = true): TreeRow[] {
+  const at = rows.findIndex((r) => r.label === parent);
+  const p = rows[at];
+  if (!p) return [];
+  const out: TreeRow[] = [];
+  for (const r of rows.slice(at + 1)) {
+    if (r.level <= p.level) break;
+    if (!directOnly || r.level === p.level + 1) out.push(r);
+  }
+  return out;
+}
+
+function treeRowLocator(page: Page, view: string, label: string): UiLocator {
+  return treeList(page, view).locator('.monaco-list-row').filter({ has: rich(page).locator('.label-name').filter({ hasText: exactly(label) }) }).first();
+}
+
+/**
+ * Waits for the row labelled `label` in tree view `view` (optionally until `accept` likes it,
+ * e.g. its description shows a percentage) and returns it.
+ */
+export async function waitForTreeRow(page: Page, view: string, label: string, timeoutMs: number, accept: (row: TreeRow) => boolean = () => true): Promise<TreeRow> {
+  let last: TreeRow | undefined;
+  try {
+    return await retryUntil(`tree "${view}": row "${label}"`, timeoutMs, async () => {
+      last = (await readTreeRows(page, view)).find((r) => r.label === label);
+      return last && accept(last) ? last : undefined;
+    });
+  } catch (err) {
+    throw new Error(`${firstLine(err)}${last ? `; last seen: "${last.label}" — "${last.description}"` : ''}`, { cause: err });
+  }
+}
+
+/** Clicks the row labelled `label` (runs its command, selects it). */
+export async function clickTreeRow(page: Page, view: string, label: string, timeoutMs = 30_000): Promise<void> {
+  await treeRowLocator(page, view, label).click({ timeout: timeoutMs });
+}
+
+/** Expands the row labelled `label` if it is collapsed (its twistie), and waits until it is expanded. */
+export async function expandTreeRow(page: Page, view: string, label: string, timeoutMs = 30_000): Promise<void> {
+  await retryUntil(`tree "${view}": expand "${label}"`, timeoutMs, async () => {
+    const row = (await readTreeRows(page, view)).find((r) => r.label === label);
+    if (!row) return undefined;
+    if (row.expanded === true) return true;
+    if (row.expanded === undefined) throw new Error(`"${label}" is not collapsible`);
+    await treeRowLocator(page, view, label).locator('.monaco-tl-twistie').click({ timeout: 5000 });
+    return undefined;
+  });
+}
+
+/**
+ * Picks the quick pick entry whose label is exactly `label` (waiting for the quick pick and the
+ * entry to appear). Codicons ($(x)) in labels are not part of the text compared.
+ */
+export async function pickQuickPickItem(page: Page, label: string, timeoutMs = 30_000): Promise<void> {
+  const p = rich(page);
+  const row = p.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ has: p.locator('.label-name').filter({ hasText: exactly(label) }) }).first();
+  try {
+    await row.click({ timeout: timeoutMs });
+  } catch (err) {
+    throw new Error(`quick pick: no entry "${label}" (shown: ${JSON.stringify(await quickPickLabels(page))}): ${firstLine(err)}`, { cause: err });
+  }
+}
+
+/** Labels of the entries the quick pick shows now ([] when none is open). */
+export async function quickPickLabels(page: Page): Promise<string[]> {
+  const p = rich(page);
+  return (await p.locator('.quick-input-widget .quick-input-list .monaco-list-row .label-name').allInnerTexts()).map((t) => t.trim());
+}
+
+/** Waits until a quick pick is open; returns its title (or placeholder when untitled). */
+export async function waitForQuickPick(page: Page, timeoutMs = 30_000): Promise<string> {
+  const p = rich(page);
+  await p.locator('.quick-input-widget .quick-input-list .monaco-list-row').first().waitFor({ state: 'visible', timeout: timeoutMs });
+  const title = p.locator('.quick-input-widget .quick-input-title');
+  return (await title.isVisible()) ? (await title.innerText({ timeout: 2000 })).trim() : '';
+}
+
+function toastLocator(page: Page, text: string | RegExp): UiLocator {
+  return rich(page).locator('.notifications-toasts .notification-toast').filter({ hasText: text }).first();
+}
+
+/** Waits for a notification toast containing `text`; returns its whole message. */
+export async function waitForNotification(page: Page, text: string | RegExp, timeoutMs = 60_000): Promise<string> {
+  const toast = toastLocator(page, text);
+  try {
+    await toast.waitFor({ state: 'visible', timeout: timeoutMs });
+  } catch (err) {
+    throw new Error(`no notification containing ${String(text)} (shown: ${JSON.stringify(await notificationMessages(page))}): ${firstLine(err)}`, { cause: err });
+  }
+  return (await toast.locator('.notification-list-item-message').innerText({ timeout: 5000 })).trim();
+}
+
+/** The messages of the notification toasts shown now. */
+export async function notificationMessages(page: Page): Promise<string[]> {
+  return (await rich(page).locator('.notifications-toasts .notification-toast .notification-list-item-message').allInnerTexts()).map((t) => t.trim());
+}
+
+/** Clicks the button `button` of the notification containing `text` (waits for both). */
+export async function clickNotificationButton(page: Page, text: string | RegExp, button: string, timeoutMs = 60_000): Promise<void> {
+  await waitForNotification(page, text, timeoutMs);
+  const toast = toastLocator(page, text);
+  await toast.locator('.notification-list-item-buttons-container .monaco-button').filter({ hasText: exactly(button) }).first().click({ timeout: 10_000 });
+}
+
+/** The lines the Output panel shows now (the newest, as it scrolls to the end). */
+export async function outputPanelLines(page: Page): Promise<string[]> {
+  return (await rich(page).evaluate(`[...document.querySelectorAll('.part.panel .monaco-editor .view-lines .view-line')]
+    .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+    .map((l) => (l.textContent ?? '').replace(/\\u00a0/g, ' '))`)) as string[];
+}
+
+/** Waits until the Output panel's visible text matches `text` (wrapped lines joined); returns that text. */
+export async function waitForOutputText(page: Page, text: string | RegExp, timeoutMs = 30_000): Promise<string> {
+  let last = '';
+  try {
+    return await retryUntil(`output panel text ${String(text)}`, timeoutMs, async () => {
+      last = (await outputPanelLines(page)).join('\n');
+      const flat = last.replace(/\n/g, '');
+      return (typeof text === 'string' ? flat.includes(text) || last.includes(text) : text.test(flat) || text.test(last)) ? last : undefined;
+    });
+  } catch (err) {
+    throw new Error(`${firstLine(err)}; shown: ${JSON.stringify(last.slice(-600))}`, { cause: err });
+  }
+}
+
+/** A modal dialog as shown (`.monaco-dialog-box`). */
+export interface DialogInfo {
+  readonly message: string;
+  readonly detail: string;
+  readonly buttons: string[];
+}
+
+/** Waits for a modal dialog whose message contains `text`. */
+export async function waitForDialog(page: Page, text: string | RegExp, timeoutMs = 60_000): Promise<DialogInfo> {
+  const p = rich(page);
+  const box = p.locator('.monaco-dialog-box').filter({ hasText: text }).first();
+  try {
+    await box.waitFor({ state: 'visible', timeout: timeoutMs });
+  } catch (err) {
+    const shown = await p.locator('.monaco-dialog-box .dialog-message-text').allInnerTexts();
+    throw new Error(`no dialog containing ${String(text)} (shown: ${JSON.stringify(shown)}; notifications: ${JSON.stringify(await notificationMessages(page))}): ${firstLine(err)}`, { cause: err });
+  }
+  const detail = box.locator('.dialog-message-detail');
+  return {
+    message: (await box.locator('.dialog-message-text').innerText({ timeout: 5000 })).trim(),
+    detail: (await detail.count()) > 0 ? (await detail.first().innerText({ timeout: 5000 })).trim() : '',
+    buttons: (await box.locator('.dialog-buttons .monaco-button').allInnerTexts()).map((t) => t.trim()),
+  };
+}
+
+/** Clicks `button` of the open modal dialog and waits until the dialog is gone. */
+export async function clickDialogButton(page: Page, button: string, timeoutMs = 30_000): Promise<void> {
+  const p = rich(page);
+  const box = p.locator('.monaco-dialog-box').first();
+  await box.locator('.dialog-buttons .monaco-button').filter({ hasText: exactly(button) }).first().click({ timeout: timeoutMs });
+  await box.waitFor({ state: 'hidden', timeout: timeoutMs });
+}
+
+/** The editor of the active editor group. */
+function activeEditor(page: Page): UiLocator {
+  return rich(page).locator('.part.editor .editor-group-container.active .editor-container .monaco-editor').first();
+}
+
+/**
+ * Waits until the active editor tab's title (its aria-label up to ", preview" / ", modified" …)
+ * is `title` or matches it; returns the title.
+ */
+export async function waitForActiveEditorTab(page: Page, title: string | RegExp, timeoutMs = 60_000): Promise<string> {
+  const tab = rich(page).locator('.part.editor .editor-group-container.active .tab.active').first();
+  let last = '';
+  try {
+    return await retryUntil(`active editor tab ${String(title)}`, timeoutMs, async () => {
+      last = ((await tab.getAttribute('aria-label', { timeout: 2000 })) ?? '').split(', ')[0] ?? '';
+      return (typeof title === 'string' ? last === title : title.test(last)) ? last : undefined;
+    });
+  } catch (err) {
+    throw new Error(`${firstLine(err)}; active tab: ${JSON.stringify(last)}`, { cause: err });
+  }
+}
+
+/** Page-side: the rendered lines of the active editor, top to bottom. */
+const editorLinesJs = `[...(document.querySelector('.part.editor .editor-group-container.active .editor-container .monaco-editor')?.querySelectorAll('.view-lines .view-line') ?? [])]
+  .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))`;
+
+/** The text of the lines the active editor renders (top to bottom; spaces normalised). */
+export async function activeEditorLines(page: Page): Promise<string[]> {
+  return (await rich(page).evaluate(`${editorLinesJs}.map((l) => (l.textContent ?? '').replace(/\\u00a0/g, ' '))`)) as string[];
+}
+
+/**
+ * The whole text of the active editor (the DOM holds only the lines scrolled into view): select
+ * all, copy, read the clipboard; the cursor goes back to the start of the document.
+ */
+export async function activeEditorText(page: Page): Promise<string> {
+  const p = rich(page);
+  await activeEditor(page).locator('.view-lines').click({ timeout: 10_000, position: { x: 5, y: 5 } });
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Control+C');
+  const text = (await p.evaluate('navigator.clipboard.readText()')) as string;
+  await page.keyboard.press('Control+Home');
+  return text;
+}
+
+export interface SquiggleCount {
+  readonly errors: number;
+  readonly warnings: number;
+  readonly infos: number;
+}
+
+/** Error/warning/info squiggles drawn in the active editor now. */
+export async function countSquiggles(page: Page): Promise<SquiggleCount> {
+  const editor = activeEditor(page);
+  return {
+    errors: await editor.locator('.view-overlays .squiggly-error').count(),
+    warnings: await editor.locator('.view-overlays .squiggly-warning').count(),
+    infos: await editor.locator('.view-overlays .squiggly-info').count(),
+  };
+}
+
+/** The squiggles of one rendered line of the active editor. */
+export interface LineSquiggles {
+  /** 1-based, as the gutter shows it. */
+  readonly line: number;
+  readonly text: string;
+  readonly severities: ('error' | 'warning' | 'info')[];
+}
+
+/** Per rendered line of the active editor: its number, text and the squiggles drawn on it. */
+export async function squigglesByLine(page: Page): Promise<LineSquiggles[]> {
+  return (await rich(page).evaluate(`(() => {
+    const editor = document.querySelector('.part.editor .editor-group-container.active .editor-container .monaco-editor');
+    if (!editor) return [];
+    const byTop = (sel) => new Map([...editor.querySelectorAll(sel)].map((el) => [el.style.top, el]));
+    const numbers = byTop('.margin-view-overlays > div');
+    const overlays = byTop('.view-overlays > div');
+    return [...editor.querySelectorAll('.view-lines .view-line')].map((l) => {
+      const overlay = overlays.get(l.style.top);
+      const severities = [];
+      for (const s of ['error', 'warning', 'info']) if (overlay?.querySelector('.squiggly-' + s)) severities.push(s);
+      return { line: Number((numbers.get(l.style.top)?.textContent ?? '').trim()), text: (l.textContent ?? '').replace(/\\u00a0/g, ' '), severities };
+    }).sort((a, b) => a.line - b.line);
+  })()`)) as LineSquiggles[];
+}
+
+/** Waits until the active editor shows at least the given squiggles; returns what it shows. */
+export async function waitForSquiggles(page: Page, atLeast: Partial<SquiggleCount>, timeoutMs = 60_000): Promise<SquiggleCount> {
+  let last: SquiggleCount | undefined;
+  try {
+    return await retryUntil('squiggles', timeoutMs, async () => {
+      last = await countSquiggles(page);
+      const l = last;
+      return l.errors >= (atLeast.errors ?? 0) && l.warnings >= (atLeast.warnings ?? 0) && l.infos >= (atLeast.infos ?? 0) ? l : undefined;
+    });
+  } catch (err) {
+    throw new Error(`${firstLine(err)}: wanted at least ${JSON.stringify(atLeast)}, shown ${JSON.stringify(last)}`, { cause: err });
+  }
+}
+
+/**
+ * Where `text` is drawn in the active editor (the first rendered line containing it): the
+ * centre of its first `chars` characters, in page pixels.
+ */
+async function textPosition(page: Page, text: string, chars = text.length): Promise<{ x: number; y: number } | undefined> {
+  const found = await rich(page).evaluate(`((text, chars) => {
+    for (const line of ${editorLinesJs}) {
+      const full = (line.textContent ?? '').replace(/\\u00a0/g, ' ');
+      const at = full.indexOf(text);
+      if (at < 0) continue;
+      // Walk the text nodes to the characters [at, at + chars) and measure them.
+      const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+      const range = document.createRange();
+      let offset = 0;
+      let started = false;
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const len = node.textContent?.length ?? 0;
+        if (!started && at < offset + len) {
+          range.setStart(node, at - offset);
+          started = true;
+        }
+        if (started && at + chars <= offset + len) {
+          range.setEnd(node, at + chars - offset);
+          const r = range.getBoundingClientRect();
+          return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+        }
+        offset += len;
+      }
+    }
+    return null;
+  })(${JSON.stringify(text)}, ${chars})`);
+  return (found as { x: number; y: number } | null) ?? undefined;
+}
+
+/** Clicks into the active editor on `text` (puts the cursor there). */
+export async function clickEditorText(page: Page, text: string, timeoutMs = 30_000): Promise<void> {
+  const pos = await retryUntil(`editor text "${text}"`, timeoutMs, () => textPosition(page, text, Math.min(3, text.length)));
+  await rich(page).mouse.click(pos.x, pos.y);
+}
+
+/**
+ * Hovers the mouse over `text` in the active editor and returns the hover's text once it
+ * contains `expect`. The mouse leaves and comes back between attempts (a hover shows on a
+ * move).
+ */
+export async function hoverEditorText(page: Page, text: string, expect: string | RegExp, timeoutMs = 60_000): Promise<string> {
+  const p = rich(page);
+  const hover = p.locator('.monaco-editor .monaco-hover:not(.hidden) .monaco-hover-content').first();
+  let last = '';
+  try {
+    return await retryUntil(`hover over "${text}"`, timeoutMs, async () => {
+      const pos = await textPosition(page, text);
+      if (!pos) return undefined;
+      await p.mouse.move(pos.x - 40, pos.y + 200);
+      await p.mouse.move(pos.x, pos.y, { steps: 4 });
+      await hover.waitFor({ state: 'visible', timeout: 5000 });
+      // The hover fills in as its providers answer: wait for the expected part.
+      return await retryUntil('hover content', 10_000, async () => {
+        last = (await hover.innerText({ timeout: 2000 })).trim();
+        return (typeof expect === 'string' ? last.includes(expect) : expect.test(last)) ? last : undefined;
+      });
+    });
+  } catch (err) {
+    throw new Error(`${firstLine(err)}; last hover text: ${JSON.stringify(last)}`, { cause: err });
+  }
+}
+
+/** Moves the mouse away from any hover, and presses Escape. */
+export async function dismissHover(page: Page): Promise<void> {
+  await rich(page).mouse.move(5, 5);
+  await page.keyboard.press('Escape');
+}
+
+const codeActionRows = '.action-widget .monaco-list .monaco-list-row';
+
+/**
+ * Puts the cursor on `text` in the active editor, opens the quick-fix menu (Ctrl+.) and returns
+ * the titles it offers once one matches `expect`.
+ */
+export async function openQuickFixMenu(page: Page, text: string, expect: string | RegExp, timeoutMs = 60_000): Promise<string[]> {
+  const p = rich(page);
+  let titles: string[] = [];
+  try {
+    return await retryUntil(`quick fix menu on "${text}"`, timeoutMs, async () => {
+      await page.keyboard.press('Escape');
+      await clickEditorText(page, text, 10_000);
+      await page.keyboard.press('Control+Period');
+      await p.locator(codeActionRows).first().waitFor({ state: 'visible', timeout: 10_000 });
+      titles = (await p.locator(`${codeActionRows} .title`).allInnerTexts()).map((t) => t.trim());
+      return titles.some((t) => (typeof expect === 'string' ? t === expect : expect.test(t))) ? titles : undefined;
+    });
+  } catch (err) {
+    throw new Error(`${firstLine(err)}; offered: ${JSON.stringify(titles)}`, { cause: err });
+  }
+}
+
+/** Picks the action titled exactly `title` in the open quick-fix menu; waits until the menu closes. */
+export async function pickCodeAction(page: Page, title: string, timeoutMs = 30_000): Promise<void> {
+  const p = rich(page);
+  await p.locator(codeActionRows).filter({ has: p.locator('.title').filter({ hasText: exactly(title) }) }).first().click({ timeout: timeoutMs });
+  await p.locator('.action-widget').first().waitFor({ state: 'hidden', timeout: timeoutMs });
+}
+
+/**
+ * The text of the first element matching `selector` in the webview shown now (a webview panel's
+ * document lives in an iframe inside the workbench's webview iframe); waits for it.
+ */
+export async function webviewText(page: Page, selector: string, timeoutMs = 60_000): Promise<string> {
+  const el = rich(page).frameLocator('iframe.webview.ready:visible').first().frameLocator('iframe#active-frame').locator(selector).first();
+  await el.waitFor({ state: 'visible', timeout: timeoutMs });
+  return (await el.innerText({ timeout: 5000 })).trim();
+}
+
+/** An attribute of the first element matching `selector` in the webview shown now (waits for it). */
+export async function webviewAttribute(page: Page, selector: string, name: string, timeoutMs = 60_000): Promise<string | null> {
+  const el = rich(page).frameLocator('iframe.webview.ready:visible').first().frameLocator('iframe#active-frame').locator(selector).first();
+  await el.waitFor({ state: 'attached', timeout: timeoutMs });
+  return el.getAttribute(name, { timeout: 5000 });
 }

@@ -36,7 +36,9 @@ async function savedForApply(doc: vscode.TextDocument, h: HostEntry, ask: boolea
     const answer = await vscode.window.showWarningMessage(`${doc.uri.path} has unsaved changes.`, { modal: true, detail: `They are saved to ${h.label} first (atomically, with a backup), then applied.` }, go);
     if (answer !== go) return false;
   }
+  log.info(`saving ${doc.uri.path} on ${h.label} before applying it (version ${doc.version})`);
   if (!(await doc.save())) {
+    log.warn(`saving ${doc.uri.path} on ${h.label} failed (TextDocument.save() returned false; dirty: ${doc.isDirty})`);
     void vscode.window.showErrorMessage(`${doc.uri.path} could not be saved on ${h.label}: nothing was applied. See Conntrack: Show Log.`);
     return false;
   }
