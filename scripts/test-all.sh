@@ -11,3 +11,4 @@ echo "== test host (real sshd + kernel conntrack in network namespaces)"; node s
 echo "== integration (the product against real hosts)"; node scripts/run-node-tests.mjs test/integration
 echo "== VS Code (code-server): extension tests against a real host, VSIX install check"; bash scripts/vscode/test.sh
 echo "== end-to-end (a real browser drives code-server against a real host)"; node scripts/run-node-tests.mjs test/e2e
+echo "== the README's main command: npm run demo -- --check"; node scripts/run-node-tests.mjs test/demo

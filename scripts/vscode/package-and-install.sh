@@ -6,7 +6,8 @@
 #   bash scripts/vscode/package-and-install.sh [--keep-vsix DIR] [--artifacts DIR]
 #
 # Needs scripts/vscode/install.sh to have run (vsce comes from its tools folder).
-# Builds dist/ in production mode for the package, then rebuilds the development bundle.
+# Packaging is scripts/vscode/package.sh: dist/ in production mode for the package, then the
+# development bundle again.
 # Exit code: 0 all checks passed, 1 a check failed, 2 the harness failed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,27 +25,18 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-vsce=$CTD_TOOLS_DIR/node_modules/.bin/vsce
-[ -x "$vsce" ] || { echo "package-and-install: $vsce missing: run bash scripts/vscode/install.sh" >&2; exit 2; }
-
 work=$(mktemp -d "${TMPDIR:-/tmp}/ctd-vsix-pack.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$repo"
 
 started=$SECONDS
-node esbuild.js --production
-trap 'rm -rf "$work"; node esbuild.js >/dev/null' EXIT
-
-name=$(node -p 'const p = require("./package.json"); `${p.name}-${p.version}.vsix`')
-vsix=$work/$name
-args=(package --no-dependencies -o "$vsix")
-# vsce rewrites README links to the repository; without a "repository" field it refuses to
-# package. The rewritten links only matter for a published package, not for this check.
-if [ "$(node -p 'Boolean(require("./package.json").repository)')" != true ]; then
-  echo "package-and-install: package.json has no \"repository\": README links point to invalid.example in this VSIX" >&2
-  args+=(--allow-missing-repository --baseContentUrl https://invalid.example/conntrack-doctor/ --baseImagesUrl https://invalid.example/conntrack-doctor/)
-fi
-"$vsce" "${args[@]}" </dev/null
+# package.sh: production build, vsce package, development bundle rebuilt afterwards.
+set +e
+vsix=$(bash "$here/package.sh" "$work")
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || { echo "package-and-install: packaging failed (exit $rc)" >&2; [ "$rc" -eq 2 ] && exit 2; exit 1; }
+name=$(basename "$vsix")
 echo "package-and-install: packaged $name in $((SECONDS - started)) s"
 if [ -n "$keep_dir" ]; then
   mkdir -p "$keep_dir"

@@ -19,6 +19,13 @@ export interface CodeServerOptions {
   /** Receives code-server's output line by line (it also stays in `output()`). */
   readonly onOutput?: (line: string) => void;
   readonly readyTimeoutMs?: number;
+  /**
+   * Serve with `--auth password` and this password (handed over in the PASSWORD environment
+   * variable, never in argv, where every local user could read it). Default: `--auth none`.
+   */
+  readonly password?: string;
+  /** Listen on 127.0.0.1:port (fails when it is taken). Default: a free port. */
+  readonly port?: number;
 }
 
 export function extensionsDir(stateDir: string): string {
@@ -102,11 +109,23 @@ export function codeServerCli(paths: InstalledPaths, stateDir: string, args: rea
   return spawnSync(paths.node24, [...serverArgs(paths, layout), ...args], { env: serverEnv({}, layout.env), encoding: 'utf8', timeout: 120_000 });
 }
 
-async function freePort(): Promise<number> {
+/**
+ * Ports browsers (and Node's fetch, the readiness probe) refuse to connect to: the "bad ports" of
+ * the Fetch standard.
+ */
+const browserBlockedPorts = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113,
+  115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556,
+  563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667,
+  6668, 6669, 6679, 6697, 10080,
+]);
+
+/** A free 127.0.0.1 port (0), or `port` itself if nothing listens there (else an error). */
+async function freePort(port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(port !== 0 && err.code === 'EADDRINUSE' ? new Error(`127.0.0.1:${port} is already in use: pick another port`) : err));
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
@@ -152,12 +171,16 @@ function signal(target: number, sig: NodeJS.Signals | 0): boolean {
 export async function startCodeServer(options: CodeServerOptions): Promise<CodeServer> {
   const { paths, stateDir } = options;
   const layout = stateLayout(stateDir);
-  const port = await freePort();
+  // A fixed port is checked first: the readiness probe must not find another server there.
+  if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535 || browserBlockedPorts.has(options.port))) {
+    throw new Error(`port ${options.port}: not a port browsers connect to (pick another, e.g. 8080)`);
+  }
+  const port = await freePort(options.port ?? 0);
   const authority = `127.0.0.1:${port}`;
   const args = [
     ...serverArgs(paths, layout),
     '--bind-addr', authority,
-    '--auth', 'none',
+    '--auth', options.password !== undefined ? 'password' : 'none',
     '--disable-telemetry',
     '--disable-update-check',
     '--disable-workspace-trust',
@@ -165,12 +188,20 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     '--ignore-last-opened',
     ...(options.smokeTestDriver ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
   ];
+  const env = serverEnv(options.env ?? {}, layout.env);
+  if (options.password !== undefined) {
+    if (options.password === '') throw new Error('startCodeServer: empty password');
+    // HASHED_PASSWORD would win over PASSWORD; code-server removes both from its environment
+    // after reading them, so extension hosts never see the password.
+    delete env['HASHED_PASSWORD'];
+    env['PASSWORD'] = options.password;
+  }
   // detached = setsid(): code-server leads its own process group, so one kill reaches the
   // extension hosts it forks, which outlive the page otherwise.
   const child = spawn(paths.node24, args, {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: serverEnv(options.env ?? {}, layout.env),
+    env,
   });
   const pid = child.pid;
   if (pid === undefined) throw new Error('code-server did not start');
