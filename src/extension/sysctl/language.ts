@@ -237,12 +237,7 @@ export class SysctlLanguage implements vscode.Disposable {
     for (const e of fx.edits) edit.replace(doc.uri, toRange(e.range), e.newText);
     for (const f of fx.files ?? []) {
       const uri = ctx.uriFor(f.path);
-      let existing: string | undefined;
-      try {
-        existing = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
-      } catch {
-        existing = undefined;
-      }
+      const existing = await this.existingContent(uri, f.path, ctx);
       if (existing === undefined) {
         edit.createFile(uri, { ignoreIfExists: true, contents: new TextEncoder().encode(f.content) });
       } else if (!existing.includes(f.content.trim())) {
@@ -252,6 +247,22 @@ export class SysctlLanguage implements vscode.Disposable {
       }
     }
     return edit;
+  }
+
+  /**
+   * The current content of a file a fix creates or extends. The host's snapshot already holds
+   * every file of the boot directories, so a code action on a host file costs no round trip
+   * (the lightbulb must not wait for SSH); other files are read.
+   */
+  private async existingContent(uri: vscode.Uri, path: string, ctx: DocumentContext): Promise<string | undefined> {
+    const known = [...(ctx.boot?.modulesLoad ?? []), ...(ctx.boot?.modprobe ?? []), ...ctx.siblings].find((f) => f.path === path);
+    if (known) return known.content;
+    if (ctx.host && ctx.boot && /^\/etc\/(modules-load|modprobe)\.d\//.test(path)) return undefined;
+    try {
+      return new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+    } catch {
+      return undefined;
+    }
   }
 
   /** Every preferred fix whose edits do not overlap another's (one action). */
