@@ -37,8 +37,14 @@ async function savedForApply(doc: vscode.TextDocument, h: HostEntry, ask: boolea
     if (answer !== go) return false;
   }
   log.info(`saving ${doc.uri.path} on ${h.label} before applying it (version ${doc.version})`);
-  if (!(await doc.save())) {
-    log.warn(`saving ${doc.uri.path} on ${h.label} failed (TextDocument.save() returned false; dirty: ${doc.isDirty})`);
+  let saved = await doc.save();
+  if (!saved && doc.isDirty) {
+    // Seen once under heavy load with no error shown by VS Code: one more try before giving up.
+    log.warn(`saving ${doc.uri.path} on ${h.label}: TextDocument.save() returned false; trying once more`);
+    saved = await doc.save();
+  }
+  if (!saved && doc.isDirty) {
+    log.warn(`saving ${doc.uri.path} on ${h.label} failed (TextDocument.save() returned false twice)`);
     void vscode.window.showErrorMessage(`${doc.uri.path} could not be saved on ${h.label}: nothing was applied. See Conntrack: Show Log.`);
     return false;
   }
