@@ -6,7 +6,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { diagnose } from '../core/host/diagnose';
-import { diagnosisJson, renderDiagnosis, renderEntrySummary } from '../core/host/report';
+import { diagnosisJson, renderDiagnosis, renderEntrySummary, renderFleetSummary, type FleetRow } from '../core/host/report';
+import type { Diagnosis } from '../core/host/diagnose';
 import { buildHostFix, FIX_IDS } from '../core/host/fixes';
 import { renderPreview } from '../core/fix/preview';
 import { countArgv, filterArgs, type EntryFilter } from '../core/fix/entries-fixes';
@@ -15,7 +16,7 @@ import { renderCommand } from '../core/fix/quote';
 import { openHost, type HostSession } from '../io/host';
 import { applyFix, ApplyError, rollbackLast } from '../io/apply';
 import { isIoError } from '../io/errors';
-import type { StrictHostKeyChecking } from '../io/ssh/config';
+import { listConfiguredHosts, type StrictHostKeyChecking } from '../io/ssh/config';
 import type { CommandLogEntry } from '../io/runner';
 import { confirmOnTerminal, terminalPrompter } from './prompt';
 import type { CliIO } from './io';
@@ -40,6 +41,7 @@ const filterOptions = {
 
 export const HOST_USAGE = `Host commands (TARGET: an ~/.ssh/config alias, user@host[:port], or "local" for this machine):
   diagnose TARGET [--json] [--interval S] [--no-entries]   snapshot(s), diagnosis, fixes
+  diagnose TARGET... | --all [--parallel N] [--summary]   many hosts at once: an overview table (worst first), then each report
   entries TARGET [--top N] [--list] [--offset N] [--limit N] [filter]
                                                            who fills the table (computed on the host)
   apply TARGET FIX [--value V] [--key K] [--path FILE] [filter] [--ipv6] [--dry-run] [--yes]
@@ -60,10 +62,11 @@ function filterFrom(v: Values): EntryFilter | undefined {
   return Object.keys(f).length > 0 ? (f) : undefined;
 }
 
-async function open(target: string, v: Values, io: CliIO): Promise<HostSession> {
+/** `interactive: false` for many hosts at once: questions from parallel connections cannot share one terminal. */
+async function open(target: string, v: Values, io: CliIO, allowPrompts = true): Promise<HostSession> {
   const check = v['host-key-check'];
   if (check !== undefined && !['yes', 'accept-new', 'ask'].includes(String(check))) throw new ValidationError('--host-key-check', 'must be yes, accept-new or ask');
-  const interactive = Boolean(process.stdin.isTTY);
+  const interactive = allowPrompts && Boolean(process.stdin.isTTY);
   const log = v['verbose'] ? (e: CommandLogEntry): void => io.stderr(`[${e.runner}] ${e.privileged ? '# ' : '$ '}${e.command} → ${e.exitCode ?? e.error ?? '?'} (${e.durationMs} ms)\n`) : undefined;
   return openHost({
     target,
@@ -123,19 +126,11 @@ function int(v: Values, name: string, def: number, min: number, max: number): nu
   return Number(raw);
 }
 
-export async function runDiagnose(argv: readonly string[], io: CliIO): Promise<number> {
-  const p = parse(argv, { json: { type: 'boolean', default: false }, interval: { type: 'string' }, 'no-entries': { type: 'boolean', default: false } }, io);
-  if (typeof p === 'number') return p;
-  const [target, ...extra] = p.positionals;
-  if (!target || extra.length > 0) {
-    io.stderr(`usage: conntrack-doctor diagnose TARGET [--json] [--interval S]\n`);
-    return 2;
-  }
-  let host: HostSession | undefined;
+/** Two snapshots `interval` seconds apart in one connection (rates), then the diagnosis. */
+async function diagnoseTarget(target: string, v: Values, io: CliIO, interval: number, allowPrompts: boolean): Promise<Diagnosis> {
+  const host = await open(target, v, io, allowPrompts);
   try {
-    const interval = int(p.values, 'interval', 2, 0, 300);
-    host = await open(target, p.values, io);
-    const first = await host.snapshot({ entries: !p.values['no-entries'] });
+    const first = await host.snapshot({ entries: !v['no-entries'] });
     let current = first;
     let previous;
     if (interval > 0) {
@@ -143,13 +138,64 @@ export async function runDiagnose(argv: readonly string[], io: CliIO): Promise<n
       current = { ...(await host.snapshot({ entries: false })), ...(first.entrySummary ? { entrySummary: first.entrySummary } : {}) };
       previous = first;
     }
-    const d = diagnose(current, { previous, observedPeak: Math.max(first.count ?? 0, current.count ?? 0) });
-    io.stdout(p.values['json'] ? `${JSON.stringify(diagnosisJson(d), null, 2)}\n` : renderDiagnosis(d));
-    return d.findings.some((f) => f.severity !== 'info') ? 1 : 0;
+    return diagnose(current, { previous, observedPeak: Math.max(first.count ?? 0, current.count ?? 0) });
+  } finally {
+    await host.close();
+  }
+}
+
+/** Runs fn over items with at most `limit` at a time; results in the order of items. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+const hasFindings = (d: Diagnosis): boolean => d.findings.some((f) => f.severity !== 'info');
+
+export async function runDiagnose(argv: readonly string[], io: CliIO): Promise<number> {
+  const p = parse(argv, { json: { type: 'boolean', default: false }, interval: { type: 'string' }, 'no-entries': { type: 'boolean', default: false }, all: { type: 'boolean', default: false }, parallel: { type: 'string' }, summary: { type: 'boolean', default: false } }, io);
+  if (typeof p === 'number') return p;
+  try {
+    const interval = int(p.values, 'interval', 2, 0, 300);
+    const parallel = int(p.values, 'parallel', 8, 1, 64);
+    const targets = [...p.positionals];
+    if (p.values['all']) {
+      const configFile = p.values['ssh-config'];
+      for (const h of await listConfiguredHosts(typeof configFile === 'string' ? { configFile } : {})) if (!targets.includes(h.alias)) targets.push(h.alias);
+    }
+    if (targets.length === 0) {
+      io.stderr(`usage: conntrack-doctor diagnose TARGET... | --all [--json] [--interval S] [--parallel N] [--summary]\n`);
+      return 2;
+    }
+    if (targets.length === 1 && !p.values['all']) {
+      const d = await diagnoseTarget(targets[0] ?? '', p.values, io, interval, true);
+      io.stdout(p.values['json'] ? `${JSON.stringify(diagnosisJson(d), null, 2)}\n` : renderDiagnosis(d));
+      return hasFindings(d) ? 1 : 0;
+    }
+    // Many hosts: connections in parallel, no questions (an unknown host key is refused unless
+    // --host-key-check accept-new; passwords come from the agent or keys only).
+    const rows = await mapLimit(targets, parallel, async (target): Promise<FleetRow> => {
+      try {
+        return { target, diagnosis: await diagnoseTarget(target, p.values, io, interval, false) };
+      } catch (err) {
+        if (err instanceof ValidationError) throw err;
+        return { target, error: err instanceof Error ? err.message : String(err) };
+      }
+    });
+    if (p.values['json']) {
+      io.stdout(`${JSON.stringify(rows.map((r) => ('error' in r ? { target: r.target, error: r.error } : { target: r.target, diagnosis: diagnosisJson(r.diagnosis) })), null, 2)}\n`);
+    } else {
+      io.stdout(renderFleetSummary(rows));
+      if (!p.values['summary']) for (const r of rows) if (!('error' in r)) io.stdout(`\n== ${r.target}\n${renderDiagnosis(r.diagnosis)}`);
+    }
+    return rows.some((r) => 'error' in r) ? 3 : rows.some((r) => 'diagnosis' in r && hasFindings(r.diagnosis)) ? 1 : 0;
   } catch (err) {
     return fail(io, err);
-  } finally {
-    await host?.close();
   }
 }
 

@@ -104,3 +104,36 @@ export function renderEntrySummary(s: EntrySummary, host?: string): string {
   top('top destination ports', s.topDestinationPorts);
   return `${out.join('\n')}\n`;
 }
+
+/** One line of `diagnose HOST…` (many hosts): a diagnosis, or why there is none. */
+export type FleetRow = { readonly target: string; readonly diagnosis: Diagnosis } | { readonly target: string; readonly error: string };
+
+const SEVERITY_ORDER: readonly Finding['severity'][] = ['critical', 'warning', 'info'];
+
+/** The overview table of many hosts, worst first (then in the order given). */
+export function renderFleetSummary(rows: readonly FleetRow[]): string {
+  const rank = (r: FleetRow): number => {
+    if ('error' in r) return 0;
+    const f = r.diagnosis.findings;
+    return f.some((x) => x.severity === 'critical') ? 1 : f.some((x) => x.severity === 'warning') ? 2 : 3;
+  };
+  const sorted = rows.map((r, i) => ({ r, i })).sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i).map((x) => x.r);
+  const cells = sorted.map((r) => {
+    if ('error' in r) return [r.target, '-', '-', `not diagnosed: ${r.error.split('\n')[0] ?? ''}`];
+    const u = r.diagnosis.usage;
+    const counts = SEVERITY_ORDER.map((s) => [s, r.diagnosis.findings.filter((f) => f.severity === s).length] as const).filter(([, n]) => n > 0);
+    const causes = [...new Set(r.diagnosis.findings.filter((f) => f.severity !== 'info').map((f) => f.cause))];
+    return [
+      r.target,
+      u.percent !== undefined ? `${u.percent.toFixed(1)} %` : '?',
+      `${u.count !== undefined ? formatInt(u.count) : '?'} / ${u.max !== undefined ? (u.max === 0 ? 'unlimited' : formatInt(u.max)) : '?'}`,
+      counts.some(([s]) => s !== 'info') ? `${counts.filter(([s]) => s !== 'info').map(([s, n]) => `${n} ${s}`).join(', ')}: ${causes.join(', ')}` : 'ok',
+    ];
+  });
+  const header = ['HOST', 'USAGE', 'ENTRIES / MAX', 'FINDINGS'];
+  const widths = header.map((h, c) => Math.max(h.length, ...cells.map((row) => (row[c] ?? '').length)));
+  const line = (row: readonly string[]): string => row.map((cell, c) => (c === row.length - 1 ? cell : c === 1 || c === 2 ? cell.padStart(widths[c] ?? 0) : cell.padEnd(widths[c] ?? 0))).join('  ').trimEnd();
+  const failed = rows.filter((r) => 'error' in r).length;
+  const warned = rows.filter((r) => !('error' in r) && r.diagnosis.findings.some((f) => f.severity !== 'info')).length;
+  return `${[line(header), ...cells.map(line)].join('\n')}\n${rows.length} host(s): ${warned} with findings, ${failed} not diagnosed, ${rows.length - warned - failed} ok\n`;
+}
