@@ -297,7 +297,8 @@ export async function runApply(argv: readonly string[], io: CliIO): Promise<numb
       confirm: () => Promise.resolve(true), // asked above (or --yes)
       onProgress: (line) => io.stderr(`${line}\n`),
     });
-    io.stdout(`Applied and verified: ${record.title} (change ${record.id}; undo with: conntrack-doctor rollback ${target})\n`);
+    if (record.unchanged) io.stdout(`Already in place and verified: ${record.title} (nothing changed, so nothing was recorded)\n`);
+    else io.stdout(`Applied and verified: ${record.title} (change ${record.id}; undo with: conntrack-doctor rollback ${target})\n`);
     for (const v of record.verification) io.stdout(`  read back: ${v.description}: ${v.observed}\n`);
     return 0;
   } catch (err) {

@@ -73,7 +73,8 @@ export async function previewAndApply(hosts: HostManager, h: HostEntry, fix: Fix
       token.onCancellationRequested(() => abort.abort());
       return applyFix(session.runner, fix, { host: h.label, confirm: () => Promise.resolve(true), signal: abort.signal, onProgress: (l) => log.info(`[${h.label}] ${l}`) });
     });
-    void vscode.window.showInformationMessage(`${fix.title}: applied and verified (${record.verification.map((v) => v.observed).join(', ') || 'done'}).`, 'Show Log').then((a) => (a ? log.show() : undefined));
+    const observed = record.verification.map((v) => v.observed).join(', ') || 'done';
+    void vscode.window.showInformationMessage(record.unchanged ? `${fix.title}: already in place (${observed}); nothing was changed.` : `${fix.title}: applied and verified (${observed}).`, 'Show Log').then((a) => (a ? log.show() : undefined));
     await refreshHost(hosts, h);
     return true;
   } catch (err) {

@@ -64,6 +64,8 @@ export interface StepReport {
   readonly exitCode: number;
   readonly ok: boolean;
   readonly skipped?: boolean;
+  /** A lookup that changes nothing (a handle listing). */
+  readonly readOnly?: boolean;
   readonly stdout?: string;
   readonly stderr?: string;
 }
@@ -97,6 +99,9 @@ export interface ChangeRecord {
   readonly rollback: readonly CommandStep[];
   readonly ok: boolean;
   readonly rolledBackAt?: string;
+  /** Everything was already in place (every step skipped, no file changed): verified, but not
+   *  recorded on the host, so that "roll back" undoes the change that really did it. */
+  readonly unchanged?: boolean;
 }
 
 export class ApplyError extends Error {
@@ -156,7 +161,7 @@ async function runStep(runner: CommandRunner, step: CommandStep, o: ApplyOptions
   let steps: CommandStep[] = [step];
   if (step.handleFrom) {
     const listing = await run(runner, step.handleFrom.argv, step.privileged, o);
-    reports.push({ command: renderCommand(step.handleFrom.argv), description: 'find the rule handle', exitCode: listing.exitCode, ok: listing.exitCode === 0 });
+    reports.push({ command: renderCommand(step.handleFrom.argv), description: 'find the rule handle', exitCode: listing.exitCode, ok: listing.exitCode === 0, readOnly: true });
     steps = listing.exitCode === 0 ? expandHandleStep(step, listing.stdout) : [];
   }
   for (const s of steps) {
@@ -176,6 +181,12 @@ async function runStep(runner: CommandRunner, step: CommandStep, o: ApplyOptions
     if (s.stdoutTo) {
       const before = await readRemoteFile(runner, s.stdoutTo, o);
       const existed = before !== undefined;
+      if (before === r.stdout) {
+        // A read-only listing (iptables-save) whose file already says the same: nothing changes.
+        reports[reports.length - 1] = { ...(reports[reports.length - 1] as StepReport), description: `${s.description} (${s.stdoutTo} already up to date)`, skipped: true };
+        o.onProgress?.(`skip  writing ${s.stdoutTo} (already up to date)`);
+        continue;
+      }
       const writtenSha = await writeRemoteFile(runner, s.stdoutTo, r.stdout, 'any', backupRoot, 0o644, o);
       files.push({ path: s.stdoutTo, existed, ...(existed ? { backup: backupRoot + s.stdoutTo } : {}), writtenSha });
     }
@@ -237,6 +248,11 @@ export async function applyFix(runner: CommandRunner, fix: Fix, o: ApplyOptions 
     const verification = await verifyAll(runner, fix.verify, o);
     const ok = verification.every((v) => v.ok);
     const rec = record(ok, verification);
+    const ran = steps.filter((r) => !r.skipped && !r.readOnly);
+    if (ok && files.length === 0 && ran.length === 0 && steps.length > 0) {
+      o.onProgress?.('already in place: nothing changed, nothing recorded');
+      return { ...rec, unchanged: true };
+    }
     await saveRecord(runner, rec, o);
     if (!ok) {
       const bad = verification.filter((v) => !v.ok).map((v) => `${v.description}: got "${v.observed}"`).join('; ');
@@ -252,6 +268,10 @@ export async function applyFix(runner: CommandRunner, fix: Fix, o: ApplyOptions 
 }
 
 async function writeEdit(runner: CommandRunner, e: FileEdit, backupRoot: string, files: FileReport[], o: ApplyOptions): Promise<void> {
+  if (e.before === e.after) {
+    o.onProgress?.(`skip  writing ${e.path} (already up to date)`);
+    return;
+  }
   o.onProgress?.(`write ${e.path}`);
   const expect = e.before === undefined ? '-' : sha256(e.before);
   const writtenSha = await writeRemoteFile(runner, e.path, e.after, expect, backupRoot, e.createMode ?? 0o644, o);
