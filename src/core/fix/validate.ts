@@ -134,12 +134,18 @@ export function validateAddress(field: string, input: unknown, opts: { readonly 
   const addrText = slash === -1 ? s : s.slice(0, slash);
   let family: AddressFamily;
   let address: string;
-  if (addrText.includes(':')) {
-    address = validateIPv6(field, addrText);
-    family = 'ipv6';
-  } else {
-    address = validateIPv4(field, addrText);
-    family = 'ipv4';
+  try {
+    if (addrText.includes(':')) {
+      address = validateIPv6(field, addrText);
+      family = 'ipv6';
+    } else {
+      address = validateIPv4(field, addrText);
+      family = 'ipv4';
+    }
+  } catch (err) {
+    // Name the whole input, not just the part before a '/'.
+    if (slash === -1 || !(err instanceof ValidationError)) throw err;
+    throw new ValidationError(field, `expected an IPv4 or IPv6 address${opts.allowPrefix ? ' with an optional /prefix' : ''} (like 192.0.2.10/24 or 2001:db8::/32), got ${show(s)}`);
   }
   if (slash === -1) return { family, address, text: address };
   if (!opts.allowPrefix) throw new ValidationError(field, `a single address is expected here, not a network: ${show(s)}`);

@@ -121,3 +121,8 @@ test('host paths and single lines', () => {
   assert.equal(validateSingleLine('note', 'fine, really'), 'fine, really');
   for (const bad of ['a\nb', 'a\rb', 'a\0b', 'a\u2028b']) refuses(() => validateSingleLine('note', bad), 'note');
 });
+
+test('an address with a slash: the error names the whole input', () => {
+  assert.throws(() => validateAddress('src', 'a; touch /x', { allowPrefix: true }), (e: unknown) => e instanceof ValidationError && e.message.includes('"a; touch /x"'));
+  assert.throws(() => validateAddress('src', '10.0.0.1/x', { allowPrefix: true }), /prefix/);
+});
