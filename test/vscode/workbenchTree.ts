@@ -75,6 +75,11 @@ function strip(row: TreeRowText & { top?: number; bottom?: number; last?: boolea
   return { index: row.index, level: row.level, label: row.label, description: row.description, expanded: row.expanded };
 }
 
+/** The rows the tree of `view` renders now (its viewport only), top to bottom; none when it is not shown. */
+export async function readRenderedRows(page: Page, view: string): Promise<TreeRowText[]> {
+  return (await rendered(page, view)).rows.map(strip);
+}
+
 async function wheel(page: Page, r: Rendered, deltaY: number): Promise<void> {
   const p = treePage(page);
   await p.mouse.move(r.box.x + r.box.width / 2, r.box.y + Math.min(r.box.height / 2, 40));

@@ -3,6 +3,7 @@
  * Every step waits for what it needs with a deadline; nothing sleeps a fixed time.
  */
 import type { Locator, Page } from './browser';
+import { clickTreeRowWhere, expandTreeRowWhere, readRenderedRows, treeRowsUnder, type TreeRowText } from './workbenchTree';
 
 /** Playwright selector text for an exact, quoted string. */
 function quoted(text: string): string {
@@ -165,56 +166,21 @@ export async function openViewContainer(page: Page, title: string, timeoutMs = 6
   });
 }
 
-/** One rendered row of a tree view. */
-export interface TreeRow {
-  /** Position in the tree's flattened list (data-index). */
-  readonly index: number;
-  readonly level: number;
-  readonly label: string;
-  readonly description: string;
-  /** undefined: not collapsible. */
-  readonly expanded: boolean | undefined;
-}
+// Tree views: test/vscode/workbenchTree.ts does the reading, scrolling and clicking; these are
+// the label-based shorthands the end-to-end flows use.
 
-/** The list of the view named `view` ("Hosts"), by its section header. */
-function treeList(page: Page, view: string): UiLocator {
-  return rich(page).locator(`.pane:has(.pane-header[aria-label=${quoted(`${view} Section`)}]) .monaco-list`).first();
-}
+/** One row of a tree view, as shown. */
+export type TreeRow = TreeRowText;
 
-/** The rendered rows of tree view `view`, in tree order (trees render only what is scrolled into view). */
+/** The rows tree view `view` renders now (the viewport), in tree order. */
 export async function readTreeRows(page: Page, view: string): Promise<TreeRow[]> {
-  const list = treeList(page, view);
-  if ((await list.count()) === 0) return [];
-  const rows = (await rich(page).evaluate(`(() => {
-    const pane = [...document.querySelectorAll('.pane')].find((p) => p.querySelector('.pane-header[aria-label=' + ${quoted(JSON.stringify(`${view} Section`))} + ']'));
-    const el = pane?.querySelector('.monaco-list');
-    if (!el) return [];
-    return [...el.querySelectorAll('.monaco-list-row')].map((r) => ({
-      index: Number(r.getAttribute('data-index')),
-      level: Number(r.getAttribute('aria-level') ?? '1'),
-      label: (r.querySelector('.label-name')?.textContent ?? '').trim(),
-      description: (r.querySelector('.label-description')?.textContent ?? '').trim(),
-      expanded: r.hasAttribute('aria-expanded') ? r.getAttribute('aria-expanded') === 'true' : undefined,
-    }));
-  })()`)) as TreeRow[];
-  return rows.sort((a, b) => a.index - b.index);
+  return readRenderedRows(page, view);
 }
 
 /** The rows under the first row labelled `parent` (deeper levels, until the tree climbs back). */
 export function treeChildren(rows: readonly TreeRow[], parent: string, directOnly = true): TreeRow[] {
-  const at = rows.findIndex((r) => r.label === parent);
-  const p = rows[at];
-  if (!p) return [];
-  const out: TreeRow[] = [];
-  for (const r of rows.slice(at + 1)) {
-    if (r.level <= p.level) break;
-    if (!directOnly || r.level === p.level + 1) out.push(r);
-  }
-  return out;
-}
-
-function treeRowLocator(page: Page, view: string, label: string): UiLocator {
-  return treeList(page, view).locator('.monaco-list-row').filter({ has: rich(page).locator('.label-name').filter({ hasText: exactly(label) }) }).first();
+  const p = rows.find((r) => r.label === parent);
+  return p ? treeRowsUnder(rows, p, directOnly) : [];
 }
 
 /**
@@ -235,19 +201,12 @@ export async function waitForTreeRow(page: Page, view: string, label: string, ti
 
 /** Clicks the row labelled `label` (runs its command, selects it). */
 export async function clickTreeRow(page: Page, view: string, label: string, timeoutMs = 30_000): Promise<void> {
-  await treeRowLocator(page, view, label).click({ timeout: timeoutMs });
+  await clickTreeRowWhere(page, view, (r) => r.label === label, timeoutMs);
 }
 
-/** Expands the row labelled `label` if it is collapsed (its twistie), and waits until it is expanded. */
+/** Expands the row labelled `label` if it is collapsed, and waits until it is expanded. */
 export async function expandTreeRow(page: Page, view: string, label: string, timeoutMs = 30_000): Promise<void> {
-  await retryUntil(`tree "${view}": expand "${label}"`, timeoutMs, async () => {
-    const row = (await readTreeRows(page, view)).find((r) => r.label === label);
-    if (!row) return undefined;
-    if (row.expanded === true) return true;
-    if (row.expanded === undefined) throw new Error(`"${label}" is not collapsible`);
-    await treeRowLocator(page, view, label).locator('.monaco-tl-twistie').click({ timeout: 5000 });
-    return undefined;
-  });
+  await retryUntil(`tree "${view}": expand "${label}"`, timeoutMs, async () => ((await expandTreeRowWhere(page, view, (r) => r.label === label, timeoutMs)) ? true : undefined));
 }
 
 /**
