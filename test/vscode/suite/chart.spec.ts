@@ -4,24 +4,16 @@
  * own, read independently inside its namespace with test/host/ctd-host exec.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as vscode from 'vscode';
 import { after, before, describe, it } from './harness';
 import { waitForEvent } from './waitFor';
 import type { ConntrackDoctorApi } from '../../../src/extension/extension';
 import type { HostEntry } from '../../../src/extension/hosts';
 
-const extensionId = 'conntrack-doctor.conntrack-doctor';
-const sshConfig = process.env['CTD_TEST_SSH_CONFIG'];
-const alias = process.env['CTD_TEST_HOST'];
-const hostName = process.env['CTD_TEST_HOST_NAME'];
+import { extensionWithTestHost, onHost as onHostArgs } from './testHost';
 
 /** A command run inside the test host's namespaces, not through the product. */
-function onHost(...cmd: string[]): string {
-  const r = spawnSync('test/host/ctd-host', ['exec', hostName ?? '', ...cmd], { encoding: 'utf8', cwd: process.env['CTD_REPO'] ?? process.cwd() });
-  assert.equal(r.status, 0, `ctd-host exec ${cmd.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const onHost = (...cmd: string[]): string => onHostArgs(cmd);
 
 function cell(html: string, field: string): string {
   const v = new RegExp(`<td data-field="${field}">([^<]*)</td>`).exec(html)?.[1];
@@ -37,17 +29,9 @@ describe('usage chart', () => {
   const panels: vscode.WebviewPanel[] = [];
 
   before(async () => {
-    assert.ok(sshConfig && alias && hostName, 'CTD_TEST_* variables missing: run through scripts/vscode/test.sh');
-    const ext = vscode.extensions.getExtension<ConntrackDoctorApi>(extensionId);
-    assert.ok(ext);
-    api = await ext.activate();
+    ({ api, host } = await extensionWithTestHost());
     const all = await vscode.commands.getCommands(true);
     assert.ok(all.includes('conntrack-doctor.showUsageChart'), 'conntrack-doctor.showUsageChart is not registered (extension.ts wiring)');
-    await vscode.workspace.getConfiguration('conntrackDoctor').update('sshConfigFile', sshConfig, vscode.ConfigurationTarget.Global);
-    await api.hosts.reload();
-    const h = api.hosts.get(alias ?? '');
-    assert.ok(h, `host ${alias ?? ''} not listed: ${api.hosts.list().map((x) => x.id).join(', ')}`);
-    host = h;
   });
 
   after(() => {

@@ -5,7 +5,6 @@
  * namespace (test/host/ctd-host exec), independently of the product.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as vscode from 'vscode';
 import { after, before, describe, it } from './harness';
 import { waitForEvent } from './waitFor';
@@ -13,19 +12,12 @@ import type { ConntrackDoctorApi } from '../../../src/extension/extension';
 import type { HostEntry } from '../../../src/extension/hosts';
 import type { Node } from '../../../src/extension/tree';
 
-const extensionId = 'conntrack-doctor.conntrack-doctor';
-const sshConfig = process.env['CTD_TEST_SSH_CONFIG'];
-const alias = process.env['CTD_TEST_HOST'];
-const hostName = process.env['CTD_TEST_HOST_NAME'];
+import { extensionWithTestHost, onHost as onHostArgs } from './testHost';
 
 type EntryLeaf = Extract<Node, { kind: 'entry' }>;
 
 /** A command run inside the test host's namespaces, not through the product. */
-function onHost(...cmd: string[]): string {
-  const r = spawnSync('test/host/ctd-host', ['exec', hostName ?? '', ...cmd], { encoding: 'utf8', cwd: process.env['CTD_REPO'] ?? process.cwd(), maxBuffer: 64 * 1024 * 1024 });
-  assert.equal(r.status, 0, `ctd-host exec ${cmd.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const onHost = (...cmd: string[]): string => onHostArgs(cmd);
 
 const lines = (s: string): string[] => s.split('\n').filter((l) => l.trim() !== '');
 
@@ -79,17 +71,9 @@ describe('entries in the hosts tree', () => {
   const entryLeaves = (children: Node[]): EntryLeaf[] => children.filter((n): n is EntryLeaf => n.kind === 'entry');
 
   before(async () => {
-    assert.ok(sshConfig && alias && hostName, 'CTD_TEST_* variables missing: run through scripts/vscode/test.sh');
-    const ext = vscode.extensions.getExtension<ConntrackDoctorApi>(extensionId);
-    assert.ok(ext);
-    api = await ext.activate();
+    ({ api, host } = await extensionWithTestHost());
     const all = await vscode.commands.getCommands(true);
     for (const c of ['conntrack-doctor.filterEntries', 'conntrack-doctor.clearEntryFilter', 'conntrack-doctor.loadMoreEntries']) assert.ok(all.includes(c), `${c} is not registered (extension.ts wiring)`);
-    await vscode.workspace.getConfiguration('conntrackDoctor').update('sshConfigFile', sshConfig, vscode.ConfigurationTarget.Global);
-    await api.hosts.reload();
-    const h = api.hosts.get(alias ?? '');
-    assert.ok(h, `host ${alias ?? ''} not listed`);
-    host = h;
     await vscode.commands.executeCommand('conntrack-doctor.connect', host);
     assert.equal(host.status, 'connected', host.error);
     // independent of the order of the spec files: start from no filter and a fresh snapshot

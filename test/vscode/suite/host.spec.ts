@@ -9,23 +9,14 @@ import { spawnSync } from 'node:child_process';
 import * as vscode from 'vscode';
 import { after, before, describe, it } from './harness';
 import type { ConntrackDoctorApi } from '../../../src/extension/extension';
+import { ctdHost, extensionWithTestHost, onHost, testHostEnv } from './testHost';
 
-const extensionId = 'conntrack-doctor.conntrack-doctor';
-const sshConfig = process.env['CTD_TEST_SSH_CONFIG'];
-const alias = process.env['CTD_TEST_HOST'];
-const hostName = process.env['CTD_TEST_HOST_NAME'];
-const unknownAlias = process.env['CTD_TEST_HOST_UNKNOWN_KEY'];
+// Read when a test runs (not at import): without the test host only these tests fail, loudly.
+const env = testHostEnv;
 
 /** Counted independently of the product, inside the host's namespace (a new SSH login would time out once the table is full). */
 function hostCount(): number {
-  const r = spawnSync('test/host/ctd-host', ['exec', hostName ?? '', 'conntrack', '-C'], { encoding: 'utf8', cwd: process.env['CTD_REPO'] ?? process.cwd() });
-  assert.equal(r.status, 0, r.stderr);
-  return Number(r.stdout.trim());
-}
-
-function ctdHost(...args: string[]): void {
-  const r = spawnSync('test/host/ctd-host', args, { encoding: 'utf8', cwd: process.env['CTD_REPO'] ?? process.cwd() });
-  assert.equal(r.status, 0, r.stderr);
+  return Number(onHost(['conntrack', '-C']).trim());
 }
 
 describe('a real host in the sidebar', () => {
@@ -34,18 +25,13 @@ describe('a real host in the sidebar', () => {
   const original = vscode.window.showWarningMessage;
 
   before(async () => {
-    assert.ok(sshConfig && alias && hostName && unknownAlias, 'CTD_TEST_* variables missing: run through scripts/vscode/test.sh');
-    const ext = vscode.extensions.getExtension<ConntrackDoctorApi>(extensionId);
-    assert.ok(ext);
-    api = await ext.activate();
-    await vscode.workspace.getConfiguration('conntrackDoctor').update('sshConfigFile', sshConfig, vscode.ConfigurationTarget.Global);
+    ({ api } = await extensionWithTestHost());
     await vscode.workspace.getConfiguration('conntrackDoctor').update('hostKeyChecking', 'ask', vscode.ConfigurationTarget.Global);
     (vscode.window as { showWarningMessage: unknown }).showWarningMessage = (message: string, ...rest: unknown[]) => {
       const opts = rest[0] as { detail?: string } | undefined;
       asked.push(`${message}\n${opts?.detail ?? ''}`);
       return Promise.resolve(undefined); // the user closes the dialog
     };
-    await api.hosts.reload();
   });
 
   after(() => {
@@ -53,8 +39,8 @@ describe('a real host in the sidebar', () => {
   });
 
   it('lists the hosts of the ssh config and connects: the tree shows the real count / max', async () => {
-    const h = api.hosts.get(alias ?? '');
-    assert.ok(h, `host ${alias ?? ''} not listed: ${api.hosts.list().map((x) => x.id).join(', ')}`);
+    const h = api.hosts.get(env().alias);
+    assert.ok(h, `host ${env().alias} not listed: ${api.hosts.list().map((x) => x.id).join(', ')}`);
     await vscode.commands.executeCommand('conntrack-doctor.connect', h);
     assert.equal(h.status, 'connected', h.error);
     const hostNode = api.tree.getChildren().find((n) => n.kind === 'host' && n.host === h);
@@ -63,7 +49,7 @@ describe('a real host in the sidebar', () => {
     assert.ok(usage);
     const entries = api.tree.getChildren(usage).map((n) => api.tree.getTreeItem(n)).find((i) => i.label === 'entries');
     const count = hostCount();
-    const max = spawnSync('ssh', ['-F', sshConfig ?? '', '-o', 'BatchMode=yes', alias ?? '', 'cat', '/proc/sys/net/netfilter/nf_conntrack_max'], { encoding: 'utf8' }).stdout.trim();
+    const max = spawnSync('ssh', ['-F', env().sshConfig, '-o', 'BatchMode=yes', env().alias, 'cat', '/proc/sys/net/netfilter/nf_conntrack_max'], { encoding: 'utf8' }).stdout.trim();
     const shown = String(entries?.description ?? '');
     assert.match(shown, new RegExp(`^${Number(max).toLocaleString('en-US')}`.replace(/^\^/, '').replace(/,/g, ','), 'u'));
     assert.ok(shown.includes(`/ ${Number(max).toLocaleString('en-US')}`), shown);
@@ -74,7 +60,7 @@ describe('a real host in the sidebar', () => {
 
   it('an unknown host key is not trusted silently', async () => {
     await api.hosts.reload();
-    const h = api.hosts.get(unknownAlias ?? '');
+    const h = api.hosts.get(env().unknownAlias);
     assert.ok(h, 'second alias (empty known_hosts) missing');
     asked.length = 0;
     await vscode.commands.executeCommand('conntrack-doctor.connect', h);
@@ -84,8 +70,8 @@ describe('a real host in the sidebar', () => {
   });
 
   it('a full table turns the status bar to error and shows the findings', async () => {
-    ctdHost('full', hostName ?? '');
-    const h = api.hosts.get(alias ?? '');
+    ctdHost(['full', env().hostName]);
+    const h = api.hosts.get(env().alias);
     assert.ok(h);
     await vscode.commands.executeCommand('conntrack-doctor.refresh', h);
     assert.equal(api.statusBar.state.level, 'critical', JSON.stringify(h.diagnosis?.usage));
@@ -95,7 +81,7 @@ describe('a real host in the sidebar', () => {
   });
 
   it('a destructive command without confirmation does nothing', async () => {
-    const h = api.hosts.get(alias ?? '');
+    const h = api.hosts.get(env().alias);
     assert.ok(h);
     const before = hostCount();
     asked.length = 0;

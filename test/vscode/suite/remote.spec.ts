@@ -7,16 +7,14 @@
  * smoke-test driver hides); everything else is the real extension against the real host.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as vscode from 'vscode';
 import { after, before, describe, it } from './harness';
 import { waitForEvent } from './waitFor';
 import type { ConntrackDoctorApi } from '../../../src/extension/extension';
+import type { HostEntry } from '../../../src/extension/hosts';
 
-const extensionId = 'conntrack-doctor.conntrack-doctor';
-const sshConfig = process.env['CTD_TEST_SSH_CONFIG'];
-const alias = process.env['CTD_TEST_HOST'] ?? '';
-const hostName = process.env['CTD_TEST_HOST_NAME'] ?? '';
+import { extensionWithTestHost, onHost } from './testHost';
+
 const EST = 'net.netfilter.nf_conntrack_tcp_timeout_established';
 const PATH = '/etc/sysctl.d/90-ctd-editor-test.conf';
 const CONTENT = [
@@ -28,11 +26,7 @@ const CONTENT = [
 ].join('\n');
 
 /** Runs a command inside the host (sshd's mount + net namespaces), independently of the product. */
-function inHost(args: string[], input?: string): string {
-  const r = spawnSync('test/host/ctd-host', ['exec', hostName, ...args], { encoding: 'utf8', cwd: process.env['CTD_REPO'] ?? process.cwd(), ...(input !== undefined ? { input } : {}) });
-  assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const inHost = (args: string[], input?: string): string => onHost(args, input);
 
 const codeOf = (d: vscode.Diagnostic): string => (typeof d.code === 'object' ? String(d.code.value) : String(d.code));
 
@@ -55,12 +49,12 @@ describe('a sysctl file on the host, in the editor', () => {
   let answerInfo: (message: string) => string | undefined = () => undefined;
   const infoShown = new vscode.EventEmitter<string>();
 
+  let alias = '';
+
   before(async () => {
-    assert.ok(sshConfig && alias && hostName, 'CTD_TEST_* variables missing: run through scripts/vscode/test.sh');
-    const ext = vscode.extensions.getExtension<ConntrackDoctorApi>(extensionId);
-    assert.ok(ext);
-    api = await ext.activate();
-    await vscode.workspace.getConfiguration('conntrackDoctor').update('sshConfigFile', sshConfig, vscode.ConfigurationTarget.Global);
+    let h: HostEntry;
+    ({ api, host: h } = await extensionWithTestHost());
+    alias = h.label;
     (vscode.window as { showWarningMessage: unknown }).showWarningMessage = (message: string, ...rest: unknown[]) => {
       const opts = rest[0] as { detail?: string } | undefined;
       warnings.push(`${message}\n${opts?.detail ?? ''}`);
@@ -73,9 +67,6 @@ describe('a sysctl file on the host, in the editor', () => {
     };
     inHost(['sh', '-c', `cat > ${PATH}`], CONTENT);
     liveBefore = inHost(['sysctl', '-n', EST]).trim();
-    await api.hosts.reload();
-    const h = api.hosts.get(alias);
-    assert.ok(h, `host ${alias} not listed`);
     await vscode.commands.executeCommand('conntrack-doctor.refresh', h);
     assert.equal(h.status, 'connected', h.error);
     uri = vscode.Uri.from({ scheme: 'conntrack', authority: encodeURIComponent(h.id), path: PATH });
@@ -85,7 +76,7 @@ describe('a sysctl file on the host, in the editor', () => {
     (vscode.window as { showWarningMessage: unknown }).showWarningMessage = originalWarning;
     (vscode.window as { showInformationMessage: unknown }).showInformationMessage = originalInfo;
     infoShown.dispose();
-    spawnSync('test/host/ctd-host', ['exec', hostName, 'rm', '-f', PATH], { cwd: process.env['CTD_REPO'] ?? process.cwd() });
+    onHost(['rm', '-f', PATH]);
   });
 
   it('opens over SSH in the sysctl language with the expected diagnostics', async () => {
