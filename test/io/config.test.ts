@@ -14,6 +14,7 @@ import {
   resolveHost,
   type ResolveOptions,
 } from '../../src/io/ssh/config';
+import { rejectsKind } from './helpers/errors';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'ctd-config-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -30,18 +31,6 @@ function home(config: string, files: Record<string, string> = {}): ResolveOption
     writeFileSync(p, text, { mode: 0o600 });
   }
   return { homeDir: dir, systemConfigFile: null, localUser: 'alice', localUid: process.getuid?.() ?? 0, localHostname: 'laptop.example.org', env: { SSH_AUTH_SOCK: '/tmp/agent.sock' } };
-}
-
-async function rejectsKind(p: Promise<unknown>, kind: IoError['kind'], re?: RegExp): Promise<IoError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof IoError, `expected IoError, got ${String(e)}`);
-    assert.equal(e.kind, kind, e.message);
-    if (re !== undefined) assert.match(e.message, re);
-    return e;
-  }
-  assert.fail('expected a rejection');
 }
 
 describe('target parsing', () => {

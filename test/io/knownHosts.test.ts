@@ -18,6 +18,7 @@ import {
   sshKeyType,
   type HostKeyQuestion,
 } from '../../src/io/ssh/knownHosts';
+import { rejectsKind } from './helpers/errors';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ctd-kh-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,17 +40,6 @@ function khFile(text: string): string {
   const f = path.join(dir, `known_hosts_${fileNo++}`);
   writeFileSync(f, text);
   return f;
-}
-
-async function refused(p: Promise<unknown>, kind: IoError['kind']): Promise<IoError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof IoError, String(e));
-    assert.equal(e.kind, kind, e.message);
-    return e;
-  }
-  assert.fail('expected a refusal');
 }
 
 describe('known_hosts parsing and matching', () => {
@@ -125,7 +115,7 @@ describe('HostKeyVerifier', () => {
           return Promise.resolve('accept-and-save');
         },
       });
-      const e = await refused(v.verify('srv.example.com', 22, offered.blob), 'host-key-changed');
+      const e = await rejectsKind(v.verify('srv.example.com', 22, offered.blob), 'host-key-changed');
       assert.ok(e.message.includes(fingerprintSha256(known.blob)), e.message);
       assert.ok(e.message.includes(fingerprintSha256(offered.blob)), e.message);
       assert.ok(e.message.includes(`${f}:2`), e.message);
@@ -138,7 +128,7 @@ describe('HostKeyVerifier', () => {
   test('a host known only with another key type is treated as changed', async () => {
     const ecdsa = newKey('ecdsa');
     const v = new HostKeyVerifier({ mode: 'accept-new', knownHostsFiles: [khFile(`srv ${ecdsa.line}\n`)] });
-    const e = await refused(v.verify('srv', 22, offered.blob), 'host-key-changed');
+    const e = await rejectsKind(v.verify('srv', 22, offered.blob), 'host-key-changed');
     assert.match(e.message, /on record with a ecdsa-sha2-nistp256 key/);
     assert.deepEqual(await v.preferredKeyTypes('srv', 22), ['ecdsa-sha2-nistp256']);
   });
@@ -147,7 +137,7 @@ describe('HostKeyVerifier', () => {
     const f = khFile(`[srv]:2222 ${known.line}\n`);
     const v = new HostKeyVerifier({ mode: 'yes', knownHostsFiles: [f, path.join(dir, 'missing')] });
     assert.equal((await v.verify('srv', 2222, known.blob)).how, 'known');
-    const e = await refused(v.verify('srv', 2223, known.blob), 'host-key-unknown');
+    const e = await rejectsKind(v.verify('srv', 2223, known.blob), 'host-key-unknown');
     assert.ok(e.message.includes(fingerprintSha256(known.blob)));
   });
 
@@ -159,7 +149,7 @@ describe('HostKeyVerifier', () => {
     assert.equal(d.saved, false);
     assert.equal(existsSync(path.join(dir, 'never-written')), false);
     // same session, different key: changed (a MITM after the first connect is caught)
-    await refused(noWrite.verify('new.example.com', 22, offered.blob), 'host-key-changed');
+    await rejectsKind(noWrite.verify('new.example.com', 22, offered.blob), 'host-key-changed');
 
     const target = path.join(dir, 'sub', 'written_known_hosts');
     const w = new HostKeyVerifier({ mode: 'accept-new', knownHostsFiles: [target], writeFile: target, hashOnWrite: true });
@@ -183,7 +173,7 @@ describe('HostKeyVerifier', () => {
       },
     });
     assert.equal((await v.verify('yes.example.com', 22, known.blob)).saved, true);
-    await refused(v.verify('no.example.com', 22, known.blob), 'cancelled');
+    await rejectsKind(v.verify('no.example.com', 22, known.blob), 'cancelled');
     assert.deepEqual(
       questions.map((q) => [q.host, q.keyType, q.fingerprint]),
       [
@@ -193,21 +183,21 @@ describe('HostKeyVerifier', () => {
     );
     assert.equal(readFileSync(f, 'utf8'), `${formatKnownHostsLine('yes.example.com', known.blob)}\n`);
     // ask without a callback refuses
-    await refused(new HostKeyVerifier({ mode: 'ask', knownHostsFiles: [] }).verify('x', 22, known.blob), 'host-key-unknown');
+    await rejectsKind(new HostKeyVerifier({ mode: 'ask', knownHostsFiles: [] }).verify('x', 22, known.blob), 'host-key-unknown');
   });
 
   test('mode "no" is refused unless explicitly forced, and even then a changed key is refused', async () => {
     assert.throws(() => new HostKeyVerifier({ mode: 'no', knownHostsFiles: [] }), (e: unknown) => e instanceof IoError && e.kind === 'config' && /refused/.test(e.message));
     const v = new HostKeyVerifier({ mode: 'no', knownHostsFiles: [khFile(`srv ${known.line}\n`)], insecureAllowNoCheck: true });
     assert.equal((await v.verify('unknown-host', 22, offered.blob)).how, 'unchecked');
-    await refused(v.verify('srv', 22, offered.blob), 'host-key-changed');
+    await rejectsKind(v.verify('srv', 22, offered.blob), 'host-key-changed');
   });
 
   test('revoked keys are refused in every mode', async () => {
     const f = khFile(`@revoked * ${offered.line}\n`);
     for (const mode of ['yes', 'accept-new', 'ask'] as const) {
       const v = new HostKeyVerifier({ mode, knownHostsFiles: [f], ask: () => Promise.resolve('accept-once') });
-      const e = await refused(v.verify('anything', 22, offered.blob), 'host-key-revoked');
+      const e = await rejectsKind(v.verify('anything', 22, offered.blob), 'host-key-revoked');
       assert.ok(e.message.includes(`${f}:1`));
     }
   });

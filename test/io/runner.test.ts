@@ -4,23 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { renderCommand } from '../../src/core/fix/quote';
-import { IoError } from '../../src/io/errors';
 import { detectPrivilege, LocalRunner, parseQuotedLine, type CommandLogEntry, type CommandRunner } from '../../src/io/runner';
 import type { PromptRequest } from '../../src/io/ssh/auth';
+import { rejectsKind } from './helpers/errors';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ctd-runner-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-async function rejectsKind(p: Promise<unknown>, kind: IoError['kind']): Promise<IoError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof IoError, String(e));
-    assert.equal(e.kind, kind, e.message);
-    return e;
-  }
-  assert.fail(`expected ${kind}`);
-}
 
 describe('LocalRunner', () => {
   const local = new LocalRunner();

@@ -10,24 +10,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { IoError } from '../../src/io/errors';
 import { LocalRunner, SshRunner, detectPrivilege, type CommandLogEntry } from '../../src/io/runner';
 import type { PromptRequest } from '../../src/io/ssh/auth';
 import type { ResolveOptions } from '../../src/io/ssh/config';
 import { ConnectionPool, type ConnectionPoolOptions, type SshLogEvent } from '../../src/io/ssh/connection';
 import { fingerprintSha256 } from '../../src/io/ssh/knownHosts';
 import { freePort, keygen, keygenFingerprint, sshdAvailable, startSshd, type Sshd } from './helpers/sshd';
-
-async function rejectsKind(p: Promise<unknown>, kind: IoError['kind']): Promise<IoError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof IoError, `expected IoError(${kind}), got ${String(e)}`);
-    assert.equal(e.kind, kind, e.message);
-    return e;
-  }
-  assert.fail(`expected ${kind}`);
-}
+import { rejectsKind } from './helpers/errors';
 
 describe('SSH against real OpenSSH servers', () => {
   assert.ok(sshdAvailable(), 'openssh-server is required for these tests: apt-get install -y openssh-server');
