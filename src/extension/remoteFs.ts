@@ -16,6 +16,11 @@ export function remoteUri(hostId: string, path: string): vscode.Uri {
   return vscode.Uri.from({ scheme: REMOTE_SCHEME, authority: encodeURIComponent(hostId), path });
 }
 
+/** The host id of a `conntrack://` URI (the inverse of remoteUri); undefined for other schemes. */
+export function remoteHostId(uri: vscode.Uri): string | undefined {
+  return uri.scheme === REMOTE_SCHEME ? decodeURIComponent(uri.authority) : undefined;
+}
+
 export class RemoteFileSystem implements vscode.FileSystemProvider, ContextSource {
   readonly scheme = REMOTE_SCHEME;
   private readonly emitter = new vscode.EventEmitter<vscode.FileChangeEvent[]>();
@@ -26,7 +31,7 @@ export class RemoteFileSystem implements vscode.FileSystemProvider, ContextSourc
   constructor(private readonly hosts: HostManager) {}
 
   private async host(uri: vscode.Uri): Promise<HostEntry> {
-    const h = this.hosts.get(decodeURIComponent(uri.authority));
+    const h = this.hosts.get(remoteHostId(uri) ?? '');
     if (!h) throw vscode.FileSystemError.Unavailable(`unknown host ${uri.authority}`);
     if (!h.session) await this.hosts.connect(h);
     return h;

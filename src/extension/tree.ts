@@ -6,6 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { HostEntry, HostManager } from './hosts';
+import { remoteUri } from './remoteFs';
 import type { Finding } from '../core/host/diagnose';
 import { formatBytes, formatDuration, formatInt, tableMemoryBytes, ESTIMATED_OBJ_SIZE } from '../core/sizing';
 import { computePrecedence, parseFiles, LOADERS, loaderLabel, winner } from '../core/sysctl/loaders';
@@ -104,7 +105,7 @@ export class HostsTree implements vscode.TreeDataProvider<Node> {
         const item = new vscode.TreeItem(n.path, vscode.TreeItemCollapsibleState.None);
         item.description = n.detail;
         item.iconPath = vscode.ThemeIcon.File;
-        item.resourceUri = vscode.Uri.from({ scheme: 'conntrack', authority: encodeURIComponent(n.host.id), path: n.path });
+        item.resourceUri = remoteUri(n.host.id, n.path);
         item.command = { command: 'vscode.open', title: 'Open', arguments: [item.resourceUri] };
         return item;
       }

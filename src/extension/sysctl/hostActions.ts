@@ -10,14 +10,15 @@ import { parseSysctl } from '../../core/sysctl/syntax';
 import { ValidationError } from '../../core/fix/validate';
 import type { HostEntry, HostManager } from '../hosts';
 import { previewAndApply } from '../commands';
-import { REMOTE_SCHEME } from '../remoteFs';
+import { REMOTE_SCHEME, remoteHostId } from '../remoteFs';
 import { LANGUAGE_ID } from './language';
 import { log } from '../log';
 
 export const LIVE_SCHEME = 'conntrack-live';
 
 function hostOf(hosts: HostManager, uri: vscode.Uri): HostEntry | undefined {
-  return uri.scheme === REMOTE_SCHEME ? hosts.get(decodeURIComponent(uri.authority)) : undefined;
+  const id = remoteHostId(uri);
+  return id === undefined ? undefined : hosts.get(id);
 }
 
 async function documentFor(arg: unknown): Promise<vscode.TextDocument | undefined> {
