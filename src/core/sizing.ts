@@ -82,25 +82,3 @@ export function maxWithinBudget(memBytes: number, objSize: number = ESTIMATED_OB
 export function averageChainWhenFull(max: number, buckets: number): number {
   return buckets > 0 ? (2 * max) / buckets : Infinity;
 }
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v >= 100 || u === 0 ? Math.round(v) : v.toFixed(1)} ${units[u] ?? 'B'}`;
-}
-
-export function formatInt(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-export function formatDuration(seconds: number): string {
-  if (seconds % 86400 === 0 && seconds >= 86400) return `${seconds / 86400} day${seconds === 86400 ? '' : 's'}`;
-  if (seconds % 3600 === 0 && seconds >= 3600) return `${seconds / 3600} h`;
-  if (seconds % 60 === 0 && seconds >= 60) return `${seconds / 60} min`;
-  return `${seconds} s`;
-}

@@ -4,7 +4,7 @@
  * page's CSP allows nothing but its own nonce'd style sheet. Hover titles on the points and a
  * table of the latest values keep it readable without a mouse or with a screen reader.
  */
-import { formatInt } from '../core/sizing';
+import { formatDurationShort, formatInt, formatRate, formatShare } from '../core/format';
 
 /** One poll of a host (the shape of hosts.ts' HistoryPoint); drop and invalid are per second. */
 export interface UsageSample {
@@ -45,10 +45,6 @@ function n2(v: number): string {
   return String(Math.round(v * 100) / 100);
 }
 
-function formatRate(r: number): string {
-  return r >= 10 ? formatInt(Math.round(r)) : r === 0 ? '0' : r.toFixed(2);
-}
-
 function formatTick(v: number): string {
   return Number.isInteger(v) ? formatInt(v) : String(Math.round(v * 1000) / 1000);
 }
@@ -56,12 +52,7 @@ function formatTick(v: number): string {
 /** Seconds before the reference time, as an axis label: "-30 s", "-5 min", "-1 h 30 min". */
 export function relativeTimeLabel(ms: number): string {
   const s = Math.round(ms / 1000);
-  if (s === 0) return 'now';
-  if (s < 60) return `-${s} s`;
-  if (s < 3600) return s % 60 === 0 ? `-${s / 60} min` : `-${Math.floor(s / 60)} min ${s % 60} s`;
-  const h = Math.floor(s / 3600);
-  const m = Math.round((s % 3600) / 60);
-  return m === 0 ? `-${h} h` : `-${h} h ${m} min`;
+  return s === 0 ? 'now' : `-${formatDurationShort(s)}`;
 }
 
 function spanText(ms: number): string {
@@ -234,7 +225,7 @@ function latestTable(samples: readonly UsageSample[]): string {
   const dash = '—';
   const count = last?.count;
   const max = last?.max;
-  const pct = count !== undefined && max !== undefined && max > 0 ? `${((100 * count) / max).toFixed(1)} %` : dash;
+  const pct = count !== undefined && max !== undefined && max > 0 ? formatShare(count, max) : dash;
   const counts = samples.flatMap((s) => (s.count === undefined ? [] : [s.count]));
   const rows: [string, string, string][] = [
     ['count', 'entries', count !== undefined ? formatInt(count) : dash],

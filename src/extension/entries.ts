@@ -13,7 +13,7 @@ import * as vscode from 'vscode';
 import { describeFilter, validateEntryFilter, type EntryFilter } from '../core/fix/entries-fixes';
 import { PORT_PROTOCOLS, TCP_STATES, ValidationError, validateProtocol } from '../core/fix/validate';
 import type { ConntrackEntry, ConntrackTuple } from '../core/kernel/conntrackEntries';
-import { formatInt } from '../core/sizing';
+import { formatDurationShort, formatInt, formatShare } from '../core/format';
 import { HostEntry, type HostManager } from './hosts';
 import type { HostsTree, Node } from './tree';
 import { log } from './log';
@@ -131,26 +131,12 @@ export function entryLabel(e: ConntrackEntry): string {
   return [`${e.proto} ${tupleText(e.orig)}`, e.state ?? '', flags.length > 0 ? `[${flags.join('] [')}]` : ''].filter(Boolean).join('  ');
 }
 
-/** A timeout in the two largest units: `4 d 23 h`, `3 min 20 s`. */
-export function shortDuration(seconds: number): string {
-  const units: [string, number][] = [['d', 86400], ['h', 3600], ['min', 60], ['s', 1]];
-  const parts: string[] = [];
-  let rest = seconds;
-  for (const [name, size] of units) {
-    const n = Math.floor(rest / size);
-    rest -= n * size;
-    if (n > 0 || parts.length > 0) parts.push(`${n} ${name}`);
-    if (parts.length === 2) break;
-  }
-  return parts.filter((p) => !p.startsWith('0 ')).join(' ') || '0 s';
-}
-
 /** The whole entry, field by field, for the tooltip. */
 export function entryDetail(e: ConntrackEntry): string {
   const counters = (c: ConntrackEntry['origCounters']): string => (c ? `  (packets=${c.packets} bytes=${c.bytes})` : '');
   const lines = [
     `${e.l3 ? `${e.l3} ` : ''}${e.proto} (protocol ${e.protonum})${e.state ? `, ${e.state}` : ''}`,
-    `expires in ${formatInt(e.timeout)} s (${shortDuration(e.timeout)})`,
+    `expires in ${formatInt(e.timeout)} s (${formatDurationShort(e.timeout)})`,
     `original: ${tupleText(e.orig)}${counters(e.origCounters)}`,
     `reply:    ${tupleText(e.reply)}${counters(e.replyCounters)}`,
   ];
@@ -162,7 +148,7 @@ export function entryDetail(e: ConntrackEntry): string {
     e.secctx !== undefined ? `secctx=${e.secctx}` : '',
     e.use !== undefined ? `use=${e.use}` : '',
     e.id !== undefined ? `id=${e.id}` : '',
-    e.deltaTime !== undefined ? `age=${shortDuration(e.deltaTime)}` : '',
+    e.deltaTime !== undefined ? `age=${formatDurationShort(e.deltaTime)}` : '',
     ...Object.entries(e.extra).map(([k, v]) => `${k}=${v}`),
   ].filter(Boolean);
   if (misc.length > 0) lines.push(misc.join(' '));
@@ -239,7 +225,7 @@ export class EntryBrowser {
         item.id = `entries:${n.host.id}:${n.by}:${n.value}`;
         const count = this.valueCount(n);
         const total = n.host.snapshot?.entrySummary?.entries;
-        item.description = count === undefined ? '' : `${formatInt(count)}${total ? ` (${((100 * count) / Math.max(1, total)).toFixed(1)} %)` : ''}`;
+        item.description = count === undefined ? '' : `${formatInt(count)}${total ? ` (${formatShare(count, total)})` : ''}`;
         if (n.filter) {
           item.tooltip = `${formatInt(count ?? 0)} entries with ${filterText(n.filter)} at the last refresh. Expand to list them, ${ENTRY_PAGE_SIZE} at a time.`;
           item.contextValue = 'entries.filterable';
@@ -248,7 +234,7 @@ export class EntryBrowser {
       }
       case 'entry': {
         const item = new vscode.TreeItem(entryLabel(n.entry), vscode.TreeItemCollapsibleState.None);
-        item.description = `timeout ${shortDuration(n.entry.timeout)}`;
+        item.description = `timeout ${formatDurationShort(n.entry.timeout)}`;
         item.tooltip = `${entryDetail(n.entry)}\n\nAs listed at the last page load; the kernel counts the timeout down.`;
         item.iconPath = new vscode.ThemeIcon(n.entry.unreplied ? 'arrow-small-right' : 'arrow-swap');
         if (n.filter) item.contextValue = 'entries.filterable';

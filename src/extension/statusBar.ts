@@ -1,6 +1,7 @@
 /** The active host in the status bar: name and usage %, warning/error colours above the thresholds. */
 import * as vscode from 'vscode';
 import type { HostEntry, HostManager } from './hosts';
+import { formatPercent, formatUsage } from '../core/format';
 
 export class UsageStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('conntrack-doctor.usage', vscode.StatusBarAlignment.Left, 50);
@@ -38,10 +39,10 @@ export class UsageStatusBar implements vscode.Disposable {
       return;
     }
     const u = h.diagnosis.usage;
-    const pct = u.percent !== undefined ? `${u.percent.toFixed(0)} %` : '?';
+    const pct = u.percent !== undefined ? formatPercent(u.percent, 'statusBar') : '?';
     const warnings = h.diagnosis.findings.filter((f) => f.severity !== 'info').length;
     this.item.text = `$(${u.level === 'critical' ? 'error' : u.level === 'high' || u.level === 'elevated' ? 'warning' : 'pulse'}) ${h.label} ${pct}`;
-    this.item.tooltip = `Conntrack on ${h.label}: ${u.count ?? '?'} / ${u.max ?? '?'} entries (${u.level}); ${warnings} warning(s)`;
+    this.item.tooltip = `Conntrack on ${h.label}: ${formatUsage(u)} entries (${u.level}); ${warnings} warning(s)`;
     this.item.backgroundColor = u.level === 'critical' ? new vscode.ThemeColor('statusBarItem.errorBackground') : u.level === 'high' || u.level === 'elevated' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     this.item.show();
   }

@@ -8,7 +8,8 @@ import * as vscode from 'vscode';
 import type { HostEntry, HostManager } from './hosts';
 import { remoteUri } from './remoteFs';
 import type { Finding } from '../core/host/diagnose';
-import { formatBytes, formatDuration, formatInt, tableMemoryBytes, ESTIMATED_OBJ_SIZE } from '../core/sizing';
+import { tableMemoryBytes, ESTIMATED_OBJ_SIZE } from '../core/sizing';
+import { formatBytes, formatDuration, formatInt, formatPercent, formatRate, formatShare, formatUsage } from '../core/format';
 import { computePrecedence, parseFiles, LOADERS, loaderLabel, winner } from '../core/sysctl/loaders';
 import { CATALOG } from '../core/sysctl/catalog';
 import { EntryBrowser, type EntryNode } from './entries';
@@ -44,7 +45,7 @@ export class HostsTree implements vscode.TreeDataProvider<Node> {
       case 'host': {
         const h = n.host;
         const d = h.diagnosis;
-        const state = h.status === 'connected' && d?.usage.percent !== undefined ? `${d.usage.percent.toFixed(1)} %` : h.status;
+        const state = h.status === 'connected' && d?.usage.percent !== undefined ? formatPercent(d.usage.percent) : h.status;
         const item = new vscode.TreeItem(h.label, h.status === 'connected' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
         // The id changes with the connection: VS Code keeps a row's collapsed state per id, and a
         // host first shown disconnected (not expandable) would otherwise stay collapsed once connected.
@@ -151,7 +152,7 @@ export class HostsTree implements vscode.TreeDataProvider<Node> {
         const u = d.usage;
         const mem = s.max !== undefined ? tableMemoryBytes(s.max, s.buckets ?? s.max, s.slabObjSize ?? ESTIMATED_OBJ_SIZE) : undefined;
         return [
-          leaf('entries', `${u.count !== undefined ? formatInt(u.count) : '?'} / ${u.max !== undefined ? (u.max === 0 ? 'unlimited' : formatInt(u.max)) : '?'}${u.percent !== undefined ? ` (${u.percent.toFixed(1)} %)` : ''}`, `count is this network namespace's; max is global`, new vscode.ThemeIcon(u.level === 'critical' ? 'error' : u.level === 'high' || u.level === 'elevated' ? 'warning' : 'pass')),
+          leaf('entries', `${formatUsage(u)}${u.percent !== undefined ? ` (${formatPercent(u.percent)})` : ''}`, `count is this network namespace's; max is global`, new vscode.ThemeIcon(u.level === 'critical' ? 'error' : u.level === 'high' || u.level === 'elevated' ? 'warning' : 'pass')),
           leaf('buckets', u.buckets !== undefined ? formatInt(u.buckets) : '?'),
           leaf('memory when full', mem !== undefined ? `${formatBytes(mem)}${s.slabObjSize ? '' : ' (estimated)'}` : '?', `objsize ${s.slabObjSize ?? `~${ESTIMATED_OBJ_SIZE} (estimated)`} B × max + 8 B × buckets`),
           leaf('network namespace', s.initialNetns === false ? `not initial (inode ${s.netnsInode ?? '?'})` : s.initialNetns ? 'initial (host)' : 'unknown'),
@@ -161,7 +162,7 @@ export class HostsTree implements vscode.TreeDataProvider<Node> {
         const out: Node[] = [];
         for (const [name, v] of Object.entries(d.counters ?? {})) {
           const r = d.rates?.perSecond[name];
-          out.push(leaf(name, `${formatInt(v)}${r !== undefined ? `  (${r >= 10 ? Math.round(r) : r.toFixed(2)}/s)` : ''}`));
+          out.push(leaf(name, `${formatInt(v)}${r !== undefined ? `  (${formatRate(r)}/s)` : ''}`));
         }
         for (const c of s.counters?.perCpu ?? []) out.push(leaf(`cpu ${c.cpu}`, Object.entries(c.counters).filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ') || 'all zero'));
         if (out.length === 0) out.push(leaf('unavailable', d.unavailable.find((x) => /counter/.test(x.what))?.why ?? ''));
@@ -173,7 +174,7 @@ export class HostsTree implements vscode.TreeDataProvider<Node> {
         const e = s.entrySummary;
         if (!e) return [leaf('entry summary unavailable', d.unavailable.find((x) => x.what === 'entry summary')?.why ?? '')];
         const out: Node[] = [leaf('entries', `${formatInt(e.entries)} (${formatInt(e.assured)} assured, ${formatInt(e.unreplied)} unreplied)`)];
-        for (const i of e.topSources.items.slice(0, 10)) out.push(leaf(`src ${i.key}`, `${formatInt(i.count)} (${((100 * i.count) / Math.max(1, e.entries)).toFixed(1)} %)`, undefined, new vscode.ThemeIcon('arrow-right')));
+        for (const i of e.topSources.items.slice(0, 10)) out.push(leaf(`src ${i.key}`, `${formatInt(i.count)} (${formatShare(i.count, e.entries)})`, undefined, new vscode.ThemeIcon('arrow-right')));
         for (const i of e.topDestinationPorts.items.slice(0, 5)) out.push(leaf(`port ${i.key}`, formatInt(i.count), undefined, new vscode.ThemeIcon('plug')));
         for (const [state, c] of Object.entries(e.byTcpState).sort((a, b) => b[1] - a[1])) out.push(leaf(`tcp ${state}`, formatInt(c)));
         return out;

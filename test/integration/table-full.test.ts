@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { diagnose } from '../../src/core/host/diagnose';
 import { isIoError } from '../../src/io/errors';
-import { formatInt } from '../../src/core/sizing';
+import { formatInt } from '../../src/core/format';
 import { useHost, type FullResult } from '../host/testHost';
 import { MAX_PATH, globalConntrackLock, machineSysctl, openSession, scratchDir, type Session } from './helpers';
 

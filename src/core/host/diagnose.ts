@@ -9,7 +9,8 @@ import { invalidDropRule, type FirewallPersistence, type FirewallTarget } from '
 import { lintFiles, type LintFinding } from '../sysctl/lint';
 import { conntrackLoadedBy, MODULES_LOAD_FILE, MODPROBE_FILE } from '../sysctl/boot';
 import { CATALOG, isNetfilterKey } from '../sysctl/catalog';
-import { DEFAULT_MEMORY_BUDGET_PERCENT, ESTIMATED_OBJ_SIZE, formatBytes, formatDuration, formatInt, maxWithinBudget, tableMemoryBytes } from '../sizing';
+import { DEFAULT_MEMORY_BUDGET_PERCENT, ESTIMATED_OBJ_SIZE, maxWithinBudget, tableMemoryBytes } from '../sizing';
+import { formatBytes, formatDuration, formatInt } from '../format';
 import { recommendBuckets, recommendEstablishedTimeout, recommendMax, type Recommendation } from './recommend';
 import { usagePercent, type HostSnapshot } from './snapshot';
 

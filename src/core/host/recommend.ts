@@ -2,9 +2,8 @@
  * Recommendations with their arithmetic shown: a max sized from the observed peak, the CPUs
  * and the RAM (never beyond the memory budget), buckets from max, timeouts with the trade-off.
  */
-import {
-  BUCKET_BYTES, DEFAULT_MEMORY_BUDGET_PERCENT, ESTIMATED_OBJ_SIZE, formatBytes, formatInt, maxWithinBudget, tableMemoryBytes,
-} from '../sizing';
+import { BUCKET_BYTES, DEFAULT_MEMORY_BUDGET_PERCENT, ESTIMATED_OBJ_SIZE, maxWithinBudget, tableMemoryBytes } from '../sizing';
+import { formatBytes, formatInt } from '../format';
 
 export interface Recommendation {
   readonly key: string;

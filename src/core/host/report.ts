@@ -4,7 +4,7 @@
  */
 import type { Diagnosis, Finding } from './diagnose';
 import type { EntrySummary } from '../kernel/entrySummary';
-import { formatDuration, formatInt } from '../sizing';
+import { formatDuration, formatInt, formatPercent, formatRate, formatShare, formatUsage } from '../format';
 
 const LABEL: Record<Finding['severity'], string> = { critical: 'CRITICAL', warning: 'WARNING', info: 'info' };
 
@@ -12,8 +12,8 @@ export function renderDiagnosis(d: Diagnosis): string {
   const out: string[] = [];
   const u = d.usage;
   out.push(`Conntrack on ${d.host ?? 'host'}`);
-  const pct = u.percent !== undefined ? ` (${u.percent.toFixed(1)} %, ${u.level})` : '';
-  out.push(`  usage     ${u.count !== undefined ? formatInt(u.count) : '?'} / ${u.max !== undefined ? (u.max === 0 ? 'unlimited' : formatInt(u.max)) : '?'}${pct}${u.buckets !== undefined ? `, ${formatInt(u.buckets)} buckets` : ''}`);
+  const pct = u.percent !== undefined ? ` (${formatPercent(u.percent)}, ${u.level})` : '';
+  out.push(`  usage     ${formatUsage(u)}${pct}${u.buckets !== undefined ? `, ${formatInt(u.buckets)} buckets` : ''}`);
   if (d.counters) {
     const names = ['drop', 'early_drop', 'insert_failed', 'invalid', 'clash_resolve', 'chaintoolong', 'error', 'search_restart', 'found', 'insert'];
     const shown = names.filter((n) => d.counters?.[n] !== undefined);
@@ -21,7 +21,7 @@ export function renderDiagnosis(d: Diagnosis): string {
       const r = d.rates?.perSecond[n];
       // a rate is shown when it moves, and always for the counters that tell the story
       if (r === undefined || (r === 0 && !['drop', 'early_drop', 'invalid', 'insert_failed'].includes(n))) return '';
-      return ` (${r >= 10 ? Math.round(r) : r === 0 ? '0' : r.toFixed(2)}/s)`;
+      return ` (${formatRate(r)}/s)`;
     };
     out.push(`  counters  ${shown.map((n) => `${n}=${formatInt(d.counters?.[n] ?? 0)}${rate(n)}`).join('  ')}${d.counterSource ? `  [${d.counterSource}]` : ''}`);
   } else out.push('  counters  unavailable');
@@ -97,7 +97,7 @@ export function renderEntrySummary(s: EntrySummary, host?: string): string {
   out.push(`  timeouts   ${s.timeoutHistogram.map((h) => `${h.label} ${formatInt(h.count)}`).join(', ')}`);
   const top = (title: string, t: EntrySummary['topSources']): void => {
     out.push(`  ${title}${t.approximate ? ' (approximate)' : ''}:`);
-    for (const i of t.items) out.push(`    ${formatInt(i.count).padStart(10)}  ${s.entries ? ((100 * i.count) / s.entries).toFixed(1).padStart(5) : '  0.0'} %  ${i.key}`);
+    for (const i of t.items) out.push(`    ${formatInt(i.count).padStart(10)}  ${formatShare(i.count, s.entries).padStart(7)}  ${i.key}`);
   };
   top('top sources', s.topSources);
   top('top destinations', s.topDestinations);
@@ -125,8 +125,8 @@ export function renderFleetSummary(rows: readonly FleetRow[]): string {
     const causes = [...new Set(r.diagnosis.findings.filter((f) => f.severity !== 'info').map((f) => f.cause))];
     return [
       r.target,
-      u.percent !== undefined ? `${u.percent.toFixed(1)} %` : '?',
-      `${u.count !== undefined ? formatInt(u.count) : '?'} / ${u.max !== undefined ? (u.max === 0 ? 'unlimited' : formatInt(u.max)) : '?'}`,
+      u.percent !== undefined ? formatPercent(u.percent) : '?',
+      formatUsage(u),
       counts.some(([s]) => s !== 'info') ? `${counts.filter(([s]) => s !== 'info').map(([s, n]) => `${n} ${s}`).join(', ')}: ${causes.join(', ')}` : 'ok',
     ];
   });

@@ -5,9 +5,9 @@
 import type { DocRef, Range, Severity } from '../types';
 import type { LintFix, TextEdit } from '../fix/model';
 import {
-  DEFAULT_MEMORY_BUDGET_PERCENT, ESTIMATED_OBJ_SIZE, averageChainWhenFull, defaultSizing, formatBytes, formatDuration,
-  formatInt, maxWithinBudget, parseKernelVersion, tableMemoryBytes,
+  DEFAULT_MEMORY_BUDGET_PERCENT, ESTIMATED_OBJ_SIZE, averageChainWhenFull, defaultSizing, maxWithinBudget, parseKernelVersion, tableMemoryBytes,
 } from '../sizing';
+import { formatBytes, formatDuration, formatInt } from '../format';
 import {
   CATALOG, LEGACY_KEYS, MAX_ALIAS, MAX_PORTABLE_TIMEOUT, canonicalKey, isNetfilterKey, lookupKey, suggestKey, type KeyInfo,
 } from './catalog';

@@ -11,7 +11,7 @@ import { applyTextEdits } from '../../core/text-edits';
 import { assignments, parseSysctl, suppressedCodes } from '../../core/sysctl/syntax';
 import { CATALOG, KERNEL_DOC_URL, LEGACY_KEYS, canonicalKey, isNetfilterKey, lookupKey } from '../../core/sysctl/catalog';
 import { parseKernelInt } from '../../core/sysctl/values';
-import { formatDuration, formatInt } from '../../core/sizing';
+import { formatDuration, formatInt } from '../../core/format';
 import type { Range as CoreRange, Severity } from '../../core/types';
 import { documentContext, type DocumentContext } from './context';
 import { readSettings } from '../settings';

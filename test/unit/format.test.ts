@@ -1,0 +1,50 @@
+/** The one place numbers are formatted for people (src/core/format.ts). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  PERCENT_DIGITS, formatBytes, formatDuration, formatDurationShort, formatInt, formatMax, formatPercent, formatRate, formatShare, formatUsage,
+} from '../../src/core/format';
+
+test('counts group thousands; bytes take binary units with one decimal below 100', () => {
+  assert.equal(formatInt(262144), '262,144');
+  assert.equal(formatInt(0), '0');
+  assert.equal(formatBytes(512), '512 B');
+  assert.equal(formatBytes(1536), '1.5 KiB');
+  assert.equal(formatBytes(80 * 1024 * 1024), '80.0 MiB');
+  assert.equal(formatBytes(160 * 1024 * 1024), '160 MiB');
+});
+
+test('a configured duration takes the largest unit that divides it; a countdown its two largest units', () => {
+  assert.equal(formatDuration(432000), '5 days');
+  assert.equal(formatDuration(86400), '1 day');
+  assert.equal(formatDuration(7200), '2 h');
+  assert.equal(formatDuration(600), '10 min');
+  assert.equal(formatDuration(90), '90 s');
+  assert.equal(formatDurationShort(431999), '4 d 23 h');
+  assert.equal(formatDurationShort(200), '3 min 20 s');
+  assert.equal(formatDurationShort(3600), '1 h');
+  assert.equal(formatDurationShort(90061), '1 d 1 h', 'the third unit is dropped, not rounded');
+  assert.equal(formatDurationShort(0), '0 s');
+});
+
+test('rates: whole numbers from 10 up, two decimals below, 0 for none', () => {
+  assert.equal(formatRate(1512.4), '1512');
+  assert.equal(formatRate(10), '10');
+  assert.equal(formatRate(2.5), '2.50');
+  assert.equal(formatRate(0), '0');
+});
+
+test('usage: one decimal everywhere but the status bar, and the places are one table', () => {
+  assert.equal(formatPercent(87.5), '87.5 %');
+  assert.equal(formatPercent(87.5, 'statusBar'), '88 %');
+  assert.deepEqual(Object.keys(PERCENT_DIGITS).sort(), ['detail', 'statusBar']);
+  assert.equal(formatShare(1, 3), '33.3 %');
+  assert.equal(formatShare(5, 0), '0.0 %', 'a share of nothing is 0, not NaN');
+});
+
+test('count / max: unlimited for 0, ? for what is unknown', () => {
+  assert.equal(formatUsage({ count: 240007, max: 262144 }), '240,007 / 262,144');
+  assert.equal(formatUsage({ count: 12, max: 0 }), '12 / unlimited');
+  assert.equal(formatUsage({}), '? / ?');
+  assert.equal(formatMax(undefined), '?');
+});
