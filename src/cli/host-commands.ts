@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { diagnose } from '../core/host/diagnose';
 import { diagnosisJson, renderDiagnosis, renderEntrySummary, renderFleetSummary, type FleetRow } from '../core/host/report';
-import type { Diagnosis } from '../core/host/diagnose';
+import type { Diagnosis } from '../core/host/diagnosis';
 import { buildHostFix, FIX_IDS } from '../core/host/fixes';
 import { renderPreview } from '../core/fix/preview';
 import { countArgv, filterArgs, type EntryFilter } from '../core/fix/entries-fixes';

@@ -10,6 +10,7 @@ import { countArgv, type EntryFilter } from '../core/fix/entries-fixes';
 import { buildHostFix } from '../core/host/fixes';
 import { renderDiagnosis } from '../core/host/report';
 import { CATALOG } from '../core/sysctl/catalog';
+import { MAX_KEY } from '../core/facts';
 import { applyFix, rollbackLast } from '../io/apply';
 import type { HostEntry, HostManager } from './hosts';
 import type { Node } from './tree';
@@ -163,7 +164,7 @@ export function registerCommands(hosts: HostManager): vscode.Disposable[] {
     reg('raiseMax', async (arg) => {
       const h = await pickHost(hosts, arg, true);
       if (!h) return;
-      const rec = h.diagnosis?.findings.find((f) => f.recommendation?.key === 'net.netfilter.nf_conntrack_max')?.recommendation;
+      const rec = h.diagnosis?.findings.find((f) => f.recommendation?.key === MAX_KEY)?.recommendation;
       const value = await vscode.window.showInputBox({ title: `Raise nf_conntrack_max on ${h.label}`, value: String(rec?.value ?? (h.snapshot?.max ?? 262144) * 2), prompt: rec ? rec.steps.join(' · ') : 'new maximum (entries)', ignoreFocusOut: true, validateInput: (v) => (/^[1-9]\d{0,9}$/.test(v) ? undefined : 'a whole number') });
       if (value) await buildAndApply(hosts, h, 'raise-max', { value });
     }),

@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import type { HostEntry, HostManager } from './hosts';
 import { remoteUri } from './remoteFs';
-import type { Finding } from '../core/host/diagnose';
+import type { Finding } from '../core/host/diagnosis';
 import { tableMemoryBytes, ESTIMATED_OBJ_SIZE } from '../core/sizing';
 import { formatBytes, formatDuration, formatInt, formatPercent, formatRate, formatShare, formatUsage } from '../core/format';
 import { computePrecedence, parseFiles, LOADERS, loaderLabel, winner } from '../core/sysctl/loaders';

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { CAUSES } from '../../src/core/host/diagnose';
+import { CAUSES } from '../../src/core/host/diagnosis';
 import { repoRoot } from '../vscode/paths';
 import {
   activeEditorLines, activeEditorText, clickDialogButton, clickNotificationButton, clickTreeRow, dismissHover, expandTreeRow, hoverEditorText,

@@ -14,7 +14,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { diagnose, type Finding } from '../../src/core/host/diagnose';
+import { diagnose } from '../../src/core/host/diagnose';
+import type { Finding } from '../../src/core/host/diagnosis';
 import { buildHostFix } from '../../src/core/host/fixes';
 import { NFT_TAG_TEXT, RULE_TAG } from '../../src/core/fix/invalid-rule';
 import { applyFix, listChanges, rollbackLast } from '../../src/io/apply';

@@ -14,6 +14,7 @@ import type { CommandStep, Fix, Verification } from './model';
 import { assignments, parseSysctl } from '../sysctl/syntax';
 import { LEGACY_KEYS, canonicalKey, lookupKey } from '../sysctl/catalog';
 import { ValidationError, validateHostPath, validateInteger } from './validate';
+import { BUCKETS_KEY } from '../facts';
 
 export interface ApplyFileInput {
   /** The file's path on the host (for titles and notes). */
@@ -66,7 +67,7 @@ export function applySysctlFile(input: ApplyFileInput): Fix {
       skipped.push(`${where}: ${key} is read-only`);
       continue;
     }
-    if (key === 'net.netfilter.nf_conntrack_buckets') {
+    if (key === BUCKETS_KEY) {
       skipped.push(`${where}: ${key} is set through the module option hashsize (use "Set buckets")`);
       continue;
     }

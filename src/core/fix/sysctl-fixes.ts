@@ -11,10 +11,9 @@ import { LOADERS, computePrecedence, loaderLabel, parseFiles, winner } from '../
 import { ValidationError, validateInteger, validateSingleLine, validateSysctlKey } from './validate';
 import { persistSysctlKey } from './persist-sysctl';
 import { MODPROBE_PATH, MODULES_LOAD_PATH, modulesLoadEdit, setModprobeHashsize } from './module-files';
+import { BUCKETS_KEY, MAX_KEY } from '../facts';
 
 const INT_MAX = 2147483647;
-const MAX_KEY = 'net.netfilter.nf_conntrack_max';
-const BUCKETS_KEY = 'net.netfilter.nf_conntrack_buckets';
 
 /** How conntrack is present on the host and what already loads it at boot. */
 export interface ConntrackModuleState {

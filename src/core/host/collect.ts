@@ -16,6 +16,7 @@ import { parseIptablesSaveInvalidRules, parseNftInvalidRules, type InvalidRule a
 import { ALL_SYSCTL_DIRS, SYSCTL_CONF } from '../sysctl/loaders';
 import { ETC_MODULES, MODPROBE_DIRS, MODULES_LOAD_DIRS } from '../sysctl/boot';
 import type { InvalidRule } from './snapshot';
+import { BUCKETS_KEY, COUNT_KEY, MAX_KEY } from '../facts';
 
 /** Nonces are hex, so they are safe inside the script's printf formats. */
 export function isValidNonce(nonce: string): boolean {
@@ -275,9 +276,9 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
       for (const [k, v] of parsed.value.values) values[k] = v;
       snap['sysctl'] = values;
       const int = (k: string): number | undefined => (values[k] !== undefined && /^\d+$/.test(values[k]) ? Number(values[k]) : undefined);
-      const count = int('net.netfilter.nf_conntrack_count');
-      const max = int('net.netfilter.nf_conntrack_max');
-      const buckets = int('net.netfilter.nf_conntrack_buckets');
+      const count = int(COUNT_KEY);
+      const max = int(MAX_KEY);
+      const buckets = int(BUCKETS_KEY);
       if (count !== undefined) snap['count'] = count;
       if (max !== undefined) snap['max'] = max;
       if (buckets !== undefined) snap['buckets'] = buckets;

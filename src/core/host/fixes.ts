@@ -9,9 +9,9 @@ import { invalidDropRule } from '../fix/invalid-rule';
 import { applySysctlFile } from '../fix/apply-file';
 import { ValidationError } from '../fix/validate';
 import { lookupKey } from '../sysctl/catalog';
-import { MODPROBE_FILE } from '../sysctl/boot';
+import { ESTABLISHED_KEY } from '../facts';
 import { recommendBuckets, recommendEstablishedTimeout, recommendMax } from './recommend';
-import { firewallPersistence, firewallTarget, moduleState, sysctlHost } from './diagnose';
+import { firewallPersistence, firewallTarget, liveInt, modprobeContent, moduleState, sysctlHost } from './adapters';
 import type { HostSnapshot } from './snapshot';
 
 export const FIX_IDS: readonly FixId[] = ['raise-max', 'set-buckets', 'set-timeout', 'set-sysctl', 'load-module-at-boot', 'delete-entries', 'flush-table', 'invalid-drop-rule', 'apply-file'];
@@ -31,12 +31,7 @@ export interface FixParams {
   readonly line?: number;
 }
 
-function num(v: string | undefined): number | undefined {
-  return v !== undefined && /^\d+$/.test(v.trim()) ? Number(v.trim()) : undefined;
-}
-
 export function buildHostFix(s: HostSnapshot, id: string, p: FixParams = {}): Fix {
-  const live = (key: string): number | undefined => num(s.sysctl?.[key]);
   switch (id) {
     case 'raise-max': {
       if (s.max === undefined) throw new ValidationError('max', 'nf_conntrack_max could not be read on this host');
@@ -46,17 +41,17 @@ export function buildHostFix(s: HostSnapshot, id: string, p: FixParams = {}): Fi
     case 'set-buckets': {
       if (s.buckets === undefined) throw new ValidationError('buckets', 'nf_conntrack_buckets could not be read on this host');
       const value = p.value ?? recommendBuckets(s.max ?? s.buckets, s.buckets).value;
-      return setBuckets({ ...moduleState(s), value, current: s.buckets, modprobeContent: s.modprobe?.find((f) => f.path === MODPROBE_FILE)?.content, files: s.sysctlFiles ?? [] });
+      return setBuckets({ ...moduleState(s), value, current: s.buckets, modprobeContent: modprobeContent(s), files: s.sysctlFiles ?? [] });
     }
     case 'set-timeout':
     case 'set-sysctl': {
-      const key = p.key ?? (id === 'set-timeout' ? 'net.netfilter.nf_conntrack_tcp_timeout_established' : undefined);
+      const key = p.key ?? (id === 'set-timeout' ? ESTABLISHED_KEY : undefined);
       if (key === undefined) throw new ValidationError('key', 'give the sysctl key to set (--key)');
       const info = lookupKey(key);
       if (id === 'set-timeout' && info?.unit !== 'seconds') throw new ValidationError('key', `${key} is not a conntrack timeout`);
-      const current = live(key);
+      const current = liveInt(s, key);
       if (current === undefined) throw new ValidationError('key', `${key} does not exist on this host (or could not be read)`);
-      const rec = key.endsWith('tcp_timeout_established') ? recommendEstablishedTimeout(current) : undefined;
+      const rec = key === ESTABLISHED_KEY ? recommendEstablishedTimeout(current) : undefined;
       const value = p.value ?? rec?.value;
       if (value === undefined) throw new ValidationError('value', `give the new value for ${key} (--value)`);
       const tradeOff = rec?.caveats[0] ?? (info?.unit === 'seconds' ? 'A shorter timeout frees entries sooner; flows idle for longer than it lose their state.' : `Changes ${key} from ${current}.`);

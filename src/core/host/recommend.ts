@@ -4,15 +4,9 @@
  */
 import { BUCKET_BYTES, DEFAULT_MEMORY_BUDGET_PERCENT, ESTIMATED_OBJ_SIZE, maxWithinBudget, tableMemoryBytes } from '../sizing';
 import { formatBytes, formatInt } from '../format';
+import type { Recommendation } from './diagnosis';
+import { BUCKETS_KEY, ESTABLISHED_KEY, KUBE_PROXY_ESTABLISHED_TIMEOUT, KUBE_PROXY_MAX_PER_CPU, KUBE_PROXY_MIN_MAX, MAX_KEY, OPS_GUIDE_ESTABLISHED_TIMEOUT } from '../facts';
 
-export interface Recommendation {
-  readonly key: string;
-  readonly value: number;
-  /** The arithmetic, one step per line, in the order it was done. */
-  readonly steps: readonly string[];
-  /** Trade-offs and limits the user must know before applying. */
-  readonly caveats: readonly string[];
-}
 
 export interface MaxInputs {
   readonly currentMax: number;
@@ -26,9 +20,6 @@ export interface MaxInputs {
 
 /** Target usage at the observed peak: below the 75 % warning threshold. */
 const PEAK_TARGET = 0.65;
-/** kube-proxy's per-core sizing, used as a floor (max(32768 × CPUs, 131072)). */
-const PER_CORE = 32768;
-const FLOOR = 131072;
 
 function roundUp(n: number, step: number): number {
   return Math.ceil(n / step) * step;
@@ -44,8 +35,9 @@ export function recommendMax(i: MaxInputs): Recommendation {
   steps.push(`peak ${formatInt(i.observedPeak)} entries ÷ ${PEAK_TARGET} (peak at ${PEAK_TARGET * 100} %, under the 75 % warning) → ${formatInt(fromPeak)} (rounded up to a multiple of 65,536)`);
   let value = fromPeak;
   if (i.cpus !== undefined) {
-    const perCore = Math.max(PER_CORE * i.cpus, FLOOR);
-    steps.push(`floor from CPUs: max(32,768 × ${i.cpus}, 131,072) = ${formatInt(perCore)} (kube-proxy's sizing)`);
+    // kube-proxy's per-CPU sizing, as a floor
+    const perCore = Math.max(KUBE_PROXY_MAX_PER_CPU * i.cpus, KUBE_PROXY_MIN_MAX);
+    steps.push(`floor from CPUs: max(${formatInt(KUBE_PROXY_MAX_PER_CPU)} × ${i.cpus}, ${formatInt(KUBE_PROXY_MIN_MAX)}) = ${formatInt(perCore)} (kube-proxy's sizing)`);
     value = Math.max(value, perCore);
   }
   if (value <= i.currentMax) {
@@ -70,7 +62,7 @@ export function recommendMax(i: MaxInputs): Recommendation {
   const mem = tableMemoryBytes(value, value, objSize);
   steps.push(`memory when full: ${formatInt(value)} × ${objNote} + ${formatInt(value)} buckets × ${BUCKET_BYTES} B = ${formatBytes(mem)} of unswappable kernel memory, per network namespace that fills up`);
   caveats.push('max is global and can only be written in the initial (host) network namespace.');
-  return { key: 'net.netfilter.nf_conntrack_max', value, steps, caveats };
+  return { key: MAX_KEY, value, steps, caveats };
 }
 
 export function recommendBuckets(max: number, currentBuckets?: number): Recommendation {
@@ -81,7 +73,7 @@ export function recommendBuckets(max: number, currentBuckets?: number): Recommen
   ];
   if (currentBuckets !== undefined) steps.unshift(`now: ${formatInt(currentBuckets)} buckets → chains of ${((2 * max) / currentBuckets).toFixed(1)} when full`);
   return {
-    key: 'net.netfilter.nf_conntrack_buckets',
+    key: BUCKETS_KEY,
     value,
     steps,
     caveats: [
@@ -92,13 +84,13 @@ export function recommendBuckets(max: number, currentBuckets?: number): Recommen
 }
 
 export function recommendEstablishedTimeout(current: number): Recommendation {
-  const value = current > 86400 ? 86400 : current > 7200 ? 7200 : current;
+  const value = current > KUBE_PROXY_ESTABLISHED_TIMEOUT ? KUBE_PROXY_ESTABLISHED_TIMEOUT : current > OPS_GUIDE_ESTABLISHED_TIMEOUT ? OPS_GUIDE_ESTABLISHED_TIMEOUT : current;
   return {
-    key: 'net.netfilter.nf_conntrack_tcp_timeout_established',
+    key: ESTABLISHED_KEY,
     value,
     steps: [
       `now ${formatInt(current)} s: an ESTABLISHED entry whose peers vanished without FIN/RST stays that long`,
-      `${formatInt(value)} s (${value === 86400 ? "1 day, kube-proxy's value" : '2 h, many ops guides'}) frees such entries ${(current / value).toFixed(0)}× sooner`,
+      `${formatInt(value)} s (${value === KUBE_PROXY_ESTABLISHED_TIMEOUT ? "1 day, kube-proxy's value" : '2 h, many ops guides'}) frees such entries ${(current / value).toFixed(0)}× sooner`,
     ],
     caveats: [
       `A connection idle for longer than ${formatInt(value)} s loses its entry and breaks silently (its next packet is INVALID, or re-created only with tcp_loose=1): applications need TCP keepalives more frequent than that (Linux's default tcp_keepalive_time is 7200 s).`,

@@ -2,8 +2,9 @@
  * The diagnosis as a person reads it (CLI `diagnose`, the extension's report document), and as
  * JSON for scripts (documented in docs/cli.md). Pure formatting.
  */
-import type { Diagnosis, Finding } from './diagnose';
+import type { Diagnosis, Finding } from './diagnosis';
 import type { EntrySummary } from '../kernel/entrySummary';
+import { ESTABLISHED_KEY } from '../facts';
 import { formatDuration, formatInt, formatPercent, formatRate, formatShare, formatUsage } from '../format';
 
 const LABEL: Record<Finding['severity'], string> = { critical: 'CRITICAL', warning: 'WARNING', info: 'info' };
@@ -27,7 +28,7 @@ export function renderDiagnosis(d: Diagnosis): string {
   } else out.push('  counters  unavailable');
   const changed = d.timeouts.filter((t) => t.differsFromDefault);
   out.push(`  timeouts  ${changed.length === 0 ? 'all at kernel defaults' : changed.map((t) => `${t.key.replace('net.netfilter.nf_conntrack_', '')}=${t.value ?? '?'} (default ${t.defaultValue ?? '?'})`).join(', ')}`);
-  const est = d.timeouts.find((t) => t.key.endsWith('tcp_timeout_established'));
+  const est = d.timeouts.find((t) => t.key === ESTABLISHED_KEY);
   if (est?.value !== undefined) out.push(`            tcp_timeout_established = ${formatInt(est.value)} s (${formatDuration(est.value)})`);
   out.push('');
   if (d.findings.length === 0) out.push('No findings: the table is healthy.');

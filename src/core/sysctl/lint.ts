@@ -8,6 +8,7 @@ import {
   DEFAULT_MEMORY_BUDGET_PERCENT, ESTIMATED_OBJ_SIZE, averageChainWhenFull, defaultSizing, maxWithinBudget, parseKernelVersion, tableMemoryBytes,
 } from '../sizing';
 import { formatBytes, formatDuration, formatInt } from '../format';
+import { BUCKETS_KEY, ESTABLISHED_KEY, KUBE_PROXY_ESTABLISHED_TIMEOUT, LONG_CHAIN_AVERAGE, MAX_KEY, OPS_GUIDE_ESTABLISHED_TIMEOUT } from '../facts';
 import {
   CATALOG, LEGACY_KEYS, MAX_ALIAS, MAX_PORTABLE_TIMEOUT, canonicalKey, isNetfilterKey, lookupKey, suggestKey, type KeyInfo,
 } from './catalog';
@@ -65,20 +66,14 @@ export interface LintOptions {
   readonly memoryBudgetPercent?: number;
 }
 
-const NF_MAX = 'net.netfilter.nf_conntrack_max';
-const NF_BUCKETS = 'net.netfilter.nf_conntrack_buckets';
-const ESTABLISHED = 'net.netfilter.nf_conntrack_tcp_timeout_established';
-const KUBE_PROXY_ESTABLISHED = 86400;
 /** Smallest kernel default max for hosts with ≥ 1 GiB RAM. */
 const SMALLEST_COMMON_DEFAULT_MAX = 65536;
 /** Without RAM figures, a max this large needs > 5 GiB of unswappable memory when full. */
 const OFFLINE_HUGE_MAX = 16 * 1024 * 1024;
-/** Average chain length (both directions hashed) above which lookups slow and chaintoolong nears. */
-const CHAIN_WARN = 16;
 
 /** Below these, idle flows of the kind lose their entry while still in use. */
 const SHORT_TIMEOUTS: ReadonlyMap<string, { min: number; why: string }> = new Map([
-  [ESTABLISHED, { min: 600, why: 'idle TCP connections (SSH sessions, database pools, long polls) lose their entry and break silently unless keepalives are more frequent; Linux\'s default tcp_keepalive_time is 7200 s' }],
+  [ESTABLISHED_KEY, { min: 600, why: 'idle TCP connections (SSH sessions, database pools, long polls) lose their entry and break silently unless keepalives are more frequent; Linux\'s default tcp_keepalive_time is 7200 s' }],
   ['net.netfilter.nf_conntrack_udp_timeout_stream', { min: 30, why: 'UDP streams with pauses (VPN tunnels, QUIC, media) lose their entry between packets' }],
   ['net.netfilter.nf_conntrack_udp_timeout', { min: 10, why: 'replies slower than this (DNS over a slow resolver) no longer match their request' }],
   ['net.netfilter.nf_conntrack_generic_timeout', { min: 60, why: 'untracked protocols (e.g. ESP, IP-in-IP) lose their entry between packets' }],
@@ -201,8 +196,8 @@ function checkAssignment(a: Assignment, emit: Emit, ctx: HostContext, options: L
     });
     info = lookupKey(legacy);
   } else if (key === MAX_ALIAS) {
-    emit('key-alias', a, keyRange, `\`${MAX_ALIAS}\` is an alias of \`${NF_MAX}\` that exists only in the initial network namespace; inside a container or netns the write fails.`, {
-      fixes: [fix(`Rename to ${NF_MAX}`, [replaceSpan(a.line, a.key.start, a.key.end, NF_MAX)], true)],
+    emit('key-alias', a, keyRange, `\`${MAX_ALIAS}\` is an alias of \`${MAX_KEY}\` that exists only in the initial network namespace; inside a container or netns the write fails.`, {
+      fixes: [fix(`Rename to ${MAX_KEY}`, [replaceSpan(a.line, a.key.start, a.key.end, MAX_KEY)], true)],
     });
     info = lookupKey(key);
   } else if (isNetfilterKey(key)) {
@@ -293,16 +288,16 @@ function checkInteger(
   if (info.unit === 'seconds' && v > MAX_PORTABLE_TIMEOUT) {
     emit('timeout-not-portable', a, range, `${formatInt(v)} s is above ${formatInt(MAX_PORTABLE_TIMEOUT)} s (INT_MAX / 1000): kernels built with HZ=1000 refuse it.`);
   }
-  if (key === NF_MAX) checkMax(a, v, range, emit, ctx, options, files, cache, reportOnly);
-  else if (key === NF_BUCKETS) {
+  if (key === MAX_KEY) checkMax(a, v, range, emit, ctx, options, files, cache, reportOnly);
+  else if (key === BUCKETS_KEY) {
     emit('buckets-via-sysctl', a, range, `The hash size can be written only in the initial netns, and at boot this line runs before nf_conntrack may be loaded. Persist it as \`options nf_conntrack hashsize=${v}\` in ${MODPROBE_FILE} (an explicit hashsize makes the default max 8 × hashsize: keep nf_conntrack_max set too).`, {
       fixes: reportOnly ? [] : [fix(`Move to ${MODPROBE_FILE}`, [deleteLine(a.line)], true, [{ path: MODPROBE_FILE, content: `options nf_conntrack hashsize=${v}\n` }])],
     });
-  } else if (key === ESTABLISHED && v > KUBE_PROXY_ESTABLISHED) {
+  } else if (key === ESTABLISHED_KEY && v > KUBE_PROXY_ESTABLISHED_TIMEOUT) {
     const pressure = ctx.usagePercent !== undefined && ctx.usagePercent >= 75 ? ` The table is ${ctx.usagePercent.toFixed(0)} % full right now.` : '';
-    emit('established-timeout-long', a, range, `ESTABLISHED entries whose peers vanished without FIN/RST stay ${formatDuration(v)}: ${formatInt(v)} s × the rate of such flows is what they hold (1 per second fills ${formatInt(v)} entries). kube-proxy uses 86400 (1 day); many ops guides 7200.${pressure}`, {
+    emit('established-timeout-long', a, range, `ESTABLISHED entries whose peers vanished without FIN/RST stay ${formatDuration(v)}: ${formatInt(v)} s × the rate of such flows is what they hold (1 per second fills ${formatInt(v)} entries). kube-proxy uses ${KUBE_PROXY_ESTABLISHED_TIMEOUT} (1 day); many ops guides ${OPS_GUIDE_ESTABLISHED_TIMEOUT}.${pressure}`, {
       severity: pressure ? 'error' : 'warning',
-      fixes: reportOnly ? [] : [setValueFix(a, '86400', 'Set to 86400 (1 day, as kube-proxy)', true), setValueFix(a, '7200', 'Set to 7200 (2 h; idle connections need keepalives under 2 h)', false)],
+      fixes: reportOnly ? [] : [setValueFix(a, String(KUBE_PROXY_ESTABLISHED_TIMEOUT), `Set to ${KUBE_PROXY_ESTABLISHED_TIMEOUT} (1 day, as kube-proxy)`, true), setValueFix(a, String(OPS_GUIDE_ESTABLISHED_TIMEOUT), `Set to ${OPS_GUIDE_ESTABLISHED_TIMEOUT} (2 h; idle connections need keepalives under 2 h)`, false)],
     });
   } else if (key === 'net.netfilter.nf_conntrack_tcp_loose' && v === 0) {
     emit('tcp-loose-off', a, range, 'With tcp_loose = 0 conntrack does not pick up connections it did not see start: after a flush, a firewall reload or a failover every existing TCP connection is INVALID (and dropped by an INVALID drop rule). The default is 1.', {
@@ -364,7 +359,7 @@ function checkMax(
   const buckets = cache.buckets ?? undefined;
   if (buckets !== undefined) {
     const avg = averageChainWhenFull(v, buckets.value);
-    if (avg > CHAIN_WARN) {
+    if (avg > LONG_CHAIN_AVERAGE) {
       const suggested = Math.min(v, 2 ** Math.ceil(Math.log2(v)));
       emit('hash-chains-long', a, range, `${formatInt(v)} entries over ${formatInt(buckets.value)} buckets (${buckets.source}) average ${avg.toFixed(0)} entries per chain when full (each entry is hashed twice); lookups slow down and inserts fail past 64 (\`chaintoolong\`). Use buckets ≈ max (the default since 5.15): \`options nf_conntrack hashsize=${suggested}\` in ${MODPROBE_FILE}.`);
     }
@@ -374,7 +369,7 @@ function checkMax(
 function bucketsFromFiles(files: readonly ParsedSysctlFile[]): { value: number; source: string } | undefined {
   for (const f of files) {
     for (const l of f.doc.lines) {
-      if (l.kind === 'assignment' && l.normalizedKey === NF_BUCKETS) {
+      if (l.kind === 'assignment' && l.normalizedKey === BUCKETS_KEY) {
         const n = parseKernelInt(l.value.text);
         if (n) return { value: n.value, source: `${f.path}:${l.line + 1}` };
       }

@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { diagnose, computeRates, CAUSES, type Finding } from '../../../src/core/host/diagnose';
+import { diagnose, computeRates } from '../../../src/core/host/diagnose';
+import { CAUSES, type Finding } from '../../../src/core/host/diagnosis';
+import { CAUSE_CHECKS } from '../../../src/core/host/causes';
 import { parseSnapshot, type HostSnapshot } from '../../../src/core/host/snapshot';
 import { parseConntrackStats } from '../../../src/core/kernel/conntrackStats';
 import { parseTableFullLog } from '../../../src/core/kernel/kernelLog';
@@ -274,4 +276,11 @@ test('INVALID rule goes to the native nft input chain even when legacy tables co
   const now = healthy({ takenAt: 1_000, firewall: fw, counters: ok(parseConntrackStats(statsText([{ invalid: 50 }]))) });
   const fix = diagnose(now, { previous: before }).findings.find((x) => x.cause === 'invalid-packets')?.fixes[0];
   assert.match(renderCommand(fix?.runtime.at(-1)?.argv ?? []), /^nft insert rule inet filter input ct state invalid counter drop/);
+});
+
+test('the cause table checks every cause of CAUSES once, in that order, and docs/findings.md lists them in the same order', () => {
+  assert.deepEqual(CAUSE_CHECKS.map((c) => c.cause), [...CAUSES]);
+  const doc = readFileSync(join(__dirname, '../../../docs/findings.md'), 'utf8');
+  const documented = [...doc.matchAll(/^\| `([a-z-]+)` \|/gm)].map((m) => m[1]);
+  assert.deepEqual(documented, [...CAUSES]);
 });

@@ -1,0 +1,108 @@
+/**
+ * The shape of a diagnosis, defined once as zod schemas with the types inferred from them:
+ * what diagnose() returns and every front end reads (the CLI report, the extension's tree,
+ * status bar and badge). The causes a finding can name are listed in docs/findings.md.
+ */
+import { z } from 'zod';
+import type { Fix } from '../fix/model';
+
+/** Every cause a finding can name, in the order the diagnosis checks them (causes/index.ts). */
+export const CAUSES = [
+  'too-many-connections', 'long-timeouts', 'stale-entries', 'invalid-packets', 'memory', 'hash-buckets', 'iptables-backend',
+  'nat-race', 'boot-persistence', 'config-drift', 'netns-limits', 'external-owner',
+] as const;
+export const causeSchema = z.enum(CAUSES);
+export type Cause = z.infer<typeof causeSchema>;
+
+export const findingSeveritySchema = z.enum(['critical', 'warning', 'info']);
+export type FindingSeverity = z.infer<typeof findingSeveritySchema>;
+
+export const usageLevelSchema = z.enum(['unknown', 'ok', 'elevated', 'high', 'critical']);
+export type UsageLevel = z.infer<typeof usageLevelSchema>;
+
+export const evidenceSchema = z.object({ label: z.string(), value: z.string() }).readonly();
+export type Evidence = z.infer<typeof evidenceSchema>;
+
+/** A recommended value with its arithmetic, one step per line, and the trade-offs to know first. */
+export const recommendationSchema = z.object({
+  key: z.string(),
+  value: z.number(),
+  steps: z.array(z.string()).readonly(),
+  caveats: z.array(z.string()).readonly(),
+}).readonly();
+export type Recommendation = z.infer<typeof recommendationSchema>;
+
+/** What a finding says, without its fixes (those are Fix objects here, summaries in JSON). */
+export const findingFields = {
+  /** stable code, e.g. `table-full` (docs/findings.md) */
+  code: z.string(),
+  cause: causeSchema,
+  severity: findingSeveritySchema,
+  title: z.string(),
+  detail: z.string(),
+  /** the numbers the finding was decided on */
+  evidence: z.array(evidenceSchema).readonly(),
+};
+
+export const findingSchema = z.object({
+  ...findingFields,
+  fixes: z.array(z.custom<Fix>()).readonly(),
+  recommendation: recommendationSchema.optional(),
+  /** Why a fix could not be built (e.g. an input failed validation). */
+  fixErrors: z.array(z.string()).readonly().optional(),
+}).readonly();
+export type Finding = z.infer<typeof findingSchema>;
+
+export const usageSchema = z.object({
+  /** entries in this network namespace */
+  count: z.number().optional(),
+  /** nf_conntrack_max (global; 0 = unlimited) */
+  max: z.number().optional(),
+  buckets: z.number().optional(),
+  /** count / max × 100; absent when either is unknown or max is 0 */
+  percent: z.number().optional(),
+  level: usageLevelSchema,
+}).readonly();
+export type Usage = z.infer<typeof usageSchema>;
+
+/** Per-second rates between the previous snapshot and this one. */
+export const ratesSchema = z.object({
+  intervalSeconds: z.number(),
+  perSecond: z.record(z.string(), z.number()).readonly(),
+}).readonly();
+export type Rates = z.infer<typeof ratesSchema>;
+
+export const timeoutRowSchema = z.object({
+  key: z.string(),
+  value: z.number().optional(),
+  defaultValue: z.number().optional(),
+  differsFromDefault: z.boolean(),
+}).readonly();
+export type TimeoutRow = z.infer<typeof timeoutRowSchema>;
+
+export const unavailableSchema = z.object({ what: z.string(), why: z.string() }).readonly();
+
+export const diagnosisSchema = z.object({
+  host: z.string().optional(),
+  usage: usageSchema,
+  /** Counters summed over CPUs (by name). */
+  counters: z.record(z.string(), z.number()).readonly().optional(),
+  counterSource: z.string().optional(),
+  rates: ratesSchema.optional(),
+  timeouts: z.array(timeoutRowSchema).readonly(),
+  findings: z.array(findingSchema).readonly(),
+  unavailable: z.array(unavailableSchema).readonly(),
+}).readonly();
+export type Diagnosis = z.infer<typeof diagnosisSchema>;
+
+/** Findings at warning or above: what the badge, the status bar and the exit status count. */
+export function warnings(findings: readonly Pick<Finding, 'severity'>[]): number {
+  return findings.filter((f) => f.severity !== 'info').length;
+}
+
+export const SEVERITY_ORDER: readonly FindingSeverity[] = ['critical', 'warning', 'info'];
+
+/** The worst severity among findings (`info` when there are none). */
+export function worstSeverity(findings: readonly Pick<Finding, 'severity'>[]): FindingSeverity {
+  return SEVERITY_ORDER.find((s) => findings.some((f) => f.severity === s)) ?? 'info';
+}
