@@ -5,7 +5,7 @@
  * output back here. The nonce frames every section, so a file whose content imitates a frame
  * cannot inject data.
  */
-import { hostSnapshotSchema, type HostSnapshot } from './snapshot';
+import { hostSnapshotSchema, type Firewall, type HostSnapshot } from './snapshot';
 import { parseConntrackStats, parseProcConntrackStats } from '../kernel/conntrackStats';
 import { parseSysctlOutput, procSysPathToKey } from '../kernel/sysctlOutput';
 import { parseSlabinfoConntrack } from '../kernel/slabinfo';
@@ -247,25 +247,27 @@ export interface SnapshotMeta {
 export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSnapshot {
   const sec = (name: string): Section | undefined => out.sections.get(name);
   const unavailable: { what: string; why: string }[] = [];
-  const snap: Record<string, unknown> = { takenAt: meta.takenAt, ...(meta.host ? { host: meta.host } : {}) };
+  // Typed as the snapshot it becomes: a mistyped field is a compile error, and the strict
+  // schema below refuses any field it does not know.
+  const snap: HostSnapshot = { takenAt: meta.takenAt, ...(meta.host ? { host: meta.host } : {}) };
 
   const m = kv(sec('meta')?.body ?? '');
   const uid = m.get('uid');
   const root = uid === '0';
-  if (m.get('kernel')) snap['kernelRelease'] = m.get('kernel');
-  if (!meta.host && m.get('hostname')) snap['host'] = m.get('hostname');
+  if (m.get('kernel')) snap.kernelRelease = m.get('kernel');
+  if (!meta.host && m.get('hostname')) snap.host = m.get('hostname');
   const cpus = Number(m.get('cpus'));
-  if (Number.isInteger(cpus) && cpus > 0) snap['cpus'] = cpus;
+  if (Number.isInteger(cpus) && cpus > 0) snap.cpus = cpus;
   const up = Number(m.get('uptime'));
-  if (Number.isFinite(up) && up > 0) snap['uptimeSeconds'] = up;
+  if (Number.isFinite(up) && up > 0) snap.uptimeSeconds = up;
   const netns = /net:\[(\d+)\]/.exec(m.get('netns') ?? '');
-  if (netns?.[1]) snap['netnsInode'] = Number(netns[1]);
-  if (m.get('max_alias') === 'yes') snap['initialNetns'] = true;
-  else if (m.get('max_alias') === 'no' && m.get('conntrack') !== 'absent') snap['initialNetns'] = false;
+  if (netns?.[1]) snap.netnsInode = Number(netns[1]);
+  if (m.get('max_alias') === 'yes') snap.initialNetns = true;
+  else if (m.get('max_alias') === 'no' && m.get('conntrack') !== 'absent') snap.initialNetns = false;
   const ct = m.get('conntrack');
-  if (ct === 'module' || ct === 'builtin' || ct === 'absent') snap['conntrackModule'] = ct;
-  if (m.get('systemd') === 'yes') snap['loader'] = 'systemd';
-  else if (m.get('systemd') === 'no') snap['loader'] = 'procps';
+  if (ct === 'module' || ct === 'builtin' || ct === 'absent') snap.conntrackModule = ct;
+  if (m.get('systemd') === 'yes') snap.loader = 'systemd';
+  else if (m.get('systemd') === 'no') snap.loader = 'procps';
 
   // sysctl values, count/max/buckets
   const sys = sec('sysctl');
@@ -274,16 +276,16 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
     if (parsed.ok) {
       const values: Record<string, string> = {};
       for (const [k, v] of parsed.value.values) values[k] = v;
-      snap['sysctl'] = values;
+      snap.sysctl = values;
       const int = (k: string): number | undefined => (values[k] !== undefined && /^\d+$/.test(values[k]) ? Number(values[k]) : undefined);
       const count = int(COUNT_KEY);
       const max = int(MAX_KEY);
       const buckets = int(BUCKETS_KEY);
-      if (count !== undefined) snap['count'] = count;
-      if (max !== undefined) snap['max'] = max;
-      if (buckets !== undefined) snap['buckets'] = buckets;
+      if (count !== undefined) snap.count = count;
+      if (max !== undefined) snap.max = max;
+      if (buckets !== undefined) snap.buckets = buckets;
     }
-    if (!snap['sysctl'] || Object.keys(snap['sysctl']).length === 0) unavailable.push({ what: 'net.netfilter sysctls', why: 'nf_conntrack is not loaded (no /proc/sys/net/netfilter)' });
+    if (!snap.sysctl || Object.keys(snap.sysctl).length === 0) unavailable.push({ what: 'net.netfilter sysctls', why: 'nf_conntrack is not loaded (no /proc/sys/net/netfilter)' });
   }
   const keys = sec('keys');
   if (keys && keys.body.trim().length > 0) {
@@ -292,53 +294,53 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
       const k = line.trim() ? procSysPathToKey(`/proc/sys/${line.trim()}`) : undefined;
       if (k) list.push(k);
     }
-    if (list.length > 0) snap['liveKeys'] = list;
+    if (list.length > 0) snap.liveKeys = list;
   }
 
   // counters: netlink first, procfs fallback
   const nl = sec('stats_netlink');
   const nlParsed = nl && !nl.body.startsWith('@missing') ? parseConntrackStats(nl.body) : undefined;
-  if (nlParsed?.ok && nlParsed.value.source === 'netlink') snap['counters'] = nlParsed.value;
+  if (nlParsed?.ok && nlParsed.value.source === 'netlink') snap.counters = nlParsed.value;
   else {
     const pf = sec('stats_procfs');
     const pfParsed = okSection(pf) ? parseProcConntrackStats(pf.body) : undefined;
-    if (pfParsed?.ok) snap['counters'] = pfParsed.value;
-    else if (nlParsed?.ok) snap['counters'] = nlParsed.value;
+    if (pfParsed?.ok) snap.counters = pfParsed.value;
+    else if (nlParsed?.ok) snap.counters = nlParsed.value;
     const why = nl?.body.startsWith('@missing') ? 'the conntrack tool is not installed' : root ? 'conntrack -S failed' : 'conntrack -S needs root (CAP_NET_ADMIN)';
-    if (!snap['counters']) unavailable.push({ what: 'per-CPU counters (drop, early_drop, insert_failed, invalid…)', why: `${why}, and /proc/net/stat/nf_conntrack is absent (kernel without CONFIG_NF_CONNTRACK_PROCFS)` });
+    if (!snap.counters) unavailable.push({ what: 'per-CPU counters (drop, early_drop, insert_failed, invalid…)', why: `${why}, and /proc/net/stat/nf_conntrack is absent (kernel without CONFIG_NF_CONNTRACK_PROCFS)` });
     else if (!(nlParsed?.ok && nlParsed.value.source === 'netlink')) unavailable.push({ what: 'netlink counters (conntrack -S)', why: `${why}: counters read from /proc/net/stat/nf_conntrack instead` });
   }
 
   const slab = sec('slabinfo');
   const slabParsed = okSection(slab) ? parseSlabinfoConntrack(slab.body) : undefined;
-  if (slabParsed?.ok && slabParsed.value) snap['slabObjSize'] = slabParsed.value.objSize;
+  if (slabParsed?.ok && slabParsed.value) snap.slabObjSize = slabParsed.value.objSize;
   else unavailable.push({ what: 'entry size (/proc/slabinfo)', why: root ? 'no nf_conntrack slab cache listed' : '/proc/slabinfo is readable by root only: ~320 B per entry is assumed (estimated)' });
 
   const mem = sec('meminfo');
   const memParsed = mem ? parseMemInfo(mem.body) : undefined;
-  if (memParsed?.ok && memParsed.value.bytes['MemTotal'] !== undefined) snap['memTotalBytes'] = memParsed.value.bytes['MemTotal'];
+  if (memParsed?.ok && memParsed.value.bytes['MemTotal'] !== undefined) snap.memTotalBytes = memParsed.value.bytes['MemTotal'];
 
   // firewall
-  const fw: Record<string, unknown> = {};
+  const fw: Firewall = {};
   const v = sec('iptables_version');
   const vParsed = okSection(v) ? parseIptablesVersion(v.body) : undefined;
   if (vParsed?.ok) {
-    fw['iptablesVersion'] = vParsed.value.version;
-    fw['iptablesBackend'] = vParsed.value.backend ?? 'legacy';
+    fw.iptablesVersion = vParsed.value.version;
+    fw.iptablesBackend = vParsed.value.backend ?? 'legacy';
   }
   const alt = sec('alternatives');
   const altParsed = okSection(alt) ? parseAlternativesDisplay(alt.body) : undefined;
-  if (altParsed?.ok) fw['alternativesMode'] = altParsed.value.mode;
+  if (altParsed?.ok) fw.alternativesMode = altParsed.value.mode;
   const names = sec('ip_tables_names');
   if (names && names.exitCode === 0) {
     const p = parseIpTablesNames(names.body);
-    if (p.ok) fw['legacyTables'] = p.value;
+    if (p.ok) fw.legacyTables = p.value;
   }
   const nftT = sec('nft_tables');
   if (okSection(nftT)) {
-    fw['nftTables'] = nftT.body.split('\n').map((l) => /^table (\S+) (\S+)/.exec(l.trim())).filter((x): x is RegExpExecArray => x !== null).map((x) => `${x[1]} ${x[2]}`);
-    const inet = (fw['nftTables'] as string[]).find((t) => t === 'inet filter');
-    if (inet) fw['nftInputChain'] = { family: 'inet', table: 'filter', chain: 'input' };
+    fw.nftTables = nftT.body.split('\n').map((l) => /^table (\S+) (\S+)/.exec(l.trim())).filter((x): x is RegExpExecArray => x !== null).map((x) => `${x[1]} ${x[2]}`);
+    const inet = fw.nftTables.find((t) => t === 'inet filter');
+    if (inet) fw.nftInputChain = { family: 'inet', table: 'filter', chain: 'input' };
   }
   const rules: InvalidRule[] = [];
   const addRules = (list: readonly ParsedInvalidRule[], via: InvalidRule['backend']): void => {
@@ -356,31 +358,31 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
     const p = parseNftInvalidRules(nftInv.body);
     if (p.ok) addRules(p.value.rules.filter((r) => !r.managedByIptablesNft), 'nft');
   }
-  for (const [name, via] of [['iptables_save', fw['iptablesBackend'] === 'legacy' ? 'iptables-legacy' : 'iptables-nft'], ['ip6tables_save', fw['iptablesBackend'] === 'legacy' ? 'iptables-legacy' : 'iptables-nft'], ['iptables_legacy_save', 'iptables-legacy']] as const) {
+  for (const [name, via] of [['iptables_save', fw.iptablesBackend === 'legacy' ? 'iptables-legacy' : 'iptables-nft'], ['ip6tables_save', fw.iptablesBackend === 'legacy' ? 'iptables-legacy' : 'iptables-nft'], ['iptables_legacy_save', 'iptables-legacy']] as const) {
     const s = sec(name);
     if (!s || s.body.includes('@missing')) continue;
     const p = parseIptablesSaveInvalidRules(s.body);
     if (p.ok) addRules(p.value.rules, via);
   }
-  if (nftInv || sec('iptables_save')) fw['invalidRules'] = rules;
+  if (nftInv || sec('iptables_save')) fw.invalidRules = rules;
   if (!root) unavailable.push({ what: 'firewall rules (nft list ruleset, iptables-save)', why: 'reading rules needs root: INVALID drop rules could not be checked' });
   const persist = sec('persistence')?.body.split('\n').map((l) => l.trim()).filter(Boolean) ?? [];
   const order = ['firewalld', 'ufw', 'nftables-conf', 'netfilter-persistent', 'iptables-services'] as const;
   const chosen = order.find((o) => persist.includes(o));
-  fw['persistence'] = chosen ?? 'none';
+  fw.persistence = chosen ?? 'none';
   // nftables.service's file: the invalid-drop-rule fix edits it (checked against this content).
   const nftConf = out.files.find((f) => f.kind === 'nftables' && f.path === '/etc/nftables.conf' && f.linkTarget === undefined);
-  if (nftConf?.content !== undefined) fw['nftablesConf'] = nftConf.content;
-  if (Object.keys(fw).length > 0) snap['firewall'] = fw;
+  if (nftConf?.content !== undefined) fw.nftablesConf = nftConf.content;
+  if (Object.keys(fw).length > 0) snap.firewall = fw;
 
   const klog = sec('kernel_log');
   if (klog && !klog.body.startsWith('@unavailable')) {
     const p = parseTableFullLog(klog.body);
-    if (p.ok) snap['kernelLog'] = p.value;
+    if (p.ok) snap.kernelLog = p.value;
   } else unavailable.push({ what: 'kernel log', why: 'dmesg is restricted and journalctl is missing: table-full lines not checked' });
 
   const own = kv(sec('owners')?.body ?? '');
-  snap['externalOwners'] = {
+  snap.externalOwners = {
     kubeProxy: own.has('kube-proxy'),
     cilium: own.has('cilium-agent'),
     calicoEbpf: own.has('calico-ebpf'),
@@ -388,15 +390,15 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
 
   // files
   const sysctlFiles = out.files.filter((f) => f.kind === 'sysctl');
-  snap['sysctlFiles'] = sysctlFiles.map((f) => ({ path: f.path, ...(f.content !== undefined ? { content: f.content } : {}), ...(f.linkTarget !== undefined ? { linkTarget: f.linkTarget } : {}) }));
+  snap.sysctlFiles = sysctlFiles.map((f) => ({ path: f.path, ...(f.content !== undefined ? { content: f.content } : {}), ...(f.linkTarget !== undefined ? { linkTarget: f.linkTarget } : {}) }));
   for (const f of out.files) if (f.unreadable && f.unreadable !== 'dangling-link') unavailable.push({ what: f.path, why: `unreadable (${f.unreadable})` });
-  snap['modulesLoad'] = out.files.filter((f) => f.kind === 'modules-load' && f.content !== undefined).map((f) => ({ path: f.path, content: f.content ?? '' }));
-  snap['modprobe'] = out.files.filter((f) => f.kind === 'modprobe' && f.content !== undefined).map((f) => ({ path: f.path, content: f.content ?? '' }));
+  snap.modulesLoad = out.files.filter((f) => f.kind === 'modules-load' && f.content !== undefined).map((f) => ({ path: f.path, content: f.content ?? '' }));
+  snap.modprobe = out.files.filter((f) => f.kind === 'modprobe' && f.content !== undefined).map((f) => ({ path: f.path, content: f.content ?? '' }));
 
   const tools = kv(sec('tools')?.body ?? '');
   if (tools.get('conntrack') === '-') unavailable.push({ what: 'conntrack tool', why: 'not installed: entries can be summarised from /proc/net/nf_conntrack only if the kernel has it' });
   const cut = [...out.sections.values()].some((s) => s.exitCode === -1);
   if (cut) unavailable.push({ what: 'part of the snapshot', why: 'the output was cut off (timeout or dropped connection)' });
-  snap['unavailable'] = unavailable;
+  snap.unavailable = unavailable;
   return hostSnapshotSchema.parse(snap);
 }

@@ -23,7 +23,7 @@ export const invalidRuleSchema = z.object({
 });
 export type InvalidRule = z.infer<typeof invalidRuleSchema>;
 
-export const firewallSchema = z.object({
+export const firewallSchema = z.strictObject({
   /** Backend of the `iptables` command on PATH. */
   iptablesBackend: z.enum(['nf_tables', 'legacy']).optional(),
   iptablesVersion: z.string().optional(),
@@ -42,7 +42,7 @@ export const firewallSchema = z.object({
 });
 export type Firewall = z.infer<typeof firewallSchema>;
 
-export const externalOwnersSchema = z.object({
+export const externalOwnersSchema = z.strictObject({
   kubeProxy: z.boolean().optional(),
   kubeProxyMode: z.string().optional(),
   cilium: z.boolean().optional(),
@@ -51,7 +51,7 @@ export const externalOwnersSchema = z.object({
 
 export const configFileSchema = z.object({ path: z.string(), content: z.string() });
 
-export const hostSnapshotSchema = z.looseObject({
+export const hostSnapshotSchema = z.strictObject({
   /** Client clock, ms since the epoch, when the snapshot's output arrived. */
   takenAt: z.number(),
   /** Host's seconds since boot when the snapshot was taken (for rates across reboots). */

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { buildSnapshot, collectionScript, parseCollectionOutput } from '../../../src/core/host/collect';
 import { diagnose } from '../../../src/core/host/diagnose';
+import { parseSnapshot } from '../../../src/core/host/snapshot';
 
 const shells: [string, string[]][] = [['dash', ['/bin/sh']], ['bash', ['bash']], ['busybox', ['busybox', 'sh']]];
 
@@ -94,4 +95,10 @@ test('file contents come back byte-exact, with or without a final newline', () =
   const files = parseCollectionOutput(out, nonce).files;
   assert.equal(files[0]?.content, 'a = 1\n');
   assert.equal(files[1]?.content, 'b = 2');
+});
+
+test('a snapshot field nobody declared is refused, in the snapshot and in its firewall part', () => {
+  assert.throws(() => parseSnapshot({ takenAt: 1, maxx: 262144 }), /maxx/);
+  assert.throws(() => parseSnapshot({ takenAt: 1, firewall: { iptablesBackends: 'legacy' } }), /iptablesBackends/);
+  assert.equal(parseSnapshot({ takenAt: 1, max: 262144 }).max, 262144);
 });
