@@ -259,9 +259,7 @@ export async function runApply(argv: readonly string[], io: CliIO): Promise<numb
     const snap = await host.snapshot({ entries: false });
     let expectedCount: number | undefined;
     if (fixId === 'delete-entries' && filter) {
-      const counted = await host.runner.run(countArgv(filter), { privileged: true, timeoutMs: 300_000 });
-      if (counted.exitCode !== 0) throw new Error(`counting the matching entries failed (${renderCommand(countArgv(filter))}, exit ${counted.exitCode}): ${counted.stderr.trim()}`);
-      expectedCount = counted.stdout.split('\n').filter((l) => l.trim()).length;
+      expectedCount = await host.countEntries(filter);
       if (expectedCount === 0) {
         io.stdout(`No entries match (${renderCommand(countArgv(filter))}): nothing to delete.\n`);
         return 0;

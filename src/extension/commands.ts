@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { Fix } from '../core/fix/model';
 import { renderPreview } from '../core/fix/preview';
-import { countArgv, type EntryFilter } from '../core/fix/entries-fixes';
+import type { EntryFilter } from '../core/fix/entries-fixes';
 import { buildHostFix } from '../core/host/fixes';
 import { renderDiagnosis } from '../core/host/report';
 import { CATALOG } from '../core/sysctl/catalog';
@@ -185,13 +185,11 @@ export function registerCommands(hosts: HostManager): vscode.Disposable[] {
       const filter = given ?? (await askFilter());
       if (!filter) return;
       const session = h.session;
-      const counted = await withHostProgress(`Conntrack: counting the matching entries on ${h.label}`, (token) => {
+      const expectedCount = await withHostProgress(`Conntrack: counting the matching entries on ${h.label}`, (token) => {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
-        return session.runner.run(countArgv(filter), { privileged: true, timeoutMs: 300_000, signal: abort.signal });
+        return session.countEntries(filter, { signal: abort.signal });
       });
-      if (counted.exitCode !== 0) throw new Error(`counting the matching entries failed (exit ${counted.exitCode}): ${counted.stderr.trim()}`);
-      const expectedCount = counted.stdout.split('\n').filter((l) => l.trim()).length;
       if (expectedCount === 0) {
         void vscode.window.showInformationMessage('No entries match: nothing to delete.');
         return;

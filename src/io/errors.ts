@@ -37,6 +37,8 @@ export type IoErrorKind =
   | 'output-too-large'
   /** the command could not be started (channel refused, binary missing locally) */
   | 'command-failed'
+  /** a command ran on the host and failed where the caller needs it to work (the collection script, the entry summary or listing, counting entries); the message has its stderr */
+  | 'command-error'
   /** a privileged command needs a sudo password and none was given */
   | 'sudo-password-required'
   /** sudo refused the password */

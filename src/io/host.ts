@@ -1,17 +1,22 @@
 /**
  * A host the product talks to: a runner (SSH or local) plus the round trips built on it —
- * one snapshot, the entry summary on the host, a page of entries, applying and rolling back
- * fixes. Used by the CLI and (later) the extension; no vscode here.
+ * one snapshot, the entry summary on the host, a page of entries, counting the entries a
+ * filter selects. Used by the CLI and the extension; no vscode here. Failures are IoErrors
+ * (errors.ts): `command-error` when a command ran and failed, with its own words.
  */
 import { randomBytes } from 'node:crypto';
 import { buildSnapshot, collectionScript, parseCollectionOutput } from '../core/host/collect';
-import { entryPageArgs, entryPageScript, entrySummaryArgs, entrySummaryScript, parseEntrySummaryOutput } from '../core/host/entries';
+import { entryPageArgs, entryPageScript, entrySummaryArgs, entrySummaryScript, parseEntryPageOutput, parseEntrySummaryOutput, type EntryPage } from '../core/host/entries';
 import type { HostSnapshot } from '../core/host/snapshot';
 import type { EntrySummary } from '../core/kernel/entrySummary';
-import { parseConntrackLine, type ConntrackEntry } from '../core/kernel/conntrackEntries';
-import type { EntryFilter } from '../core/fix/entries-fixes';
-import { ConnectionPool, type ConnectionPoolOptions } from './ssh/connection';
-import { detectPrivilege, LocalRunner, SshRunner, type CommandLogEntry, type CommandRunner, type Privilege } from './runner';
+import { countArgv, type EntryFilter } from '../core/fix/entries-fixes';
+import { renderCommand } from '../core/fix/quote';
+import { IoError } from './errors';
+import { ConnectionPool, type ConnectionPoolOptions, type SshLogEvent } from './ssh/connection';
+import { LocalRunner } from './localRunner';
+import { SshRunner } from './sshRunner';
+import type { CommandLogEntry, CommandRunner } from './runner';
+import type { Privilege } from './sudo';
 import type { Prompter } from './ssh/auth';
 import type { ResolveOptions } from './ssh/config';
 import type { HostKeyPolicy } from './ssh/connection';
@@ -22,16 +27,20 @@ export interface OpenHostOptions {
   readonly resolve?: ResolveOptions;
   readonly hostKeys?: HostKeyPolicy;
   readonly prompt?: Prompter;
+  /** every command run on the host */
   readonly log?: (entry: CommandLogEntry) => void;
+  /** the SSH connection's events: connect, host-key decision, auth tries, reconnects, ssh config warnings */
+  readonly events?: (event: SshLogEvent) => void;
   readonly pool?: ConnectionPool;
-  readonly connection?: Omit<ConnectionPoolOptions, 'resolve' | 'hostKeys' | 'prompt'>;
+  readonly connection?: Omit<ConnectionPoolOptions, 'resolve' | 'hostKeys' | 'prompt' | 'log'>;
 }
 
 export const LOCAL_TARGET = 'local';
 
-export class HostSession {
-  private privilege: Privilege | undefined;
+/** How long counting the entries of a filter may take (conntrack -L of a full table). */
+const COUNT_TIMEOUT_MS = 300_000;
 
+export class HostSession {
   constructor(
     readonly name: string,
     readonly runner: CommandRunner,
@@ -39,16 +48,14 @@ export class HostSession {
     private readonly ownsPool: boolean,
   ) {}
 
-  /** root, passwordless sudo, sudo with a password, or none (cached). */
-  async privileges(): Promise<Privilege> {
-    if (this.privilege === undefined) this.privilege = await detectPrivilege(this.runner, { timeoutMs: 15_000 });
-    return this.privilege;
+  /** root, passwordless sudo, sudo with a password, or none (the runner detects it once). */
+  privileges(): Promise<Privilege> {
+    return this.runner.privilege();
   }
 
   /** One round trip: everything the diagnosis needs (privileged when possible). */
   async snapshot(opts: { signal?: AbortSignal; timeoutMs?: number; entries?: boolean; topN?: number } = {}): Promise<HostSnapshot> {
-    const priv = await this.privileges();
-    const privileged = priv !== 'none';
+    const privileged = (await this.privileges()) !== 'none';
     const nonce = randomBytes(12).toString('hex');
     const r = await this.runner.run(['sh', '-s', '--', nonce], {
       stdin: collectionScript(),
@@ -57,7 +64,7 @@ export class HostSession {
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     if (r.exitCode !== 0 && !r.stdout.includes(`@@${nonce} begin`)) {
-      throw new Error(`collection failed on ${this.name} (exit ${r.exitCode}): ${r.stderr.trim().slice(0, 500)}`);
+      throw new IoError('command-error', `collection failed on ${this.name} (exit ${r.exitCode}): ${r.stderr.trim().slice(0, 500)}`, { target: this.runner.description, phase: 'exec' });
     }
     let snap = buildSnapshot(parseCollectionOutput(r.stdout, nonce), { takenAt: Date.now(), host: this.name });
     if (!privileged) {
@@ -82,12 +89,14 @@ export class HostSession {
       timeoutMs: opts.timeoutMs ?? 120_000,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    if (r.exitCode !== 0) throw new Error(r.stderr.replace(/^@@error /m, '').trim() || `entry summary failed (exit ${r.exitCode})`);
+    if (r.exitCode !== 0) {
+      throw new IoError('command-error', r.stderr.replace(/^@@error /m, '').trim() || `entry summary failed (exit ${r.exitCode})`, { target: this.runner.description, phase: 'exec' });
+    }
     return parseEntrySummaryOutput(r.stdout);
   }
 
   /** A page of entries (filtered on the host), and how many entries matched in all. */
-  async entryPage(offset: number, limit: number, opts: { filter?: EntryFilter; signal?: AbortSignal } = {}): Promise<{ entries: ConntrackEntry[]; total: number; unparsed: number }> {
+  async entryPage(offset: number, limit: number, opts: { filter?: EntryFilter; signal?: AbortSignal } = {}): Promise<EntryPage> {
     const privileged = (await this.privileges()) !== 'none';
     const r = await this.runner.run(['sh', '-s', '--', ...entryPageArgs(offset, limit, opts.filter ?? {})], {
       stdin: entryPageScript(),
@@ -95,31 +104,19 @@ export class HostSession {
       timeoutMs: 120_000,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    const entries: ConntrackEntry[] = [];
-    let total = 0;
-    let unparsed = 0;
-    let rc: number | undefined;
-    for (const line of r.stdout.split('\n')) {
-      const m = /^@@total (\d+)$/.exec(line);
-      if (m) {
-        total = Number(m[1]);
-        continue;
-      }
-      const code = /^@@rc (\d+)$/.exec(line);
-      if (code) {
-        rc = Number(code[1]);
-        continue;
-      }
-      if (!line.trim()) continue;
-      const parsed = parseConntrackLine(line);
-      if (parsed.kind === 'entry') entries.push(parsed.entry);
-      else unparsed++;
+    const page = parseEntryPageOutput(r.stdout, r.stderr, r.exitCode);
+    if (!page.ok) throw new IoError('command-error', `listing the entries failed on ${this.name} (${page.why})`, { target: this.runner.description, phase: 'exec' });
+    return page.page;
+  }
+
+  /** How many entries the filter selects now (what a delete with it would remove); needs root. */
+  async countEntries(filter: EntryFilter, opts: { signal?: AbortSignal } = {}): Promise<number> {
+    const argv = countArgv(filter);
+    const r = await this.runner.run(argv, { privileged: true, timeoutMs: COUNT_TIMEOUT_MS, ...(opts.signal ? { signal: opts.signal } : {}) });
+    if (r.exitCode !== 0) {
+      throw new IoError('command-error', `counting the matching entries failed (${renderCommand(argv)}, exit ${r.exitCode}): ${r.stderr.trim()}`, { target: this.runner.description, phase: 'exec' });
     }
-    if (r.exitCode !== 0 || rc === undefined || rc !== 0) {
-      const why = r.stderr.split('\n').filter((l) => l.trim() && !/flow entries have been shown/.test(l)).join(' ').trim();
-      throw new Error(`listing the entries failed on ${this.name} (${rc !== undefined ? `conntrack exit ${rc}` : `exit ${r.exitCode}`})${why ? `: ${why.slice(0, 300)}` : ''}`);
-    }
-    return { entries, total, unparsed };
+    return r.stdout.split('\n').filter((l) => l.trim()).length;
   }
 
   async close(): Promise<void> {
@@ -129,18 +126,18 @@ export class HostSession {
 
 /** Opens a host: `local` runs on this machine through execa; anything else over SSH. */
 export async function openHost(o: OpenHostOptions): Promise<HostSession> {
-  if (o.target === LOCAL_TARGET) {
-    return new HostSession('local', new LocalRunner({ ...(o.log ? { log: o.log } : {}), ...(o.prompt ? { prompt: o.prompt } : {}) }), undefined, false);
-  }
+  const runnerOptions = { ...(o.log ? { log: o.log } : {}), ...(o.prompt ? { prompt: o.prompt } : {}) };
+  if (o.target === LOCAL_TARGET) return new HostSession('local', new LocalRunner(runnerOptions), undefined, false);
   const pool = o.pool ?? new ConnectionPool({
     ...(o.connection ?? {}),
     ...(o.resolve ? { resolve: o.resolve } : {}),
     ...(o.hostKeys ? { hostKeys: o.hostKeys } : {}),
     ...(o.prompt ? { prompt: o.prompt } : {}),
+    ...(o.events ? { log: o.events } : {}),
   });
   try {
     const conn = await pool.get(o.target);
-    return new HostSession(o.target, new SshRunner(conn, { ...(o.log ? { log: o.log } : {}), ...(o.prompt ? { prompt: o.prompt } : {}) }), pool, o.pool === undefined);
+    return new HostSession(o.target, new SshRunner(conn, runnerOptions), pool, o.pool === undefined);
   } catch (err) {
     if (o.pool === undefined) await pool.closeAll();
     throw err;

@@ -8,30 +8,23 @@
  * - `stream(argv, opts)` yields stdout as decoded text chunks while the command runs, with
  *   back-pressure (`conntrack -L` of a million entries is never held whole); `result` gives the
  *   exit code and stderr at the end. Breaking out of the loop kills the command.
- * - `privileged: true` runs the command as root: as is when the login is root, as
- *   `sudo -n -- argv…` with passwordless sudo, or as `sudo -k -S -p '' -- argv…` with the
- *   password written to stdin FIRST, followed by a newline, then the command's own stdin. The
- *   password is asked once through the prompt callback, checked once with `sudo -k -S -p '' -v`
- *   (so a wrong password is a clear `sudo-refused` error and the command's stdin is never eaten
- *   by password retries), kept in memory only, and never put in argv, the environment or a log.
- *   `-k` makes sudo ignore cached credentials, so it always reads the password line and the line
- *   never reaches the command. (Caveat: a sudoers rule that is NOPASSWD for this particular
- *   command while `sudo -n true` needs a password would let the line through to the command's
- *   stdin: detectPrivilege reports sudo-password only when plain `sudo -n true` needs one.)
+ * - `privileged: true` runs the command as root (sudo.ts); `privilege()` says whether it can,
+ *   detected once per runner.
  * - Every command goes to `log` (rendered, secrets redacted) with its exit code and duration.
  *
- * SshRunner renders argv with the project's ONE quoting function (renderCommand) and, as a
- * second line of defence, parses the rendered line back with a strict POSIX word parser: a
- * line that does not give back exactly argv is never sent. LocalRunner runs argv with execa,
- * no shell involved.
+ * This module is the plumbing both runners share (start, stdin, stderr limits, timeout, abort,
+ * kill, the log); sshRunner.ts runs argv over an SshConnection, rendered by the ONE quoting
+ * function and checked by parsing it back (core/fix/quote.ts); localRunner.ts runs argv with
+ * execa, no shell involved.
  */
 import { constants as osConstants } from 'node:os';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { QuoteError, renderCommand } from '../core/fix/quote';
 import { IoError, type IoErrorKind } from './errors';
 import type { Prompter } from './ssh/auth';
-import type { SshConnection } from './ssh/connection';
-import type { ClientChannel } from 'ssh2';
+import { detectPrivilege, Sudo, SUDO_REFUSED, type Prepared, type Privilege } from './sudo';
+
+export type { Privilege } from './sudo';
 
 export interface RunOptions {
   /** written to the command's stdin, then stdin is closed (it is always closed) */
@@ -83,9 +76,9 @@ export interface CommandRunner {
   readonly description: string;
   run(argv: readonly string[], opts: RunOptions): Promise<RunResult>;
   stream(argv: readonly string[], opts: StreamOptions): CommandStream;
+  /** What the account may do as root (detected once, then remembered). */
+  privilege(): Promise<Privilege>;
 }
-
-export type Privilege = 'root' | 'sudo-nopasswd' | 'sudo-password' | 'none';
 
 export interface CommandLogEntry {
   readonly runner: string;
@@ -110,76 +103,12 @@ export interface RunnerOptions {
 
 const DEFAULT_MAX_OUTPUT = 32 * 1024 * 1024;
 const DEFAULT_MAX_STDERR = 1024 * 1024;
-const KILL_GRACE_MS = 1000;
+/** TERM, then KILL after this long. */
+export const KILL_GRACE_MS = 1000;
 const SETTLE_AFTER_KILL_MS = 2000;
 
-// ---------------------------------------------------------------------------------------------
-// Second line of defence for the quoting: parse the line back, demand exactly argv.
-
-const UNQUOTED_OK = /[A-Za-z0-9_@%+=:,./-]/;
-
-/** Splits a line made of single-quoted strings, backslash escapes and safe characters; undefined for anything else. */
-export function parseQuotedLine(line: string): { words: string[]; firstWordBare: string } | undefined {
-  const words: string[] = [];
-  let cur = '';
-  let bare = ''; // unquoted prefix of the current word
-  let quotedYet = false;
-  let inWord = false;
-  let firstWordBare = '';
-  const endWord = (): void => {
-    if (words.length === 0) firstWordBare = bare;
-    words.push(cur);
-    cur = '';
-    bare = '';
-    quotedYet = false;
-    inWord = false;
-  };
-  for (let i = 0; i < line.length; ) {
-    const c = line.charAt(i);
-    if (c === ' ') {
-      if (inWord) endWord();
-      i++;
-      continue;
-    }
-    inWord = true;
-    if (c === "'") {
-      const j = line.indexOf("'", i + 1);
-      if (j === -1) return undefined;
-      cur += line.slice(i + 1, j);
-      quotedYet = true;
-      i = j + 1;
-    } else if (c === '\\') {
-      const n = line.charAt(i + 1);
-      if (n === '' || n === '\n') return undefined;
-      cur += n;
-      quotedYet = true;
-      i += 2;
-    } else if (UNQUOTED_OK.test(c)) {
-      cur += c;
-      if (!quotedYet) bare += c;
-      i++;
-    } else {
-      return undefined;
-    }
-  }
-  if (inWord) endWord();
-  return { words, firstWordBare };
-}
-
-function checkRendered(argv: readonly string[], line: string): void {
-  const parsed = parseQuotedLine(line);
-  const same = parsed !== undefined && parsed.words.length === argv.length && parsed.words.every((w, i) => w === argv[i]);
-  const assignment = parsed !== undefined && /^[A-Za-z_][A-Za-z0-9_]*=/.test(parsed.firstWordBare);
-  if (!same || assignment || (parsed?.firstWordBare.startsWith('=') ?? false)) {
-    throw new IoError('command-failed', `refusing to send a command: its shell quoting does not round-trip (argv ${JSON.stringify(argv).slice(0, 200)}); this is a bug in the quoting function`, {
-      phase: 'exec',
-    });
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-
-interface Spawned {
+/** A started process (local or remote), as the shared plumbing drives it. */
+export interface Spawned {
   readonly stdin: Writable;
   readonly stdout: Readable;
   readonly stderr: Readable;
@@ -187,14 +116,6 @@ interface Spawned {
   readonly done: Promise<{ code: number | null; signal: string | null; lost?: boolean }>;
   /** TERM, then KILL after a grace period, then close everything */
   kill(): void;
-}
-
-/** How a command is started: as given (internal checks) or after privilege preparation. */
-interface Prepared {
-  readonly argv: readonly string[];
-  readonly stdinPrefix: Buffer | undefined;
-  readonly sudoPassword: boolean;
-  readonly privileged: boolean;
 }
 
 interface Running {
@@ -207,7 +128,7 @@ interface Running {
 }
 
 /** What spawn() gets besides argv. */
-interface SpawnContext {
+export interface SpawnContext {
   readonly signal: AbortSignal | undefined;
   readonly privileged: boolean;
   /** a helper command of the runner itself (no further helpers when it must be killed) */
@@ -238,103 +159,50 @@ function ended(stream: Readable, maxMs: number): Promise<void> {
   });
 }
 
-const SUDO_REFUSED = /incorrect password|Sorry, try again|no password was provided|authentication failure/i;
-const SUDO_NOT_ALLOWED = /not in the sudoers|is not allowed to|may not run sudo/i;
-
-abstract class BaseRunner implements CommandRunner {
+export abstract class BaseRunner implements CommandRunner {
   abstract readonly description: string;
-  private privilege: Privilege | undefined;
-  private privilegePending: Promise<Privilege> | undefined;
-  private sudoPassword: string | undefined;
-  private sudoPending: Promise<string> | undefined;
+  private sudoState: Sudo | undefined;
 
-  protected constructor(protected readonly ropts: RunnerOptions) {
-    this.privilege = ropts.privilege;
+  protected constructor(protected readonly ropts: RunnerOptions) {}
+
+  /** Created on first use: the subclass has set `description` by then. */
+  private get sudo(): Sudo {
+    this.sudoState ??= new Sudo(
+      {
+        description: this.description,
+        account: () => this.accountLabel(),
+        detect: () => detectPrivilege(this),
+        check: async (argv, stdin, timeoutMs) => {
+          const check = await this.start({ argv, stdinPrefix: stdin, sudoPassword: false, privileged: false }, { timeoutMs }, DEFAULT_MAX_STDERR, true);
+          check.stdout.resume();
+          return check.finished;
+        },
+      },
+      this.ropts.prompt,
+      this.ropts.privilege,
+    );
+    return this.sudoState;
   }
 
   protected abstract spawn(argv: readonly string[], ctx: SpawnContext): Promise<Spawned>;
   /** the login account name, for the sudo prompt */
   protected abstract accountLabel(): string;
 
-  /** Sets the privilege level (e.g. from an earlier detectPrivilege). */
-  setPrivilege(p: Privilege): void {
-    this.privilege = p;
-  }
-
-  /** Detects (once) and returns the privilege level of this runner's account. */
-  async getPrivilege(): Promise<Privilege> {
-    if (this.privilege !== undefined) return this.privilege;
-    this.privilegePending ??= detectPrivilege(this).then(
-      (p) => {
-        this.privilege = p;
-        return p;
-      },
-      (e: unknown) => {
-        this.privilegePending = undefined;
-        throw e;
-      },
-    );
-    return this.privilegePending;
+  privilege(): Promise<Privilege> {
+    return this.sudo.privilege();
   }
 
   protected redactLine(line: string, extra: readonly string[] | undefined): string {
     let out = line;
-    for (const s of [...(extra ?? []), ...(this.sudoPassword === undefined ? [] : [this.sudoPassword])]) {
+    const secret = this.sudo.secret;
+    for (const s of [...(extra ?? []), ...(secret === undefined ? [] : [secret])]) {
       if (s.length > 0) out = out.split(s).join('***');
     }
     return out;
   }
 
-  private async ensureSudoPassword(timeoutMs: number): Promise<string> {
-    if (this.sudoPassword !== undefined) return this.sudoPassword;
-    this.sudoPending ??= (async () => {
-      const prompt = this.ropts.prompt;
-      if (prompt === undefined) {
-        throw new IoError('sudo-password-required', `this command needs root on ${this.description}: sudo asks for a password and no way to ask the user was given`);
-      }
-      for (let attempt = 1; attempt <= 3; attempt++) {
-        const pw = await prompt({ kind: 'sudo-password', target: this.description, message: `[sudo] password for ${this.accountLabel()} on ${this.description}`, echo: false, attempt });
-        if (pw === undefined) throw new IoError('sudo-password-required', `this command needs root on ${this.description}: sudo needs a password and none was given`);
-        if (pw.includes('\n')) throw new IoError('sudo-refused', 'a sudo password cannot contain a newline');
-        const check = await this.start(
-          { argv: ['env', 'LC_ALL=C', 'sudo', '-k', '-S', '-p', '', '-v'], stdinPrefix: Buffer.from(`${pw}\n`, 'utf8'), sudoPassword: false, privileged: false },
-          { timeoutMs: Math.max(timeoutMs, 15_000) },
-          DEFAULT_MAX_STDERR,
-          true,
-        );
-        check.stdout.resume();
-        const r = await check.finished;
-        if (r.exitCode === 0) {
-          this.sudoPassword = pw;
-          return pw;
-        }
-        if (SUDO_NOT_ALLOWED.test(r.stderr)) {
-          throw new IoError('privilege-unavailable', `${this.accountLabel()} may not use sudo on ${this.description}: ${r.stderr.trim().split('\n')[0] ?? ''}`);
-        }
-      }
-      throw new IoError('sudo-refused', `sudo refused the password for ${this.accountLabel()} on ${this.description} (3 attempts)`);
-    })().finally(() => {
-      this.sudoPending = undefined;
-    });
-    return this.sudoPending;
-  }
-
-  private async prepare(argv: readonly string[], opts: RunOptions): Promise<Prepared> {
-    if (argv.length === 0) throw new IoError('command-failed', 'empty command');
-    if (opts.privileged !== true) return { argv, stdinPrefix: undefined, sudoPassword: false, privileged: false };
-    const level = await this.getPrivilege();
-    switch (level) {
-      case 'root':
-        return { argv, stdinPrefix: undefined, sudoPassword: false, privileged: true };
-      case 'sudo-nopasswd':
-        return { argv: ['sudo', '-n', '--', ...argv], stdinPrefix: undefined, sudoPassword: false, privileged: true };
-      case 'sudo-password': {
-        const pw = await this.ensureSudoPassword(opts.timeoutMs);
-        return { argv: ['sudo', '-k', '-S', '-p', '', '--', ...argv], stdinPrefix: Buffer.from(`${pw}\n`, 'utf8'), sudoPassword: true, privileged: true };
-      }
-      case 'none':
-        throw new IoError('privilege-unavailable', `this command needs root on ${this.description}, but ${this.accountLabel()} is not root and cannot use sudo`);
-    }
+  private prepare(argv: readonly string[], opts: RunOptions): Promise<Prepared> {
+    return this.sudo.prepare(argv, opts);
   }
 
   /** Kills a remote process by pid with the same privileges it was started with (SshRunner). */
@@ -421,7 +289,7 @@ abstract class BaseRunner implements CommandRunner {
         error = new IoError('connection-lost', `the connection to ${this.description} dropped while this command ran; its outcome is unknown: ${shown}`, { command: shown, target: this.description, phase: 'exec' });
       }
       if (error === undefined && prep.sudoPassword && exitCode === 1 && SUDO_REFUSED.test(stderr)) {
-        this.sudoPassword = undefined;
+        this.sudo.forget();
         error = new IoError('sudo-refused', `sudo refused the password on ${this.description}`, { command: shown, target: this.description, phase: 'exec' });
       }
       this.ropts.log?.({
@@ -527,229 +395,3 @@ abstract class BaseRunner implements CommandRunner {
     };
   }
 }
-
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Sends a "signal" channel request (sshd: killpg of the session's process group; OpenSSH
- * refuses it for some sessions, e.g. root logins: "session signalling requires privilege
- * separation", hence the kill-by-pid below). ssh2's Channel.signal() refuses once our side
- * has sent EOF — stdin is always closed right after it is written — but the protocol allows
- * requests after EOF, so the request goes through ssh2's protocol object directly.
- */
-function sendSignal(channel: ClientChannel, name: 'TERM' | 'KILL'): void {
-  const ch = channel as unknown as {
-    outgoing?: { state?: string; id?: number };
-    _client?: { _protocol?: { signal?: (id: number, signal: string) => void } };
-  };
-  const state = ch.outgoing?.state;
-  const id = ch.outgoing?.id;
-  const protocol = ch._client?._protocol;
-  if ((state === 'open' || state === 'eof') && id !== undefined && typeof protocol?.signal === 'function') {
-    try {
-      protocol.signal(id, name);
-    } catch {
-      /* connection already gone */
-    }
-  }
-}
-
-/** First stderr line of every remote command: its pid, so a timeout or abort can kill it. */
-const PID_MARKER = '__conntrack_doctor_pid__';
-const PID_LINE = new RegExp(`^${PID_MARKER} ([0-9]+)$`);
-/** `sh -c '<this>' sh argv…`: report the pid, then become the command (same pid). */
-const PID_WRAPPER = `echo ${PID_MARKER} $$ >&2 && exec "$@"`;
-
-/**
- * Runs commands over an SshConnection. The exec line is renderCommand of
- * `sh -c 'echo <marker> $$ >&2 && exec "$@"' sh argv…`, checked by parsing it back: the command
- * runs with exactly argv, and its pid (taken out of stderr) lets a timeout or an abort kill it
- * (`kill -s TERM pid`, then KILL, with the command's own privileges) even where sshd refuses
- * signal requests. The log shows the plain command (renderCommand(argv)).
- */
-export class SshRunner extends BaseRunner {
-  readonly description: string;
-
-  constructor(
-    private readonly connection: SshConnection,
-    opts: RunnerOptions = {},
-  ) {
-    super(opts);
-    this.description = connection.key;
-  }
-
-  protected accountLabel(): string {
-    return this.connection.target.user;
-  }
-
-  protected async spawn(argv: readonly string[], ctx: SpawnContext): Promise<Spawned> {
-    const wrapped = ['sh', '-c', PID_WRAPPER, 'sh', ...argv];
-    let line: string;
-    try {
-      line = renderCommand(wrapped);
-    } catch (e) {
-      if (e instanceof QuoteError) throw new IoError('command-failed', e.message, { phase: 'exec' }, { cause: e });
-      throw e;
-    }
-    checkRendered(wrapped, line);
-    const { channel, release } = await this.connection.exec(line, ctx.signal);
-    let closed = false;
-    let killRequested = false;
-    let pid: number | undefined;
-    channel.on('error', () => undefined);
-
-    // stderr without the pid line
-    const stderr = new PassThrough();
-    let head = Buffer.alloc(0);
-    let headDone = false;
-    const flushHead = (): void => {
-      if (headDone) return;
-      headDone = true;
-      const nl = head.indexOf(0x0a);
-      const first = head.subarray(0, nl === -1 ? head.length : nl).toString('latin1');
-      const m = PID_LINE.exec(first);
-      if (m !== null) {
-        pid = Number(m[1]);
-        const rest = nl === -1 ? Buffer.alloc(0) : head.subarray(nl + 1);
-        if (rest.length > 0) stderr.write(rest);
-      } else if (head.length > 0) {
-        stderr.write(head);
-      }
-    };
-    channel.stderr.on('data', (b: Buffer) => {
-      if (headDone) {
-        stderr.write(b);
-        return;
-      }
-      head = Buffer.concat([head, b]);
-      if (head.includes(0x0a) || head.length > 256) flushHead();
-    });
-    channel.stderr.on('error', () => undefined);
-    // The exit status comes with 'close' (ssh2 passes what the 'exit' event had): an 'exit'
-    // listener attached here could miss it, as the exit-status may arrive in the same read as
-    // the channel confirmation, before this code runs.
-    const done = new Promise<{ code: number | null; signal: string | null; lost?: boolean }>((resolve) => {
-      channel.once('close', (code?: number | null, sig?: string) => {
-        closed = true;
-        flushHead();
-        stderr.end();
-        release();
-        const exit = { code: typeof code === 'number' ? code : null, signal: typeof sig === 'string' ? sig.replace(/^SIG/, '') : null };
-        const sawExit = typeof code === 'number' || typeof sig === 'string';
-        resolve(sawExit || killRequested ? exit : { ...exit, lost: true });
-      });
-    });
-    return {
-      stdin: channel,
-      stdout: channel,
-      stderr,
-      done,
-      kill: () => {
-        if (killRequested) return;
-        killRequested = true;
-        sendSignal(channel, 'TERM');
-        if (pid !== undefined && !ctx.internal) this.killByPid(pid, 'TERM', ctx.privileged);
-        setTimeout(() => {
-          if (closed) return;
-          sendSignal(channel, 'KILL');
-          if (pid !== undefined && !ctx.internal) this.killByPid(pid, 'KILL', ctx.privileged);
-          channel.close();
-        }, KILL_GRACE_MS).unref();
-      },
-    };
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-
-export interface LocalRunnerOptions extends RunnerOptions {
-  /** extra environment variables (the rest is inherited) */
-  readonly env?: Readonly<Record<string, string>>;
-  readonly cwd?: string;
-}
-
-/** Runs commands on this machine with execa (no shell: argv goes to execve as is). */
-export class LocalRunner extends BaseRunner {
-  readonly description = 'local';
-
-  constructor(private readonly lopts: LocalRunnerOptions = {}) {
-    super(lopts);
-  }
-
-  protected accountLabel(): string {
-    return process.env['USER'] ?? 'this user';
-  }
-
-  protected async spawn(argv: readonly string[], _ctx: SpawnContext): Promise<Spawned> {
-    const [file, ...args] = argv;
-    if (file === undefined) throw new IoError('command-failed', 'empty command');
-    // execa is ESM-only: a dynamic import works from CommonJS tests (tsx) and bundles (esbuild)
-    const { execa } = await import('execa');
-    const sub = execa(file, args, {
-      shell: false,
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      buffer: false,
-      reject: false,
-      encoding: 'buffer',
-      stripFinalNewline: false,
-      // own process group, so a kill reaches the children too (sh -c '…; sleep 30')
-      detached: true,
-      ...(this.lopts.env === undefined ? {} : { env: this.lopts.env }),
-      ...(this.lopts.cwd === undefined ? {} : { cwd: this.lopts.cwd }),
-    });
-    let exited = false;
-    const done = sub.then((r) => {
-      exited = true;
-      const code = (r as { code?: string }).code;
-      if (r.failed && (code === 'ENOENT' || code === 'EACCES') && r.exitCode === undefined) {
-        // no shell here: report like one would, so callers see the same thing locally and remotely
-        return { code: code === 'ENOENT' ? 127 : 126, signal: null };
-      }
-      const sig = r.signal === undefined ? null : r.signal.replace(/^SIG/, '');
-      return { code: r.exitCode ?? null, signal: sig };
-    });
-    return {
-      stdin: sub.stdin,
-      stdout: sub.stdout,
-      stderr: sub.stderr,
-      done,
-      kill: () => {
-        const group = (sig: NodeJS.Signals): void => {
-          try {
-            if (sub.pid !== undefined) process.kill(-sub.pid, sig);
-            else sub.kill(sig);
-          } catch {
-            sub.kill(sig);
-          }
-        };
-        group('SIGTERM');
-        setTimeout(() => {
-          if (exited) return;
-          group('SIGKILL');
-          sub.stdout.destroy();
-          sub.stderr.destroy();
-        }, KILL_GRACE_MS).unref();
-      },
-    };
-  }
-}
-
-/**
- * What the runner's account may do: root, passwordless sudo, sudo with a password, or nothing.
- * Runs `id -u`, then `sudo -n true` (C locale, so messages can be recognised).
- */
-export async function detectPrivilege(runner: CommandRunner, opts: { timeoutMs?: number } = {}): Promise<Privilege> {
-  const timeoutMs = opts.timeoutMs ?? 15_000;
-  const id = await runner.run(['id', '-u'], { timeoutMs });
-  if (id.exitCode === 0 && id.stdout.trim() === '0') return 'root';
-  const s = await runner.run(['env', 'LC_ALL=C', 'sudo', '-n', 'true'], { timeoutMs });
-  if (s.exitCode === 0) return 'sudo-nopasswd';
-  if (s.exitCode === 127 || s.exitCode === 126) return 'none';
-  if (SUDO_NOT_ALLOWED.test(s.stderr)) return 'none';
-  if (/password is required|a terminal is required/i.test(s.stderr)) return 'sudo-password';
-  return 'none';
-}
-
-

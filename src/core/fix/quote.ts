@@ -15,6 +15,10 @@
  * a lone UTF-16 surrogate (has no UTF-8 encoding, so the bytes the host gets would differ), and
  * a rendered command longer than MAX_COMMAND_BYTES (Linux refuses any single exec argument,
  * here the `-c` string, longer than 128 KiB: E2BIG).
+ *
+ * Second line of defence: renderCheckedCommand parses the rendered line back with a strict
+ * POSIX word parser (single quotes, backslash escapes, safe characters, nothing else) and
+ * refuses a line that does not give back exactly argv. The SSH runner sends nothing else.
  */
 
 /** Linux MAX_ARG_STRLEN (32 pages) minus the terminating NUL. */
@@ -53,6 +57,68 @@ export function renderCommand(argv: readonly string[]): string {
   const bytes = new TextEncoder().encode(line).length;
   if (bytes > MAX_COMMAND_BYTES) {
     throw new QuoteError(`command is ${bytes} bytes long; a shell command line is limited to ${MAX_COMMAND_BYTES} bytes`);
+  }
+  return line;
+}
+
+const UNQUOTED_OK = /[A-Za-z0-9_@%+=:,./-]/;
+
+/** Splits a line made of single-quoted strings, backslash escapes and safe characters; undefined for anything else. */
+export function parseQuotedLine(line: string): { words: string[]; firstWordBare: string } | undefined {
+  const words: string[] = [];
+  let cur = '';
+  let bare = ''; // unquoted prefix of the current word
+  let quotedYet = false;
+  let inWord = false;
+  let firstWordBare = '';
+  const endWord = (): void => {
+    if (words.length === 0) firstWordBare = bare;
+    words.push(cur);
+    cur = '';
+    bare = '';
+    quotedYet = false;
+    inWord = false;
+  };
+  for (let i = 0; i < line.length; ) {
+    const c = line.charAt(i);
+    if (c === ' ') {
+      if (inWord) endWord();
+      i++;
+      continue;
+    }
+    inWord = true;
+    if (c === "'") {
+      const j = line.indexOf("'", i + 1);
+      if (j === -1) return undefined;
+      cur += line.slice(i + 1, j);
+      quotedYet = true;
+      i = j + 1;
+    } else if (c === '\\') {
+      const n = line.charAt(i + 1);
+      if (n === '' || n === '\n') return undefined;
+      cur += n;
+      quotedYet = true;
+      i += 2;
+    } else if (UNQUOTED_OK.test(c)) {
+      cur += c;
+      if (!quotedYet) bare += c;
+      i++;
+    } else {
+      return undefined;
+    }
+  }
+  if (inWord) endWord();
+  return { words, firstWordBare };
+}
+
+/** renderCommand, then the parse-back check: refuses (QuoteError) a line that does not give back exactly argv. */
+export function renderCheckedCommand(argv: readonly string[]): string {
+  const line = renderCommand(argv);
+  const parsed = parseQuotedLine(line);
+  const same = parsed !== undefined && parsed.words.length === argv.length && parsed.words.every((w, i) => w === argv[i]);
+  const assignment = parsed !== undefined && /^[A-Za-z_][A-Za-z0-9_]*=/.test(parsed.firstWordBare);
+  if (!same || assignment || (parsed?.firstWordBare.startsWith('=') ?? false)) {
+    throw new QuoteError(`refusing to send a command: its shell quoting does not round-trip (argv ${JSON.stringify(argv).slice(0, 200)}); this is a bug in the quoting function`);
   }
   return line;
 }

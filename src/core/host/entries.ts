@@ -7,6 +7,7 @@
  * Run as `sh -s -- TOPN [conntrack filter args…]` with the script on stdin.
  */
 import { TIMEOUT_BUCKETS, entrySummarySchema, type EntrySummary } from '../kernel/entrySummary';
+import { parseConntrackLine, type ConntrackEntry } from '../kernel/conntrackEntries';
 import { filterArgs, type EntryFilter } from '../fix/entries-fixes';
 
 /** Listing and summarising may select everything; deleting may not (entries-fixes refuses an empty filter). */
@@ -168,4 +169,45 @@ export function entryPageArgs(offset: number, limit: number, filter: EntryFilter
   if (!Number.isInteger(offset) || offset < 0) throw new Error('offset must be a non-negative integer');
   if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw new Error('limit must be an integer from 1 to 10000');
   return [String(offset), String(limit), ...listArgs(filter)];
+}
+
+/** One page of entries, and how many matched in all. */
+export interface EntryPage {
+  readonly entries: ConntrackEntry[];
+  readonly total: number;
+  /** lines of the page that could not be parsed */
+  readonly unparsed: number;
+}
+
+/**
+ * Reads what entryPageScript printed: the page's entry lines, then `@@total N` and conntrack's
+ * own exit status `@@rc N`. A failure says why in conntrack's words (its stderr, without the
+ * "N flow entries have been shown" summary).
+ */
+export function parseEntryPageOutput(stdout: string, stderr: string, exitCode: number): { ok: true; page: EntryPage } | { ok: false; why: string } {
+  const entries: ConntrackEntry[] = [];
+  let total = 0;
+  let unparsed = 0;
+  let rc: number | undefined;
+  for (const line of stdout.split('\n')) {
+    const m = /^@@total (\d+)$/.exec(line);
+    if (m) {
+      total = Number(m[1]);
+      continue;
+    }
+    const code = /^@@rc (\d+)$/.exec(line);
+    if (code) {
+      rc = Number(code[1]);
+      continue;
+    }
+    if (!line.trim()) continue;
+    const parsed = parseConntrackLine(line);
+    if (parsed.kind === 'entry') entries.push(parsed.entry);
+    else unparsed++;
+  }
+  if (exitCode !== 0 || rc === undefined || rc !== 0) {
+    const why = stderr.split('\n').filter((l) => l.trim() && !/flow entries have been shown/.test(l)).join(' ').trim();
+    return { ok: false, why: `${rc !== undefined ? `conntrack exit ${rc}` : `exit ${exitCode}`}${why ? `: ${why.slice(0, 300)}` : ''}` };
+  }
+  return { ok: true, page: { entries, total, unparsed } };
 }

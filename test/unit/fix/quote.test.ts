@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
-import { MAX_COMMAND_BYTES, QuoteError, renderCommand, shellQuote } from '../../../src/core/fix/quote';
+import { MAX_COMMAND_BYTES, QuoteError, parseQuotedLine, renderCheckedCommand, renderCommand, shellQuote } from '../../../src/core/fix/quote';
 
 // ---------------------------------------------------------------------------------------------
 // Unit cases
@@ -165,4 +165,27 @@ test('negative control: an unquoted join would NOT round-trip (the check can fai
   const args = ['a b', '$HOME'];
   const r = spawnSync('/bin/sh', ['-c', `printf '%s\\0' ${args.join(' ')}`]);
   assert.notDeepEqual(r.stdout, expected(args));
+});
+
+test('the parse-back check: rendered hostile argv parses back to exactly argv', () => {
+  const argv = ['printf', '%s\n', '$(id)', "it's", 'a"b', 'x\ny', '`id`', ';', '|', '&&', '*', '~', '$HOME', '\\', ' lead', '', "'", "''", 'NAME=v', '=cmd', '#c', '!', 'ü'];
+  assert.deepEqual(parseQuotedLine(renderCommand(argv))?.words, argv);
+  assert.equal(renderCheckedCommand(argv), renderCommand(argv));
+});
+
+test('the parse-back check accepts nothing but quotes, escapes and safe characters', () => {
+  assert.equal(parseQuotedLine("echo 'unterminated"), undefined);
+  assert.equal(parseQuotedLine('echo $(id)'), undefined);
+  assert.equal(parseQuotedLine('echo a;b'), undefined);
+  assert.equal(parseQuotedLine('echo "x"'), undefined);
+  assert.equal(parseQuotedLine('NAME=v cmd')?.firstWordBare, 'NAME=v', 'an assignment in command position is seen');
+});
+
+test('property: every argv renderCommand accepts passes the parse-back check unchanged', () => {
+  fc.assert(
+    fc.property(argvArb, (argv) => {
+      assert.equal(renderCheckedCommand(argv), renderCommand(argv));
+    }),
+    { numRuns: 500 },
+  );
 });

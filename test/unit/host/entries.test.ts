@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { entrySummaryAwk, entrySummaryArgs, entryPageArgs, parseEntrySummaryOutput } from '../../../src/core/host/entries';
+import { entrySummaryAwk, entrySummaryArgs, entryPageArgs, parseEntryPageOutput, parseEntrySummaryOutput } from '../../../src/core/host/entries';
 import { TIMEOUT_BUCKETS, summarizeEntries } from '../../../src/core/kernel/entrySummary';
 import { parseConntrackTable } from '../../../src/core/kernel/conntrackTable';
 
@@ -73,4 +73,16 @@ test('arguments are validated before a command is built', () => {
 
 test('an empty or failed listing is an error, not a summary of zeros', () => {
   assert.throws(() => parseEntrySummaryOutput(''), /no totals/);
+});
+
+test('a page of entries: the entry lines, the total and conntrack\'s own exit status; a failure in conntrack\'s words', () => {
+  const lines = readFileSync(join(__dirname, '../../fixtures/samples/conntrack_-L_-o_extended.txt'), 'utf8').split('\n').filter((l) => /^ipv[46] /.test(l)).slice(0, 3);
+  const page = parseEntryPageOutput(`${lines.join('\n')}\nnot an entry\n@@total 212\n@@rc 0\n`, 'conntrack v1.4.7 (conntrack-tools): 212 flow entries have been shown.\n', 0);
+  assert.ok(page.ok);
+  assert.equal(page.page.entries.length, 3);
+  assert.equal(page.page.total, 212);
+  assert.equal(page.page.unparsed, 1);
+  const failed = parseEntryPageOutput('@@total 0\n@@rc 1\n', 'conntrack v1.4.7 (conntrack-tools): Operation not permitted\n', 0);
+  assert.deepEqual(failed, { ok: false, why: 'conntrack exit 1: conntrack v1.4.7 (conntrack-tools): Operation not permitted' });
+  assert.equal(parseEntryPageOutput('', '', 2).ok, false, 'no status line at all is a failure');
 });
