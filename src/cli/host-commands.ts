@@ -17,7 +17,8 @@ import { openHost, type HostSession } from '../io/host';
 import { applyFix, ApplyError, rollbackLast } from '../io/apply';
 import { isIoError } from '../io/errors';
 import { listConfiguredHosts, type StrictHostKeyChecking } from '../io/ssh/config';
-import type { CommandLogEntry } from '../io/runner';
+import { describeCommand, type CommandLogEntry } from '../io/runner';
+import { describeSshEvent, type SshLogEvent } from '../io/ssh/connection';
 import { confirmOnTerminal, terminalPrompter } from './prompt';
 import type { CliIO } from './io';
 
@@ -67,7 +68,7 @@ async function open(target: string, v: Values, io: CliIO, allowPrompts = true): 
   const check = v['host-key-check'];
   if (check !== undefined && !['yes', 'accept-new', 'ask'].includes(String(check))) throw new ValidationError('--host-key-check', 'must be yes, accept-new or ask');
   const interactive = allowPrompts && Boolean(process.stdin.isTTY);
-  const log = v['verbose'] ? (e: CommandLogEntry): void => io.stderr(`[${e.runner}] ${e.privileged ? '# ' : '$ '}${e.command} → ${e.exitCode ?? e.error ?? '?'} (${e.durationMs} ms)\n`) : undefined;
+  const verbose = Boolean(v['verbose']);
   return openHost({
     target,
     ...(typeof v['ssh-config'] === 'string' ? { resolve: { configFile: v['ssh-config'] } } : {}),
@@ -84,7 +85,7 @@ async function open(target: string, v: Values, io: CliIO, allowPrompts = true): 
     },
     // Secrets come from the terminal only; sudo passwords only with --sudo.
     prompt: async (req) => (req.kind === 'sudo-password' && !v['sudo'] ? undefined : interactive ? terminalPrompter(req) : undefined),
-    ...(log ? { log } : {}),
+    ...(verbose ? { log: (e: CommandLogEntry) => io.stderr(`${describeCommand(e)}\n`), events: (e: SshLogEvent) => io.stderr(`${describeSshEvent(e)}\n`) } : {}),
   });
 }
 

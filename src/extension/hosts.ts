@@ -8,6 +8,8 @@ import * as vscode from 'vscode';
 import { openHost, type HostSession } from '../io/host';
 import { listConfiguredHosts } from '../io/ssh/config';
 import { isIoError } from '../io/errors';
+import { describeCommand } from '../io/runner';
+import { describeSshEvent } from '../io/ssh/connection';
 import type { PromptRequest } from '../io/ssh/auth';
 import type { HostKeyQuestion, HostKeyAnswer } from '../io/ssh/knownHosts';
 import { diagnose } from '../core/host/diagnose';
@@ -107,7 +109,8 @@ export class HostManager implements vscode.Disposable {
         ...(settings.sshConfigFile ? { resolve: { configFile: settings.sshConfigFile } } : {}),
         hostKeys: { mode: settings.hostKeyChecking, ask: (q) => this.askHostKey(q) },
         prompt: (req) => this.prompt(req, token),
-        log: (e) => log.info(`[${e.runner}] ${e.privileged ? '# ' : '$ '}${e.command} → ${e.exitCode ?? e.error ?? '?'} (${e.durationMs} ms)`),
+        log: (e) => log.info(describeCommand(e)),
+        events: (e) => (e.type === 'warning' ? log.warn : log.info)(describeSshEvent(e)),
       });
       entry.status = 'connected';
     } catch (err) {

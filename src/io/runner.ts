@@ -92,6 +92,11 @@ export interface CommandLogEntry {
   readonly error?: IoErrorKind;
 }
 
+/** One log line for a command run (the CLI's -v and the extension's log channel). */
+export function describeCommand(e: CommandLogEntry): string {
+  return `[${e.runner}] ${e.privileged ? '# ' : '$ '}${e.command} → ${e.exitCode ?? e.error ?? '?'} (${e.durationMs} ms)`;
+}
+
 export interface RunnerOptions {
   /** receives every command run */
   readonly log?: (entry: CommandLogEntry) => void;

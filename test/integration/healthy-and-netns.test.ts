@@ -59,9 +59,13 @@ describe('healthy host', () => {
       await cm.close();
     }
 
-    // The CLI as a user runs it: exit 0 (nothing at warning or above), the same numbers.
-    const r = await cli(['diagnose', host.name, '--ssh-config', writeSshConfig(dir, host), '--json', '--interval', '0']);
+    // The CLI as a user runs it: exit 0 (nothing at warning or above), the same numbers; -v
+    // shows the SSH connection's events and every command on stderr, the JSON stays alone on stdout.
+    const r = await cli(['diagnose', host.name, '--ssh-config', writeSshConfig(dir, host), '--json', '--interval', '0', '-v']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
+    for (const line of [/^\[root@[\d.]+:22\] ssh connect: connecting to /m, /^\[root@[\d.]+:22\] ssh host-key: ssh-ed25519 SHA256:/m, /^\[root@[\d.]+:22\] ssh auth: trying /m, /^\[root@[\d.]+:22\] [#$] sh -s -- [0-9a-f]+ → 0 \(\d+ ms\)$/m]) {
+      assert.match(r.stderr, line);
+    }
     const j = JSON.parse(r.stdout) as { usage: { max: number; level: string }; findings: { severity: string }[] };
     assert.equal(j.usage.max, machineSysctl(MAX_PATH));
     assert.equal(j.usage.level, 'ok');

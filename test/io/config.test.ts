@@ -4,16 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { IoError } from '../../src/io/errors';
-import {
-  chainKey,
-  isValidHostname,
-  listConfiguredHosts,
-  parseProxyJump,
-  parseTarget,
-  resolveChain,
-  resolveHost,
-  type ResolveOptions,
-} from '../../src/io/ssh/config';
+import { chainKey, listConfiguredHosts, resolveChain, resolveHost, type ResolveOptions } from '../../src/io/ssh/config';
+import { isValidHostname, parseProxyJump, parseTarget } from '../../src/io/ssh/target';
 import { rejectsKind } from './helpers/errors';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'ctd-config-'));

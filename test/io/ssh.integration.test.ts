@@ -16,7 +16,8 @@ import { SshRunner } from '../../src/io/sshRunner';
 import { detectPrivilege } from '../../src/io/sudo';
 import type { PromptRequest } from '../../src/io/ssh/auth';
 import type { ResolveOptions } from '../../src/io/ssh/config';
-import { ConnectionPool, type ConnectionPoolOptions, type SshLogEvent } from '../../src/io/ssh/connection';
+import { ConnectionPool, describeSshEvent, type ConnectionPoolOptions, type SshLogEvent } from '../../src/io/ssh/connection';
+import { openHost } from '../../src/io/host';
 import { fingerprintSha256 } from '../../src/io/ssh/knownHosts';
 import { freePort, keygen, keygenFingerprint, sshdAvailable, startSshd, type Sshd } from './helpers/sshd';
 import { rejectsKind } from './helpers/errors';
@@ -96,6 +97,11 @@ describe('SSH against real OpenSSH servers', () => {
         `Host changing`,
         common(C.port, cKnownHosts),
         `  IdentityFile ${clientKey}`,
+        `Host target-warned`,
+        common(A.port, knownHosts),
+        `  IdentityFile ${clientKey}`,
+        `Match originalhost target-warned exec "touch ${path.join(dir, 'match-exec-ran')}"`,
+        `  User nobody`,
         '',
       ].join('\n'),
     );
@@ -118,6 +124,21 @@ describe('SSH against real OpenSSH servers', () => {
     const firstAuth = events.findIndex((e) => e.type === 'auth');
     assert.ok(firstHostKey !== -1 && firstAuth > firstHostKey, events.map((e) => `${e.type}: ${e.message}`).join('\n'));
     assert.ok(events[firstHostKey]?.message.includes(keygenFingerprint(`${A.hostKey}.pub`)));
+  });
+
+  test('what the ssh config cannot honour (Match exec) reaches the events of openHost, and the exec never runs', async () => {
+    const events: SshLogEvent[] = [];
+    const host = await openHost({ target: 'target-warned', resolve, hostKeys: { mode: 'yes' }, events: (e) => events.push(e), connection: { connectTimeoutMs: 5000 } });
+    try {
+      assert.equal((await host.runner.run(['id', '-u'], { timeoutMs: 10_000 })).stdout, '0\n', 'the Match block did not apply (User root kept)');
+    } finally {
+      await host.close();
+    }
+    const warning = events.find((e) => e.type === 'warning' && /Match exec/.test(e.message));
+    assert.ok(warning, events.map(describeSshEvent).join('\n'));
+    assert.match(describeSshEvent(warning), /^\[root@127\.0\.0\.1:\d+\] ssh warning: .*ssh_config:\d+: "Match exec" is never run/);
+    assert.ok(!existsSync(path.join(dir, 'match-exec-ran')), 'Match exec ran a command');
+    assert.ok(events.some((e) => e.type === 'connect') && events.some((e) => e.type === 'host-key') && events.some((e) => e.type === 'auth'), 'connect, host-key and auth events reach the caller');
   });
 
   test('hostile argv round-trips through the real remote shell (printf %s\\n)', async () => {

@@ -34,34 +34,3 @@ export function procPathToKey(path: string): string | undefined {
   const m = /^\/proc\/sys\/(.+?)\/*$/.exec(path);
   return m?.[1] === undefined ? undefined : swapSeparators(m[1]);
 }
-
-/** True when the key is a glob pattern (sysctl.d globs: `*`, `?`, `[...]`). */
-export function isGlobKey(key: string): boolean {
-  return /[*?[]/.test(key);
-}
-
-/** fnmatch-style match of a dotted key against a dotted glob (no special meaning for `.`). */
-export function globMatches(pattern: string, key: string): boolean {
-  let re = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i] ?? '';
-    if (ch === '*') re += '.*';
-    else if (ch === '?') re += '.';
-    else if (ch === '[') {
-      const close = pattern.indexOf(']', i + 1);
-      if (close === -1) re += '\\[';
-      else {
-        let body = pattern.slice(i + 1, close);
-        if (body.startsWith('!')) body = `^${body.slice(1)}`;
-        re += `[${body.replace(/\\/g, '\\\\')}]`;
-        i = close;
-      }
-    } else re += ch.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  re += '$';
-  try {
-    return new RegExp(re).test(key);
-  } catch {
-    return false;
-  }
-}

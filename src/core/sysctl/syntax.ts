@@ -10,7 +10,8 @@
  * - anything else without `=` is invalid syntax (`invalid syntax, continuing...`)
  */
 import type { Range } from '../types';
-import { isGlobKey, normalizeKey } from './keys';
+import { normalizeKey } from './keys';
+import { hasGlob } from '../glob';
 
 /** sysctl.d(5) and procps limit a value to 4096 characters. */
 export const MAX_VALUE_LENGTH = 4096;
@@ -120,7 +121,7 @@ export function parseLine(text: string, line: number): SysctlLine {
     normalizedKey: normalizeKey(key.text),
     value: value.text.length === 0 ? { text: '', start: eq + 1, end: eq + 1 } : value,
     ignoreFailure,
-    glob: isGlobKey(key.text),
+    glob: hasGlob(key.text),
     equals: eq,
   };
 }

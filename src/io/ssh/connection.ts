@@ -21,7 +21,8 @@ import type { Duplex } from 'node:stream';
 import { Client, type AnyAuthMethod, type AuthenticationType, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { CONNTRACK_TIMEOUT_HINT, IoError, isIoError } from '../errors';
 import { buildAuthPlan, describeTried, HopCredentials, type Prompter } from './auth';
-import { chainKey, formatHost, resolveChain, type ResolvedHost, type ResolveOptions, type StrictHostKeyChecking, type TargetSpec } from './config';
+import { chainKey, resolveChain, type ResolvedHost, type ResolveOptions, type StrictHostKeyChecking } from './config';
+import { formatHost, type TargetSpec } from './target';
 import { HostKeyVerifier, SessionHostKeys, type HostKeyAnswer, type HostKeyQuestion } from './knownHosts';
 
 export type { Prompter, PromptRequest } from './auth';
@@ -45,6 +46,11 @@ export interface SshLogEvent {
   readonly type: 'connect' | 'host-key' | 'auth' | 'ready' | 'lost' | 'reconnect' | 'closed' | 'warning';
   readonly target: string;
   readonly message: string;
+}
+
+/** One log line for an SSH event (the CLI's -v and the extension's log channel). */
+export function describeSshEvent(e: SshLogEvent): string {
+  return `[${e.target}] ssh ${e.type}: ${e.message}`;
 }
 
 export type LookupFunction = NonNullable<net.TcpNetConnectOpts['lookup']>;
@@ -419,6 +425,8 @@ export class SshConnection extends EventEmitter {
   private async connectHop(index: number, hop: ResolvedHost, via: { client: Client; label: string } | undefined): Promise<Client> {
     const label = hopLabel(hop);
     const connectTimeout = this.opts.connectTimeoutMs ?? hop.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    // What the ssh config could not honour (Match exec not run, ignored options, loose file modes), once.
+    if (this.generation === 0) for (const w of hop.warnings) this.log('warning', label, w);
     const verifier = this.hostKeyVerifier(hop);
     const knownTypes = await verifier.preferredKeyTypes(hop.hostname, hop.port, hop.hostKeyAlias);
     this.log('connect', label, via === undefined ? `connecting to ${label}` : `connecting to ${label} via ${via.label}`);

@@ -3,6 +3,9 @@
  * one character, nothing else is special (no brackets, no escapes). A pattern list is
  * comma-separated; an entry starting with `!` negates: if a negated entry matches, the whole
  * list is a definite non-match, whatever else matched.
+ *
+ * A language of its own (Host, Match, known_hosts): glob(3) patterns such as Include's, with
+ * classes and escapes, are core/glob.ts.
  */
 
 /** One pattern against one string. Iterative (no regex, no exponential backtracking). */
