@@ -6,8 +6,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { diagnose } from '../core/host/diagnose';
-import { diagnosisJson, renderDiagnosis, renderEntrySummary, renderFleetSummary, type FleetRow } from '../core/host/report';
-import type { Diagnosis } from '../core/host/diagnosis';
+import { renderDiagnosis, renderEntrySummary, renderFleetSummary, type FleetRow } from '../core/host/report';
+import { diagnosisJson, type Diagnosis, type FleetJson } from '../core/host/diagnosis';
 import { buildHostFix, FIX_IDS } from '../core/host/fixes';
 import { renderPreview } from '../core/fix/preview';
 import { countArgv, filterArgs, type EntryFilter } from '../core/fix/entries-fixes';
@@ -189,7 +189,8 @@ export async function runDiagnose(argv: readonly string[], io: CliIO): Promise<n
       }
     });
     if (p.values['json']) {
-      io.stdout(`${JSON.stringify(rows.map((r) => ('error' in r ? { target: r.target, error: r.error } : { target: r.target, diagnosis: diagnosisJson(r.diagnosis) })), null, 2)}\n`);
+      const json: FleetJson = rows.map((r) => ('error' in r ? { target: r.target, error: r.error } : { target: r.target, diagnosis: diagnosisJson(r.diagnosis) }));
+      io.stdout(`${JSON.stringify(json, null, 2)}\n`);
     } else {
       io.stdout(renderFleetSummary(rows));
       if (!p.values['summary']) for (const r of rows) if (!('error' in r)) io.stdout(`\n== ${r.target}\n${renderDiagnosis(r.diagnosis)}`);

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { diagnose } from '../../src/core/host/diagnose';
+import { diagnosisJsonSchema } from '../../src/core/host/diagnosis';
 import { buildHostFix } from '../../src/core/host/fixes';
 import { applyFix, ApplyError, listChanges, rollbackLast } from '../../src/io/apply';
 import { useHost } from '../host/testHost';
@@ -66,7 +67,7 @@ describe('healthy host', () => {
     for (const line of [/^\[root@[\d.]+:22\] ssh connect: connecting to /m, /^\[root@[\d.]+:22\] ssh host-key: ssh-ed25519 SHA256:/m, /^\[root@[\d.]+:22\] ssh auth: trying /m, /^\[root@[\d.]+:22\] [#$] sh -s -- [0-9a-f]+ → 0 \(\d+ ms\)$/m]) {
       assert.match(r.stderr, line);
     }
-    const j = JSON.parse(r.stdout) as { usage: { max: number; level: string }; findings: { severity: string }[] };
+    const j = diagnosisJsonSchema.parse(JSON.parse(r.stdout));
     assert.equal(j.usage.max, machineSysctl(MAX_PATH));
     assert.equal(j.usage.level, 'ok');
     assert.deepEqual(j.findings.filter((f) => f.severity !== 'info'), []);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { fleetJsonSchema } from '../../src/core/host/diagnosis';
 import { useHost } from '../host/testHost';
 import { cli, scratchDir, writeSshConfig } from './helpers';
 
@@ -54,10 +55,11 @@ describe('diagnose many hosts at once', () => {
     const cfg = config();
     const r = await cli(['diagnose', 'busy', 'gone', '--ssh-config', cfg, '--interval', '0', '--json', '--parallel', '1'], { timeoutMs: 180_000 });
     assert.equal(r.code, 3, r.stderr);
-    const rows = JSON.parse(r.stdout) as { target: string; error?: string; diagnosis?: { usage: { count: number } } }[];
+    const rows = fleetJsonSchema.parse(JSON.parse(r.stdout));
     assert.deepEqual(rows.map((x) => x.target), ['busy', 'gone']);
-    assert.ok(rows[0]?.diagnosis && rows[0].diagnosis.usage.count > 0);
-    assert.ok(rows[1]?.error);
+    const [busy, gone] = rows;
+    assert.ok(busy && 'diagnosis' in busy && (busy.diagnosis.usage.count ?? 0) > 0, JSON.stringify(busy));
+    assert.ok(gone && 'error' in gone && gone.error !== '', JSON.stringify(gone));
     const s = await cli(['diagnose', 'busy', 'calm', '--ssh-config', cfg, '--interval', '0', '--summary'], { timeoutMs: 180_000 });
     assert.equal(s.code, 1, s.stderr);
     assert.doesNotMatch(s.stdout, /Conntrack on /);

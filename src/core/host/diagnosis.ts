@@ -1,7 +1,10 @@
 /**
  * The shape of a diagnosis, defined once as zod schemas with the types inferred from them:
  * what diagnose() returns and every front end reads (the CLI report, the extension's tree,
- * status bar and badge). The causes a finding can name are listed in docs/findings.md.
+ * status bar and badge), and what `diagnose --json` prints (diagnosisJsonSchema: the same
+ * fields, fixes summarised; docs/cli.md is checked against it by
+ * test/unit/host/diagnosis.test.ts). The causes a finding can name are listed in
+ * docs/findings.md.
  */
 import { z } from 'zod';
 import type { Fix } from '../fix/model';
@@ -20,11 +23,11 @@ export type FindingSeverity = z.infer<typeof findingSeveritySchema>;
 export const usageLevelSchema = z.enum(['unknown', 'ok', 'elevated', 'high', 'critical']);
 export type UsageLevel = z.infer<typeof usageLevelSchema>;
 
-export const evidenceSchema = z.object({ label: z.string(), value: z.string() }).readonly();
+export const evidenceSchema = z.strictObject({ label: z.string(), value: z.string() }).readonly();
 export type Evidence = z.infer<typeof evidenceSchema>;
 
 /** A recommended value with its arithmetic, one step per line, and the trade-offs to know first. */
-export const recommendationSchema = z.object({
+export const recommendationSchema = z.strictObject({
   key: z.string(),
   value: z.number(),
   steps: z.array(z.string()).readonly(),
@@ -53,7 +56,7 @@ export const findingSchema = z.object({
 }).readonly();
 export type Finding = z.infer<typeof findingSchema>;
 
-export const usageSchema = z.object({
+export const usageSchema = z.strictObject({
   /** entries in this network namespace */
   count: z.number().optional(),
   /** nf_conntrack_max (global; 0 = unlimited) */
@@ -66,13 +69,13 @@ export const usageSchema = z.object({
 export type Usage = z.infer<typeof usageSchema>;
 
 /** Per-second rates between the previous snapshot and this one. */
-export const ratesSchema = z.object({
+export const ratesSchema = z.strictObject({
   intervalSeconds: z.number(),
   perSecond: z.record(z.string(), z.number()).readonly(),
 }).readonly();
 export type Rates = z.infer<typeof ratesSchema>;
 
-export const timeoutRowSchema = z.object({
+export const timeoutRowSchema = z.strictObject({
   key: z.string(),
   value: z.number().optional(),
   defaultValue: z.number().optional(),
@@ -80,7 +83,7 @@ export const timeoutRowSchema = z.object({
 }).readonly();
 export type TimeoutRow = z.infer<typeof timeoutRowSchema>;
 
-export const unavailableSchema = z.object({ what: z.string(), why: z.string() }).readonly();
+export const unavailableSchema = z.strictObject({ what: z.string(), why: z.string() }).readonly();
 
 export const diagnosisSchema = z.object({
   host: z.string().optional(),
@@ -94,6 +97,62 @@ export const diagnosisSchema = z.object({
   unavailable: z.array(unavailableSchema).readonly(),
 }).readonly();
 export type Diagnosis = z.infer<typeof diagnosisSchema>;
+
+/** A fix as `diagnose --json` shows it: the id `apply TARGET FIX` takes, and what it is. */
+export const fixSummarySchema = z.strictObject({
+  id: z.string(),
+  title: z.string(),
+  destructive: z.boolean(),
+  needsInitialNetns: z.boolean(),
+}).readonly();
+
+/** `diagnose --json`: the diagnosis with nulls for what is unknown (never missing, never zero). */
+export const diagnosisJsonSchema = z.strictObject({
+  host: z.string().optional(),
+  usage: usageSchema,
+  counters: z.record(z.string(), z.number()).readonly().nullable(),
+  counterSource: z.string().nullable(),
+  rates: ratesSchema.nullable(),
+  timeouts: z.array(timeoutRowSchema).readonly(),
+  findings: z.array(z.strictObject({
+    ...findingFields,
+    recommendation: recommendationSchema.nullable(),
+    fixes: z.array(fixSummarySchema).readonly(),
+    fixErrors: z.array(z.string()).readonly(),
+  }).readonly()).readonly(),
+  unavailable: z.array(unavailableSchema).readonly(),
+}).readonly();
+export type DiagnosisJson = z.infer<typeof diagnosisJsonSchema>;
+
+/** `diagnose HOST… --json`: one element per target, a diagnosis or why there is none. */
+export const fleetJsonSchema = z.array(z.union([
+  z.strictObject({ target: z.string(), diagnosis: diagnosisJsonSchema }),
+  z.strictObject({ target: z.string(), error: z.string() }),
+])).readonly();
+export type FleetJson = z.infer<typeof fleetJsonSchema>;
+
+export function diagnosisJson(d: Diagnosis): DiagnosisJson {
+  return {
+    ...(d.host !== undefined ? { host: d.host } : {}),
+    usage: d.usage,
+    counters: d.counters ?? null,
+    counterSource: d.counterSource ?? null,
+    rates: d.rates ?? null,
+    timeouts: d.timeouts,
+    findings: d.findings.map((f) => ({
+      code: f.code,
+      cause: f.cause,
+      severity: f.severity,
+      title: f.title,
+      detail: f.detail,
+      evidence: f.evidence,
+      recommendation: f.recommendation ?? null,
+      fixes: f.fixes.map((x) => ({ id: x.id, title: x.title, destructive: x.destructive, needsInitialNetns: x.needsInitialNetns })),
+      fixErrors: f.fixErrors ?? [],
+    })),
+    unavailable: d.unavailable,
+  };
+}
 
 /** Findings at warning or above: what the badge, the status bar and the exit status count. */
 export function warnings(findings: readonly Pick<Finding, 'severity'>[]): number {

@@ -1,6 +1,6 @@
 /**
- * The diagnosis as a person reads it (CLI `diagnose`, the extension's report document), and as
- * JSON for scripts (documented in docs/cli.md). Pure formatting.
+ * The diagnosis as a person reads it (CLI `diagnose`, the extension's report document), the
+ * entry summary, and the overview of many hosts. Pure formatting; the JSON is diagnosis.ts's.
  */
 import type { Diagnosis, Finding } from './diagnosis';
 import type { EntrySummary } from '../kernel/entrySummary';
@@ -64,29 +64,6 @@ function wrap(text: string, indent: string, width = 100): string {
   }
   if (cur) lines.push(indent + cur);
   return lines.join('\n');
-}
-
-/** JSON for `diagnose --json` (docs/cli.md). */
-export function diagnosisJson(d: Diagnosis): unknown {
-  return {
-    host: d.host,
-    usage: d.usage,
-    counters: d.counters ?? null,
-    counterSource: d.counterSource ?? null,
-    rates: d.rates ?? null,
-    timeouts: d.timeouts,
-    findings: d.findings.map((f) => ({
-      code: f.code,
-      cause: f.cause,
-      severity: f.severity,
-      title: f.title,
-      detail: f.detail,
-      evidence: f.evidence,
-      recommendation: f.recommendation ?? null,
-      fixes: f.fixes.map((x) => ({ id: x.id, title: x.title, destructive: x.destructive, needsInitialNetns: x.needsInitialNetns })),
-    })),
-    unavailable: d.unavailable,
-  };
 }
 
 export function renderEntrySummary(s: EntrySummary, host?: string): string {

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { diagnose, computeRates } from '../../../src/core/host/diagnose';
-import { CAUSES, type Finding } from '../../../src/core/host/diagnosis';
+import { CAUSES, diagnosisJson, diagnosisJsonSchema, type Finding } from '../../../src/core/host/diagnosis';
+import { renderDiagnosis } from '../../../src/core/host/report';
 import { CAUSE_CHECKS } from '../../../src/core/host/causes';
 import { parseSnapshot, type HostSnapshot } from '../../../src/core/host/snapshot';
 import { parseConntrackStats } from '../../../src/core/kernel/conntrackStats';
@@ -283,4 +284,33 @@ test('the cause table checks every cause of CAUSES once, in that order, and docs
   const doc = readFileSync(join(__dirname, '../../../docs/findings.md'), 'utf8');
   const documented = [...doc.matchAll(/^\| `([a-z-]+)` \|/gm)].map((m) => m[1]);
   assert.deepEqual(documented, [...CAUSES]);
+});
+
+test('diagnose --json: every diagnosis parses with its one schema, and a fix that could not be built is in it', () => {
+  const summary = floodSummary();
+  // A "source" conntrack cannot select (not an address): the delete fix fails validation.
+  const odd = { ...summary, topSources: { ...summary.topSources, items: summary.topSources.items.map((i, n) => (n === 0 ? { ...i, key: 'not-an-address' } : i)) } };
+  const before = healthy({ takenAt: 0, count: 262144, counters: ok(parseConntrackStats(statsText([{ drop: 0, invalid: 0, insert_failed: 0 }]))) });
+  const diagnoses = [
+    diagnose(healthy()),
+    diagnose(healthy({ takenAt: 1_000, count: 262144, initialNetns: false, counters: ok(parseConntrackStats(statsText([{ drop: 9, invalid: 90, insert_failed: 3 }]))), externalOwners: { kubeProxy: true }, entrySummary: summary }), { previous: before }),
+    diagnose(healthy({ count: 5000, max: 6000, entrySummary: odd })),
+  ];
+  for (const d of diagnoses) diagnosisJsonSchema.parse(JSON.parse(JSON.stringify(diagnosisJson(d))));
+  const stale = diagnosisJson(diagnoses[2] ?? diagnose(healthy())).findings.find((f) => f.cause === 'stale-entries');
+  assert.deepEqual(stale?.fixes, []);
+  assert.match(stale?.fixErrors[0] ?? '', /not-an-address/);
+  assert.match(renderDiagnosis(diagnoses[2] ?? diagnose(healthy())), /\(fix not built: .*not-an-address/);
+});
+
+test('docs/cli.md describes diagnose --json exactly as its schema: the example parses, the table lists every field and no other', () => {
+  const doc = readFileSync(join(__dirname, '../../../docs/cli.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## `diagnose --json`'), doc.indexOf('## `diagnose HOST… --json`'));
+  const example = /```json\n([\s\S]*?)\n```/.exec(section)?.[1];
+  assert.ok(example, 'the section has a JSON example');
+  diagnosisJsonSchema.parse(JSON.parse(example));
+  const rows = [...section.matchAll(/^\| `([\w[\].]+)` \|/gm)].map((m) => m[1]);
+  const finding = diagnosisJsonSchema.unwrap().shape.findings.unwrap().element.unwrap().shape;
+  const fields = [...Object.keys(diagnosisJsonSchema.unwrap().shape), ...Object.keys(finding).map((k) => `findings[].${k}`)];
+  assert.deepEqual([...rows].sort(), [...fields].sort());
 });
