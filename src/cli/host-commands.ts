@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { diagnose } from '../core/host/diagnose';
 import { renderDiagnosis, renderEntrySummary, renderFleetSummary, type FleetRow } from '../core/host/report';
-import { diagnosisJson, type Diagnosis, type FleetJson } from '../core/host/diagnosis';
+import { diagnosisJson, warnings, type Diagnosis, type FleetJson } from '../core/host/diagnosis';
 import { buildHostFix, FIX_IDS } from '../core/host/fixes';
 import { renderPreview } from '../core/fix/preview';
 import { countArgv, filterArgs, type EntryFilter } from '../core/fix/entries-fixes';
@@ -89,6 +89,17 @@ async function open(target: string, v: Values, io: CliIO, allowPrompts = true): 
   });
 }
 
+/** Opens a host, runs `fn` with it and closes it, whatever happens (errors go on to the caller). */
+async function withSession<T>(opened: Promise<HostSession>, fn: (host: HostSession) => Promise<T>): Promise<T> {
+  const host = await opened;
+  try {
+    return await fn(host);
+  } finally {
+    await host.close();
+  }
+}
+
+/** An error as the exit status: 2 bad input, 3 connection or host trouble, 1 a fix that failed. */
 function fail(io: CliIO, err: unknown): number {
   if (err instanceof ValidationError) {
     io.stderr(`conntrack-doctor: ${err.message}\n`);
@@ -129,8 +140,7 @@ function int(v: Values, name: string, def: number, min: number, max: number): nu
 
 /** Two snapshots `interval` seconds apart in one connection (rates), then the diagnosis. */
 async function diagnoseTarget(target: string, v: Values, io: CliIO, interval: number, allowPrompts: boolean): Promise<Diagnosis> {
-  const host = await open(target, v, io, allowPrompts);
-  try {
+  return withSession(open(target, v, io, allowPrompts), async (host) => {
     const first = await host.snapshot({ entries: !v['no-entries'] });
     let current = first;
     let previous;
@@ -140,9 +150,7 @@ async function diagnoseTarget(target: string, v: Values, io: CliIO, interval: nu
       previous = first;
     }
     return diagnose(current, { previous, observedPeak: Math.max(first.count ?? 0, current.count ?? 0) });
-  } finally {
-    await host.close();
-  }
+  });
 }
 
 /** Runs fn over items with at most `limit` at a time; results in the order of items. */
@@ -156,7 +164,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return out;
 }
 
-const hasFindings = (d: Diagnosis): boolean => d.findings.some((f) => f.severity !== 'info');
+const hasFindings = (d: Diagnosis): boolean => warnings(d.findings) > 0;
 
 export async function runDiagnose(argv: readonly string[], io: CliIO): Promise<number> {
   const p = parse(argv, { json: { type: 'boolean', default: false }, interval: { type: 'string' }, 'no-entries': { type: 'boolean', default: false }, all: { type: 'boolean', default: false }, parallel: { type: 'string' }, summary: { type: 'boolean', default: false } }, io);
@@ -209,31 +217,29 @@ export async function runEntries(argv: readonly string[], io: CliIO): Promise<nu
     io.stderr('usage: conntrack-doctor entries TARGET [--top N] [--list] [filter]\n');
     return 2;
   }
-  let host: HostSession | undefined;
   try {
     const filter = filterFrom(p.values) ?? {};
     const top = int(p.values, 'top', 10, 1, 1000);
     // Refuse a bad (or hostile) filter before connecting: nothing runs on the host for it.
     if (Object.keys(filter).length > 0) filterArgs(filter);
-    host = await open(target, p.values, io);
-    if (p.values['list']) {
-      const page = await host.entryPage(int(p.values, 'offset', 0, 0, Number.MAX_SAFE_INTEGER), int(p.values, 'limit', 50, 1, 10000), { filter });
-      if (p.values['json']) io.stdout(`${JSON.stringify(page, null, 2)}\n`);
-      else {
-        for (const e of page.entries) {
-          io.stdout(`${e.proto.padEnd(5)} ${(e.state ?? '').padEnd(12)} ${e.orig.src}${e.orig.sport !== undefined ? `:${e.orig.sport}` : ''} -> ${e.orig.dst}${e.orig.dport !== undefined ? `:${e.orig.dport}` : ''}  ${e.timeout}s${e.assured ? ' [ASSURED]' : ''}${e.unreplied ? ' [UNREPLIED]' : ''}\n`);
+    return await withSession(open(target, p.values, io), async (host) => {
+      if (p.values['list']) {
+        const page = await host.entryPage(int(p.values, 'offset', 0, 0, Number.MAX_SAFE_INTEGER), int(p.values, 'limit', 50, 1, 10000), { filter });
+        if (p.values['json']) io.stdout(`${JSON.stringify(page, null, 2)}\n`);
+        else {
+          for (const e of page.entries) {
+            io.stdout(`${e.proto.padEnd(5)} ${(e.state ?? '').padEnd(12)} ${e.orig.src}${e.orig.sport !== undefined ? `:${e.orig.sport}` : ''} -> ${e.orig.dst}${e.orig.dport !== undefined ? `:${e.orig.dport}` : ''}  ${e.timeout}s${e.assured ? ' [ASSURED]' : ''}${e.unreplied ? ' [UNREPLIED]' : ''}\n`);
+          }
+          io.stderr(`${page.entries.length} shown of ${page.total} matching entries\n`);
         }
-        io.stderr(`${page.entries.length} shown of ${page.total} matching entries\n`);
+        return 0;
       }
+      const summary = await host.entrySummary({ topN: top, filter });
+      io.stdout(p.values['json'] ? `${JSON.stringify(summary, null, 2)}\n` : renderEntrySummary(summary, target));
       return 0;
-    }
-    const summary = await host.entrySummary({ topN: top, filter });
-    io.stdout(p.values['json'] ? `${JSON.stringify(summary, null, 2)}\n` : renderEntrySummary(summary, target));
-    return 0;
+    });
   } catch (err) {
     return fail(io, err);
-  } finally {
-    await host?.close();
   }
 }
 
@@ -249,7 +255,6 @@ export async function runApply(argv: readonly string[], io: CliIO): Promise<numb
     io.stderr(`conntrack-doctor: unknown fix "${fixId}"; one of: ${FIX_IDS.join(', ')}\n`);
     return 2;
   }
-  let host: HostSession | undefined;
   try {
     const filter = filterFrom(p.values);
     if (fixId === 'delete-entries') {
@@ -257,23 +262,23 @@ export async function runApply(argv: readonly string[], io: CliIO): Promise<numb
       if (!filter) throw new ValidationError('filter', 'delete-entries needs a filter (--src, --dst, --proto, --dport, --state …); use flush-table to empty the table');
       filterArgs(filter);
     }
-    host = await open(target, p.values, io);
-    const snap = await host.snapshot({ entries: false });
-    let expectedCount: number | undefined;
-    if (fixId === 'delete-entries' && filter) {
-      expectedCount = await host.countEntries(filter);
-      if (expectedCount === 0) {
-        io.stdout(`No entries match (${renderCommand(countArgv(filter))}): nothing to delete.\n`);
-        return 0;
+    return await withSession(open(target, p.values, io), async (host) => {
+      const snap = await host.snapshot({ entries: false });
+      let expectedCount: number | undefined;
+      if (fixId === 'delete-entries' && filter) {
+        expectedCount = await host.countEntries(filter);
+        if (expectedCount === 0) {
+          io.stdout(`No entries match (${renderCommand(countArgv(filter))}): nothing to delete.\n`);
+          return 0;
+        }
       }
-    }
-    const fix = buildHostFix(snap, fixId, {
-      ...(typeof p.values['value'] === 'string' ? { value: p.values['value'] } : {}),
-      ...(typeof p.values['key'] === 'string' ? { key: p.values['key'] } : {}),
-      ...(typeof p.values['path'] === 'string' ? { path: p.values['path'] } : {}),
-      ...(filter ? { filter } : {}),
-      ...(expectedCount !== undefined ? { expectedCount } : {}),
-      ...(p.values['ipv6'] ? { ipv6: true } : {}),
+      const fix = buildHostFix(snap, fixId, {
+        ...(typeof p.values['value'] === 'string' ? { value: p.values['value'] } : {}),
+        ...(typeof p.values['key'] === 'string' ? { key: p.values['key'] } : {}),
+        ...(typeof p.values['path'] === 'string' ? { path: p.values['path'] } : {}),
+        ...(filter ? { filter } : {}),
+        ...(expectedCount !== undefined ? { expectedCount } : {}),
+        ...(p.values['ipv6'] ? { ipv6: true } : {}),
     });
     io.stdout(renderPreview(fix, target));
     if (fix.needsInitialNetns && snap.initialNetns === false) {
@@ -301,10 +306,9 @@ export async function runApply(argv: readonly string[], io: CliIO): Promise<numb
     else io.stdout(`Applied and verified: ${record.title} (change ${record.id}; undo with: conntrack-doctor rollback ${target})\n`);
     for (const v of record.verification) io.stdout(`  read back: ${v.description}: ${v.observed}\n`);
     return 0;
+    });
   } catch (err) {
     return fail(io, err);
-  } finally {
-    await host?.close();
   }
 }
 
@@ -316,20 +320,18 @@ export async function runRollback(argv: readonly string[], io: CliIO): Promise<n
     io.stderr('usage: conntrack-doctor rollback TARGET [--id ID] [--yes]\n');
     return 2;
   }
-  let host: HostSession | undefined;
   try {
-    host = await open(target, p.values, io);
-    if (!p.values['yes'] && !(process.stdin.isTTY && (await confirmOnTerminal(`Roll back the newest change on ${target}?`)))) {
-      io.stderr('conntrack-doctor: not rolled back (confirm, or pass --yes)\n');
-      return 1;
-    }
-    const r = await rollbackLast(host.runner, { host: target, ...(typeof p.values['id'] === 'string' ? { id: p.values['id'] } : {}), onProgress: (line) => io.stderr(`${line}\n`) });
-    io.stdout(`Rolled back: ${r.record.title} (change ${r.record.id}); restored ${r.restored.length ? r.restored.join(', ') : 'no files'}\n`);
-    for (const v of r.verification) io.stdout(`  read back: ${v.description}: ${v.observed}\n`);
-    return 0;
+    return await withSession(open(target, p.values, io), async (host) => {
+      if (!p.values['yes'] && !(process.stdin.isTTY && (await confirmOnTerminal(`Roll back the newest change on ${target}?`)))) {
+        io.stderr('conntrack-doctor: not rolled back (confirm, or pass --yes)\n');
+        return 1;
+      }
+      const r = await rollbackLast(host.runner, { host: target, ...(typeof p.values['id'] === 'string' ? { id: p.values['id'] } : {}), onProgress: (line) => io.stderr(`${line}\n`) });
+      io.stdout(`Rolled back: ${r.record.title} (change ${r.record.id}); restored ${r.restored.length ? r.restored.join(', ') : 'no files'}\n`);
+      for (const v of r.verification) io.stdout(`  read back: ${v.description}: ${v.observed}\n`);
+      return 0;
+    });
   } catch (err) {
     return fail(io, err);
-  } finally {
-    await host?.close();
   }
 }

@@ -2,7 +2,7 @@
  * The diagnosis as a person reads it (CLI `diagnose`, the extension's report document), the
  * entry summary, and the overview of many hosts. Pure formatting; the JSON is diagnosis.ts's.
  */
-import type { Diagnosis, Finding } from './diagnosis';
+import { SEVERITY_ORDER, warnings, worstSeverity, type Diagnosis, type Finding } from './diagnosis';
 import type { EntrySummary } from '../kernel/entrySummary';
 import { ESTABLISHED_KEY } from '../facts';
 import { formatDuration, formatInt, formatPercent, formatRate, formatShare, formatUsage } from '../format';
@@ -86,15 +86,10 @@ export function renderEntrySummary(s: EntrySummary, host?: string): string {
 /** One line of `diagnose HOST…` (many hosts): a diagnosis, or why there is none. */
 export type FleetRow = { readonly target: string; readonly diagnosis: Diagnosis } | { readonly target: string; readonly error: string };
 
-const SEVERITY_ORDER: readonly Finding['severity'][] = ['critical', 'warning', 'info'];
-
 /** The overview table of many hosts, worst first (then in the order given). */
 export function renderFleetSummary(rows: readonly FleetRow[]): string {
-  const rank = (r: FleetRow): number => {
-    if ('error' in r) return 0;
-    const f = r.diagnosis.findings;
-    return f.some((x) => x.severity === 'critical') ? 1 : f.some((x) => x.severity === 'warning') ? 2 : 3;
-  };
+  // unreachable hosts first, then by their worst finding
+  const rank = (r: FleetRow): number => ('error' in r ? 0 : 1 + SEVERITY_ORDER.indexOf(worstSeverity(r.diagnosis.findings)));
   const sorted = rows.map((r, i) => ({ r, i })).sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i).map((x) => x.r);
   const cells = sorted.map((r) => {
     if ('error' in r) return [r.target, '-', '-', `not diagnosed: ${r.error.split('\n')[0] ?? ''}`];
@@ -112,6 +107,6 @@ export function renderFleetSummary(rows: readonly FleetRow[]): string {
   const widths = header.map((h, c) => Math.max(h.length, ...cells.map((row) => (row[c] ?? '').length)));
   const line = (row: readonly string[]): string => row.map((cell, c) => (c === row.length - 1 ? cell : c === 1 || c === 2 ? cell.padStart(widths[c] ?? 0) : cell.padEnd(widths[c] ?? 0))).join('  ').trimEnd();
   const failed = rows.filter((r) => 'error' in r).length;
-  const warned = rows.filter((r) => !('error' in r) && r.diagnosis.findings.some((f) => f.severity !== 'info')).length;
+  const warned = rows.filter((r) => !('error' in r) && warnings(r.diagnosis.findings) > 0).length;
   return `${[line(header), ...cells.map(line)].join('\n')}\n${rows.length} host(s): ${warned} with findings, ${failed} not diagnosed, ${rows.length - warned - failed} ok\n`;
 }
