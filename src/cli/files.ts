@@ -7,6 +7,7 @@ import { lstat, readFile, readdir, readlink, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ALL_SYSCTL_DIRS, SYSCTL_CONF, resolveLink, type SysctlFile } from '../core/sysctl/loaders';
 import { ETC_MODULES, MODPROBE_DIRS, MODULES_LOAD_DIRS, type BootFacts, type ConfigFile } from '../core/sysctl/boot';
+import { errorMessage } from '../core/format';
 
 export class InputError extends Error {}
 
@@ -41,7 +42,7 @@ export function describeFsError(err: unknown): string {
     case 'EACCES': case 'EPERM': return 'permission denied';
     case 'EISDIR': return 'is a directory';
     case 'ELOOP': return 'too many levels of symbolic links';
-    default: return err instanceof Error ? err.message : String(err);
+    default: return errorMessage(err);
   }
 }
 

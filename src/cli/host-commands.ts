@@ -21,6 +21,7 @@ import { describeCommand, type CommandLogEntry } from '../io/runner';
 import { describeSshEvent, type SshLogEvent } from '../io/ssh/connection';
 import { confirmOnTerminal, terminalPrompter } from './prompt';
 import type { CliIO } from './io';
+import { errorMessage } from '../core/format';
 
 const common = {
   'ssh-config': { type: 'string' },
@@ -113,7 +114,7 @@ function fail(io: CliIO, err: unknown): number {
     io.stderr(`conntrack-doctor: ${err.message}\n`);
     return 1;
   }
-  io.stderr(`conntrack-doctor: ${err instanceof Error ? err.message : String(err)}\n`);
+  io.stderr(`conntrack-doctor: ${errorMessage(err)}\n`);
   return 3;
 }
 
@@ -126,7 +127,7 @@ function parse(argv: readonly string[], options: ParseArgsConfig['options'], io:
     }
     return { values: r.values, positionals: r.positionals };
   } catch (err) {
-    io.stderr(`conntrack-doctor: ${err instanceof Error ? err.message : String(err)}\n${HOST_USAGE}\n`);
+    io.stderr(`conntrack-doctor: ${errorMessage(err)}\n${HOST_USAGE}\n`);
     return 2;
   }
 }
@@ -193,7 +194,7 @@ export async function runDiagnose(argv: readonly string[], io: CliIO): Promise<n
         return { target, diagnosis: await diagnoseTarget(target, p.values, io, interval, false) };
       } catch (err) {
         if (err instanceof ValidationError) throw err;
-        return { target, error: err instanceof Error ? err.message : String(err) };
+        return { target, error: errorMessage(err) };
       }
     });
     if (p.values['json']) {

@@ -11,6 +11,7 @@ import type { BootFacts } from '../core/sysctl/boot';
 import { severityRank } from '../core/types';
 import { InputError, absolute, collectBootFacts, collectSysctlFiles, diskPathOf, readTextFile } from './files';
 import type { CliIO } from './io';
+import { errorMessage } from '../core/format';
 
 export const LINT_USAGE = `usage: conntrack-doctor lint [FILES...] [--root DIR] [--loader systemd|procps|both] [--format text|json]
 
@@ -58,7 +59,7 @@ export async function runLint(argv: readonly string[], io: CliIO): Promise<numbe
       },
     });
   } catch (err) {
-    io.stderr(`conntrack-doctor lint: ${err instanceof Error ? err.message : String(err)}\n${LINT_USAGE}\n`);
+    io.stderr(`conntrack-doctor lint: ${errorMessage(err)}\n${LINT_USAGE}\n`);
     return 2;
   }
   const { values, positionals } = parsed;

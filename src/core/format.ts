@@ -1,8 +1,14 @@
 /**
  * How numbers are shown to a person, in one place for every front end (CLI report, the
  * extension's tree, status bar, chart, hovers): counts, bytes, durations, rates, usage
- * percentages and "count / max". Pure; unit-tested in test/unit/format.test.ts.
+ * percentages and "count / max"; and an error's message. Pure; unit-tested in
+ * test/unit/format.test.ts.
  */
+
+/** The message of an error (anything thrown), for a person; stacks belong in logs. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
 
 export function formatInt(n: number): string {
   return n.toLocaleString('en-US');

@@ -7,9 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { renderUsageChartHtml } from './chartHtml';
-import { refreshHost } from './commands';
-import { HostEntry, type HostManager } from './hosts';
+import { hostCommand, type CommandSpec } from './commands';
+import { refreshHost } from './flows';
+import type { HostEntry, HostManager } from './hosts';
 import { log } from './log';
+import { errorMessage } from '../core/format';
 
 export const USAGE_CHART_VIEW_TYPE = 'conntrack.usageChart';
 
@@ -68,7 +70,7 @@ export class UsageChart implements vscode.Disposable {
       panel.webview.html = renderUsageChartHtml({ hostLabel: host.label, history: host.history, nonce: randomBytes(18).toString('base64') });
     } catch (err) {
       // A disposed panel throws on access; its onDidDispose removes it.
-      log.warn(`usage chart of ${host.label}: ${err instanceof Error ? err.message : String(err)}`);
+      log.warn(`usage chart of ${host.label}: ${errorMessage(err)}`);
     }
   }
 
@@ -78,33 +80,12 @@ export class UsageChart implements vscode.Disposable {
   }
 }
 
-/** A HostEntry, a tree node carrying one (`{ host }`), or nothing (then: a quick pick of connected hosts). */
-async function hostFromArgument(hosts: HostManager, arg: unknown): Promise<HostEntry | undefined> {
-  if (arg instanceof HostEntry) return arg;
-  if (arg && typeof arg === 'object' && 'host' in arg && arg.host instanceof HostEntry) return arg.host;
-  const connected = hosts.list().filter((h) => h.status === 'connected');
-  if (connected.length === 0) {
-    void vscode.window.showInformationMessage('Conntrack: connect a host first (Conntrack: Connect to Host…); the chart shows its polling history.');
-    return undefined;
-  }
-  if (connected.length === 1) return connected[0];
-  const pick = await vscode.window.showQuickPick(connected.map((h) => ({ label: h.label, description: `${h.history.length} samples`, host: h })), { title: 'Conntrack: show the usage chart of…' });
-  return pick?.host;
-}
-
-export function registerUsageChart(hosts: HostManager): { chart: UsageChart; disposables: vscode.Disposable[] } {
-  const chart = new UsageChart(hosts);
-  const command = vscode.commands.registerCommand('conntrack-doctor.showUsageChart', async (arg?: unknown): Promise<vscode.WebviewPanel | undefined> => {
-    try {
-      const host = await hostFromArgument(hosts, arg);
-      if (!host) return undefined;
+/** Show Usage Chart: of the host given (a HostEntry, a tree node), the only connected one, or the one picked. */
+export function chartCommands(hosts: HostManager, chart: UsageChart): CommandSpec[] {
+  return [
+    hostCommand(hosts, 'showUsageChart', { connected: true, title: 'Conntrack: show the usage chart of…', none: 'Conntrack: connect a host first (Conntrack: Connect to Host…); the chart shows its polling history.' }, async (host) => {
       if (!host.snapshot) await refreshHost(hosts, host);
       return chart.show(host);
-    } catch (err) {
-      log.error('showUsageChart', err);
-      void vscode.window.showErrorMessage(`Conntrack: ${err instanceof Error ? err.message : String(err)}`);
-      return undefined;
-    }
-  });
-  return { chart, disposables: [chart, command] };
+    }),
+  ];
 }

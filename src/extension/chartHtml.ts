@@ -6,13 +6,20 @@
  */
 import { formatDurationShort, formatInt, formatRate, formatShare } from '../core/format';
 
-/** One poll of a host (the shape of hosts.ts' HistoryPoint); drop and invalid are per second. */
+/** One poll of a host, as HostEntry.history keeps it; drop and invalid are per second. */
 export interface UsageSample {
   readonly at: number;
   readonly count?: number;
   readonly max?: number;
   readonly drop?: number;
   readonly invalid?: number;
+}
+
+/** The sample a new snapshot and its diagnosis make (what is unknown stays absent, never zero). */
+export function usageSample(s: { readonly takenAt: number; readonly count?: number | undefined; readonly max?: number | undefined }, perSecond: Readonly<Record<string, number>> | undefined): UsageSample {
+  const drop = perSecond?.['drop'];
+  const invalid = perSecond?.['invalid'];
+  return { at: s.takenAt, ...(s.count !== undefined ? { count: s.count } : {}), ...(s.max !== undefined ? { max: s.max } : {}), ...(drop !== undefined ? { drop } : {}), ...(invalid !== undefined ? { invalid } : {}) };
 }
 
 export interface UsageChartInput {

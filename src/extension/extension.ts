@@ -1,21 +1,28 @@
 /**
  * VS Code entry point: a wiring table. Every feature lives in its own module and is an adapter
- * over the pure core (src/core) and the I/O layer (src/io).
+ * over the pure core (src/core) and the I/O layer (src/io); every command is a row of the
+ * command table (commands.ts), registered here with one error policy. The extension's
+ * lifetime owns what is pushed to context.subscriptions; a connection's lifetime is the
+ * HostManager's (hosts.ts), whose connections deactivate() closes and waits for.
  */
 import * as vscode from 'vscode';
-import { initLog, log } from './log';
-import { onSettingsChanged, readSettings } from './settings';
-import { SysctlLanguage } from './sysctl/language';
-import { registerContextSource } from './sysctl/context';
+import { UsageChart, chartCommands } from './chart';
+import { registerCommands } from './commands';
+import { EntryBrowser } from './entryBrowser';
+import { entryCommands } from './entryCommands';
+import { fixCommands } from './fixCommands';
+import { hostCommands } from './hostCommands';
 import { HostManager } from './hosts';
-import { HostsTree } from './tree';
-import { UsageStatusBar } from './statusBar';
-import { registerCommands, refreshHost } from './commands';
-import { RemoteFileSystem, REMOTE_SCHEME, remoteUri } from './remoteFs';
-import { registerHostFileActions } from './sysctl/hostActions';
-import { registerUsageChart, type UsageChart } from './chart';
-import { registerEntryCommands } from './entries';
+import { HostsView } from './hostsView';
+import { initLog, log, showError } from './log';
 import { registerReadOnlyDocs } from './readOnlyDocs';
+import { RemoteFileSystem, REMOTE_SCHEME } from './remoteFs';
+import { onSettingsChanged } from './settings';
+import { UsageStatusBar } from './statusBar';
+import { registerContextSource } from './sysctl/context';
+import { hostFileActions } from './sysctl/hostActions';
+import { SysctlLanguage } from './sysctl/language';
+import { HostsTree, leafNode, type LeafNode } from './tree';
 
 /** What tests (and other extensions) can reach. */
 export interface ConntrackDoctorApi {
@@ -26,79 +33,50 @@ export interface ConntrackDoctorApi {
   readonly chart: UsageChart;
 }
 
+let hostManager: HostManager | undefined;
+
 export function activate(context: vscode.ExtensionContext): ConntrackDoctorApi {
   initLog(context);
-  const hosts = new HostManager(context.secrets);
-  const language = new SysctlLanguage(context.extensionUri);
-  const tree = new HostsTree(hosts);
-  const view = vscode.window.createTreeView('conntrack.hosts', { treeDataProvider: tree, showCollapseAll: true });
-  const statusBar = new UsageStatusBar(hosts);
-  const remoteFs = new RemoteFileSystem(hosts);
-  const { chart, disposables: chartDisposables } = registerUsageChart(hosts);
+  try {
+    const hosts = (hostManager = new HostManager(context.secrets));
+    const language = new SysctlLanguage(context.extensionUri);
+    const entries = new EntryBrowser<LeafNode>(leafNode, hosts.onDidDisconnect);
+    const tree = new HostsTree(hosts, entries);
+    const statusBar = new UsageStatusBar(hosts);
+    const remoteFs = new RemoteFileSystem(hosts);
+    const chart = new UsageChart(hosts);
+    const fileActions = hostFileActions(hosts);
 
-  // Badge: warnings of all connected hosts; polling only while the view is visible.
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = (): void => {
-    if (timer) clearInterval(timer);
-    timer = undefined;
-    const seconds = readSettings().refreshIntervalSeconds;
-    if (seconds > 0 && view.visible) {
-      timer = setInterval(() => {
-        for (const h of hosts.list()) if (h.status === 'connected') void hosts.refresh(h).catch((err: unknown) => log.warn(`refresh ${h.label}: ${err instanceof Error ? err.message : String(err)}`));
-      }, seconds * 1000);
-    }
-  };
-  const updateBadge = (): void => {
-    const n = hosts.list().reduce((a, h) => a + (h.diagnosis?.findings.filter((f) => f.severity !== 'info').length ?? 0), 0);
-    view.badge = n > 0 ? { value: n, tooltip: `${n} conntrack warning(s)` } : undefined;
-    void vscode.commands.executeCommand('setContext', 'conntrackDoctor.hasHosts', hosts.list().length > 0);
-  };
-
-  context.subscriptions.push(
-    hosts, language, view, statusBar,
-    registerReadOnlyDocs(),
-    vscode.workspace.registerFileSystemProvider(REMOTE_SCHEME, remoteFs, { isCaseSensitive: true }),
-    registerContextSource(remoteFs),
-    hosts.onDidChange(() => {
-      updateBadge();
-      language.refreshAll();
-    }),
-    view.onDidChangeVisibility(schedule),
-    onSettingsChanged(() => {
-      language.refreshAll();
-      schedule();
-      void hosts.reload();
-    }),
-    new vscode.Disposable(() => timer && clearInterval(timer)),
-    ...registerCommands(hosts),
-    ...registerHostFileActions(hosts),
-    ...chartDisposables,
-    ...registerEntryCommands(hosts, tree),
-    vscode.commands.registerCommand('conntrack-doctor.showLog', () => log.show()),
-    vscode.commands.registerCommand('conntrack-doctor.openRemoteFile', async (arg?: { host?: { id: string } }) => {
-      const list = hosts.list().filter((h) => h.status === 'connected');
-      const host = arg?.host ? hosts.get(arg.host.id) : list.length === 1 ? list[0] : (await vscode.window.showQuickPick(list.map((h) => ({ label: h.label, host: h })), { title: 'Open a sysctl file on…' }))?.host;
-      if (!host) return;
-      if (!host.snapshot) await refreshHost(hosts, host);
-      const files = (host.snapshot?.sysctlFiles ?? []).map((f) => f.path);
-      const path = await vscode.window.showQuickPick(files.length > 0 ? files : ['/etc/sysctl.conf'], { title: `sysctl files on ${host.label}` });
-      if (path) await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(remoteUri(host.id, path)));
-    }),
-    vscode.commands.registerCommand('conntrack-doctor.quickMenu', async () => {
-      const pick = await vscode.window.showQuickPick([
-        { label: '$(refresh) Refresh', command: 'conntrack-doctor.refresh' },
-        { label: '$(checklist) Diagnose Host', command: 'conntrack-doctor.diagnose' },
-        { label: '$(file) Open Remote sysctl File…', command: 'conntrack-doctor.openRemoteFile' },
-        { label: '$(output) Show Log', command: 'conntrack-doctor.showLog' },
-      ], { title: 'Conntrack' });
-      if (pick) await vscode.commands.executeCommand(pick.command, statusBar.activeHost);
-    }),
-  );
-  void hosts.reload();
-  log.info(`Conntrack Doctor activated (VS Code ${vscode.version})`);
-  return { hosts, language, statusBar, tree, chart };
+    context.subscriptions.push(
+      hosts, language, entries, tree, new HostsView(hosts, tree), statusBar, chart,
+      registerReadOnlyDocs(),
+      vscode.workspace.registerFileSystemProvider(REMOTE_SCHEME, remoteFs, { isCaseSensitive: true }),
+      registerContextSource(remoteFs),
+      ...fileActions.disposables,
+      hosts.onDidChange(() => language.refreshAll()),
+      onSettingsChanged(() => {
+        language.refreshAll();
+        void hosts.reload();
+      }),
+      ...registerCommands([
+        ...hostCommands(hosts, () => statusBar.activeHost),
+        ...fixCommands(hosts),
+        ...entryCommands(hosts, entries),
+        ...chartCommands(hosts, chart),
+        ...fileActions.commands,
+        ...language.commands(),
+      ]),
+    );
+    void hosts.reload();
+    log.info(`Conntrack Doctor activated (VS Code ${vscode.version})`);
+    return { hosts, language, statusBar, tree, chart };
+  } catch (err) {
+    void showError('activating Conntrack Doctor', 'Conntrack Doctor could not start', err);
+    throw err;
+  }
 }
 
-export function deactivate(): void {
-  // Disposables registered in context.subscriptions are released by VS Code.
+/** Closes every connection; VS Code waits for the promise. */
+export function deactivate(): Promise<void> | undefined {
+  return hostManager?.closeAll();
 }

@@ -3,6 +3,10 @@
  * snapshots and diagnosis. One HostSession (one SSH connection) per host, reused; one snapshot
  * per refresh. Prompts (passwords, passphrases, host keys) go through VS Code's UI; sudo
  * passwords can be remembered in SecretStorage only.
+ *
+ * Two lifetimes: the HostManager lives as long as the extension (closeAll() at deactivation);
+ * a connection lives from connect() to disconnect(): what belongs to it elsewhere (the entry
+ * listings) is dropped on onDidDisconnect.
  */
 import * as vscode from 'vscode';
 import { openHost, type HostSession } from '../io/host';
@@ -15,18 +19,12 @@ import type { HostKeyQuestion, HostKeyAnswer } from '../io/ssh/knownHosts';
 import { diagnose } from '../core/host/diagnose';
 import type { Diagnosis } from '../core/host/diagnosis';
 import type { HostSnapshot } from '../core/host/snapshot';
+import { usageSample, type UsageSample } from './chartHtml';
 import { readSettings } from './settings';
 import { log } from './log';
+import { errorMessage } from '../core/format';
 
 export type ConnectionStatus = 'disconnected' | 'connecting' | 'connected' | 'error';
-
-export interface HistoryPoint {
-  readonly at: number;
-  readonly count?: number;
-  readonly max?: number;
-  readonly drop?: number;
-  readonly invalid?: number;
-}
 
 export class HostEntry {
   status: ConnectionStatus = 'disconnected';
@@ -35,7 +33,8 @@ export class HostEntry {
   snapshot: HostSnapshot | undefined;
   previous: HostSnapshot | undefined;
   diagnosis: Diagnosis | undefined;
-  readonly history: HistoryPoint[] = [];
+  /** The polling history (the usage chart), oldest first. */
+  readonly history: UsageSample[] = [];
   constructor(
     readonly id: string,
     readonly label: string,
@@ -50,13 +49,22 @@ const MAX_HISTORY = 360;
 export class HostManager implements vscode.Disposable {
   private readonly hosts = new Map<string, HostEntry>();
   private readonly changed = new vscode.EventEmitter<HostEntry | undefined>();
+  private readonly disconnected = new vscode.EventEmitter<HostEntry>();
   readonly onDidChange = this.changed.event;
+  /** A host's connection ended (disconnect, or the extension going away): drop what belonged to it. */
+  readonly onDidDisconnect = this.disconnected.event;
 
   constructor(private readonly secrets: vscode.SecretStorage) {}
 
+  /** Closes every connection; resolves when they are closed (deactivate() waits for it). */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.hosts.values()].map((h) => this.endConnection(h)));
+  }
+
   dispose(): void {
-    for (const h of this.hosts.values()) void h.session?.close();
+    this.closeAll().catch((err: unknown) => log.error('closing the connections', err));
     this.changed.dispose();
+    this.disconnected.dispose();
   }
 
   list(): HostEntry[] {
@@ -75,7 +83,7 @@ export class HostManager implements vscode.Disposable {
       const configured = await listConfiguredHosts(settings.sshConfigFile ? { configFile: settings.sshConfigFile } : {});
       for (const c of configured) found.set(c.alias, this.hosts.get(c.alias) ?? new HostEntry(c.alias, c.alias, c.alias, 'ssh-config'));
     } catch (err) {
-      log.warn(`cannot read the ssh config: ${err instanceof Error ? err.message : String(err)}`);
+      log.warn(`cannot read the ssh config: ${errorMessage(err)}`);
     }
     for (const h of settings.hosts) found.set(h.target, this.hosts.get(h.target) ?? new HostEntry(h.target, h.name, h.target, 'settings'));
     for (const [id, h] of this.hosts) if (h.origin === 'added' || h.session) found.set(id, h);
@@ -115,7 +123,7 @@ export class HostManager implements vscode.Disposable {
       entry.status = 'connected';
     } catch (err) {
       entry.status = 'error';
-      entry.error = err instanceof Error ? err.message : String(err);
+      entry.error = errorMessage(err);
       log.error(`connecting to ${entry.target}`, err);
       throw err;
     } finally {
@@ -124,11 +132,23 @@ export class HostManager implements vscode.Disposable {
   }
 
   async disconnect(entry: HostEntry): Promise<void> {
-    const s = entry.session;
-    entry.session = undefined;
+    const ended = this.endConnection(entry);
     entry.status = 'disconnected';
     this.changed.fire(entry);
-    await s?.close();
+    await ended;
+  }
+
+  /** The end of a connection's lifetime: its session closed, and whoever kept something for it told. */
+  private async endConnection(entry: HostEntry): Promise<void> {
+    const s = entry.session;
+    if (!s) return;
+    entry.session = undefined;
+    this.disconnected.fire(entry);
+    try {
+      await s.close();
+    } catch (err) {
+      log.error(`closing the connection to ${entry.target}`, err);
+    }
   }
 
   /** One snapshot; the previous one gives rates. */
@@ -149,15 +169,14 @@ export class HostManager implements vscode.Disposable {
         observedPeak: peak,
         thresholds: { warnPercent: settings.warnPercent, highPercent: settings.highPercent, criticalPercent: settings.criticalPercent, memoryBudgetPercent: settings.memoryBudgetPercent },
       });
-      const r = entry.diagnosis.rates?.perSecond;
-      entry.history.push({ at: snap.takenAt, ...(snap.count !== undefined ? { count: snap.count } : {}), ...(snap.max !== undefined ? { max: snap.max } : {}), ...(r?.['drop'] !== undefined ? { drop: r['drop'] } : {}), ...(r?.['invalid'] !== undefined ? { invalid: r['invalid'] } : {}) });
+      entry.history.push(usageSample(snap, entry.diagnosis.rates?.perSecond));
       if (entry.history.length > MAX_HISTORY) entry.history.shift();
       entry.status = 'connected';
       entry.error = undefined;
       return entry.diagnosis;
     } catch (err) {
       if (isIoError(err) && (err.kind === 'connection-lost' || err.kind === 'timeout')) entry.status = 'error';
-      entry.error = err instanceof Error ? err.message : String(err);
+      entry.error = errorMessage(err);
       throw err;
     } finally {
       sub?.dispose();

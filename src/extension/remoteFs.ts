@@ -8,7 +8,9 @@ import * as vscode from 'vscode';
 import { BACKUP_DIR, readRemoteFile, sha256, writeRemoteFile } from '../io/apply';
 import type { HostManager, HostEntry } from './hosts';
 import type { ContextSource, DocumentContext } from './sysctl/context';
+import { bootFacts, lintHostContext } from '../core/host/adapters';
 import { log } from './log';
+import { errorMessage } from '../core/format';
 
 export const REMOTE_SCHEME = 'conntrack';
 
@@ -80,7 +82,7 @@ export class RemoteFileSystem implements vscode.FileSystemProvider, ContextSourc
       this.readHashes.set(uri.toString(), sha);
     } catch (err) {
       log.error(`saving ${uri.path} on ${h.label}`, err);
-      throw vscode.FileSystemError.NoPermissions(`${uri.path} on ${h.label}: ${err instanceof Error ? err.message : String(err)}`);
+      throw vscode.FileSystemError.NoPermissions(`${uri.path} on ${h.label}: ${errorMessage(err)}`);
     }
     this.emitter.fire([{ type: vscode.FileChangeType.Changed, uri }]);
     this.hosts.markStale(h);
@@ -105,20 +107,12 @@ export class RemoteFileSystem implements vscode.FileSystemProvider, ContextSourc
     const uriFor = (p: string): vscode.Uri => remoteUri(h.id, p);
     if (!s) return { hostPath: doc.uri.path, siblings: [], uriFor, hostLabel: h.label };
     const live = new Map(Object.entries(s.sysctl ?? {}));
+    const boot = bootFacts(s);
     return {
       hostPath: doc.uri.path,
       siblings: (s.sysctlFiles ?? []).filter((f) => f.path !== doc.uri.path),
-      ...(s.modulesLoad && s.modprobe ? { boot: { modulesLoad: s.modulesLoad, modprobe: s.modprobe, conntrackBuiltin: s.conntrackModule === 'builtin' } } : {}),
-      host: {
-        ...(s.liveKeys ? { liveKeys: new Set(s.liveKeys) } : {}),
-        liveValues: live,
-        ...(s.memTotalBytes ? { memTotalBytes: s.memTotalBytes } : {}),
-        ...(s.slabObjSize ? { slabObjSize: s.slabObjSize } : {}),
-        ...(s.kernelRelease ? { kernelRelease: s.kernelRelease } : {}),
-        ...(s.initialNetns !== undefined ? { initialNetns: s.initialNetns } : {}),
-        ...(s.buckets ? { liveBuckets: s.buckets } : {}),
-        ...(h.diagnosis?.usage.percent !== undefined ? { usagePercent: h.diagnosis.usage.percent } : {}),
-      },
+      ...(boot ? { boot } : {}),
+      host: lintHostContext(s, h.diagnosis?.usage.percent),
       liveValue: (key) => Promise.resolve(live.get(key)),
       hostLabel: h.label,
       uriFor,

@@ -1,42 +1,38 @@
 /**
- * Settings, read and validated in one place. Settings that decide where commands run (hosts,
- * ssh config, host-key policy) are application-scoped in package.json and read here from the
- * global value only, so a workspace (trusted or not) can never inject a host or a command.
+ * Settings, read in one place (their schema and defaults: settingsSchema.ts). Settings that
+ * decide where commands run (hosts, ssh config, host-key policy) are application-scoped in
+ * package.json and read here from the global value only, so a workspace (trusted or not) can
+ * never inject a host or a command. An invalid value is logged (once) and its default used.
  */
 import * as vscode from 'vscode';
-import { z } from 'zod';
+import { MACHINE_ONLY, SETTINGS_SECTION, parseSettings, settingsSchema, type Settings } from './settingsSchema';
+import { log } from './log';
 
-const SECTION = 'conntrackDoctor';
+export type { Settings } from './settingsSchema';
 
-const settingsSchema = z.object({
-  refreshIntervalSeconds: z.number().int().min(0).max(3600).catch(30),
-  warnPercent: z.number().min(1).max(100).catch(75),
-  highPercent: z.number().min(1).max(100).catch(90),
-  criticalPercent: z.number().min(1).max(100).catch(95),
-  memoryBudgetPercent: z.number().min(0.1).max(50).catch(5),
-  lintLoader: z.enum(['both', 'systemd', 'procps']).catch('both'),
-  sshConfigFile: z.string().optional().catch(undefined),
-  hostKeyChecking: z.enum(['ask', 'yes', 'accept-new']).catch('ask'),
-  hosts: z.array(z.object({ name: z.string().min(1), target: z.string().min(1) })).catch([]),
-});
-export type Settings = z.infer<typeof settingsSchema>;
-
-/** Keys only ever taken from the user's (global) settings. */
-const MACHINE_ONLY = new Set(['sshConfigFile', 'hostKeyChecking', 'hosts']);
+const reported = new Set<string>();
 
 export function readSettings(scope?: vscode.ConfigurationScope): Settings {
-  const cfg = vscode.workspace.getConfiguration(SECTION, scope);
+  const cfg = vscode.workspace.getConfiguration(SETTINGS_SECTION, scope);
   const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(settingsSchema.shape)) {
+  for (const key of Object.keys(settingsSchema.shape) as (keyof Settings)[]) {
     if (MACHINE_ONLY.has(key)) raw[key] = cfg.inspect(key)?.globalValue;
-    else if (!vscode.workspace.isTrusted) raw[key] = cfg.inspect(key)?.globalValue ?? cfg.inspect(key)?.defaultValue;
+    else if (!vscode.workspace.isTrusted) raw[key] = cfg.inspect(key)?.globalValue;
     else raw[key] = cfg.get(key);
   }
-  return settingsSchema.parse(raw);
+  const { settings, invalid } = parseSettings(raw);
+  for (const i of invalid) {
+    const text = `${SETTINGS_SECTION}.${i.key} = ${JSON.stringify(i.value)} is not valid (${i.why}): the default ${JSON.stringify(settings[i.key])} is used`;
+    if (!reported.has(text)) {
+      reported.add(text);
+      log.warn(text);
+    }
+  }
+  return settings;
 }
 
 export function onSettingsChanged(listener: () => void): vscode.Disposable {
   return vscode.workspace.onDidChangeConfiguration((e) => {
-    if (e.affectsConfiguration(SECTION)) listener();
+    if (e.affectsConfiguration(SETTINGS_SECTION)) listener();
   });
 }

@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import type { HostEntry, HostManager } from './hosts';
 import { formatPercent, formatUsage } from '../core/format';
+import { warnings } from '../core/host/diagnosis';
 
 export class UsageStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('conntrack-doctor.usage', vscode.StatusBarAlignment.Left, 50);
@@ -40,9 +41,9 @@ export class UsageStatusBar implements vscode.Disposable {
     }
     const u = h.diagnosis.usage;
     const pct = u.percent !== undefined ? formatPercent(u.percent, 'statusBar') : '?';
-    const warnings = h.diagnosis.findings.filter((f) => f.severity !== 'info').length;
+    const warningCount = warnings(h.diagnosis.findings);
     this.item.text = `$(${u.level === 'critical' ? 'error' : u.level === 'high' || u.level === 'elevated' ? 'warning' : 'pulse'}) ${h.label} ${pct}`;
-    this.item.tooltip = `Conntrack on ${h.label}: ${formatUsage(u)} entries (${u.level}); ${warnings} warning(s)`;
+    this.item.tooltip = `Conntrack on ${h.label}: ${formatUsage(u)} entries (${u.level}); ${warningCount} warning(s)`;
     this.item.backgroundColor = u.level === 'critical' ? new vscode.ThemeColor('statusBarItem.errorBackground') : u.level === 'high' || u.level === 'elevated' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     this.item.show();
   }

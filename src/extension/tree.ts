@@ -1,28 +1,43 @@
 /**
  * The Hosts tree: per host its connection state, and under a connected host Usage, Counters,
- * Timeouts, Top talkers, Entries (grouped, paged, filterable: entries.ts), Findings (by cause,
- * evidence in the tooltip, fixes inline) and sysctl files (in precedence order, which file wins
- * for each conntrack key).
+ * Timeouts, Top talkers, Entries (grouped, paged, filterable: the EntryBrowser it is given owns
+ * those nodes), Findings (by cause, evidence in the tooltip, fixes inline, fixes that could not
+ * be built named) and sysctl files (in precedence order, which file wins for each conntrack key).
  */
 import * as vscode from 'vscode';
 import type { HostEntry, HostManager } from './hosts';
 import { remoteUri } from './remoteFs';
-import type { Finding } from '../core/host/diagnosis';
+import type { Fix } from '../core/fix/model';
+import { warnings, worstSeverity, type Finding } from '../core/host/diagnosis';
 import { tableMemoryBytes, ESTIMATED_OBJ_SIZE } from '../core/sizing';
 import { formatBytes, formatDuration, formatInt, formatPercent, formatRate, formatShare, formatUsage } from '../core/format';
 import { computePrecedence, parseFiles, LOADERS, loaderLabel, winner } from '../core/sysctl/loaders';
 import { CATALOG } from '../core/sysctl/catalog';
-import { EntryBrowser, type EntryNode } from './entries';
+import type { EntryBrowser, EntryNode, LeafSpec } from './entryBrowser';
+
+export type Group = 'usage' | 'counters' | 'timeouts' | 'talkers' | 'findings' | 'files';
+
+/** A plain row: a value, a message. */
+export type LeafNode = { readonly kind: 'leaf' } & LeafSpec;
 
 export type Node =
   | { kind: 'host'; host: HostEntry }
-  | { kind: 'group'; host: HostEntry; group: 'usage' | 'counters' | 'timeouts' | 'talkers' | 'entries' | 'findings' | 'files' }
+  | { kind: 'group'; host: HostEntry; group: Group }
   | { kind: 'cause'; host: HostEntry; cause: string; findings: Finding[] }
   | { kind: 'finding'; host: HostEntry; finding: Finding }
-  | { kind: 'fix'; host: HostEntry; finding: Finding; fixIndex: number }
+  /** a fix of a finding: its command (and the inline action) applies it after a preview */
+  | { kind: 'fix'; host: HostEntry; fix: Fix }
   | { kind: 'file'; host: HostEntry; path: string; detail: string }
-  | { kind: 'leaf'; label: string; description?: string; tooltip?: string; icon?: vscode.ThemeIcon; contextValue?: string; command?: vscode.Command }
+  | LeafNode
   | EntryNode;
+
+/** The tree's leaf for a LeafSpec (the EntryBrowser's messages become leaves of this tree). */
+export function leafNode(spec: LeafSpec): LeafNode {
+  return { kind: 'leaf', ...spec };
+}
+
+/** Where `host` sits in the host list's order of groups (Entries between Top talkers and sysctl files). */
+const GROUPS: readonly (Group | 'entries')[] = ['usage', 'findings', 'counters', 'timeouts', 'talkers', 'entries', 'files'];
 
 const SEVERITY_ICON: Record<Finding['severity'], vscode.ThemeIcon> = {
   critical: new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground')),
@@ -30,14 +45,22 @@ const SEVERITY_ICON: Record<Finding['severity'], vscode.ThemeIcon> = {
   info: new vscode.ThemeIcon('info'),
 };
 
-export class HostsTree implements vscode.TreeDataProvider<Node> {
+export class HostsTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  /** The Entries group's per-host filter and paged listings. */
-  readonly entries = new EntryBrowser((node) => this.changed.fire(node));
+  private readonly subscriptions: vscode.Disposable[];
 
-  constructor(private readonly hosts: HostManager) {
-    hosts.onDidChange(() => this.changed.fire(undefined));
+  constructor(
+    private readonly hosts: HostManager,
+    /** The Entries group's per-host filter and paged listings. */
+    readonly entries: EntryBrowser<LeafNode>,
+  ) {
+    this.subscriptions = [hosts.onDidChange(() => this.changed.fire(undefined)), entries.onDidChange((node) => this.changed.fire(node))];
+  }
+
+  dispose(): void {
+    for (const s of this.subscriptions) s.dispose();
+    this.changed.dispose();
   }
 
   getTreeItem(n: Node): vscode.TreeItem {
@@ -64,13 +87,12 @@ export class HostsTree implements vscode.TreeDataProvider<Node> {
         return item;
       }
       case 'group': {
-        if (n.group === 'entries') return this.entries.groupItem({ kind: 'group', host: n.host, group: 'entries' });
         const titles = { usage: 'Usage', counters: 'Counters', timeouts: 'Timeouts', talkers: 'Top talkers', findings: 'Findings', files: 'sysctl files' } as const;
         const item = new vscode.TreeItem(titles[n.group], n.group === 'findings' || n.group === 'usage' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `group:${n.host.id}:${n.group}`;
         if (n.group === 'findings') {
           const f = n.host.diagnosis?.findings ?? [];
-          item.description = `${f.filter((x) => x.severity !== 'info').length} warning(s), ${f.length} in all`;
+          item.description = `${warnings(f)} warning(s), ${f.length} in all`;
         }
         item.iconPath = new vscode.ThemeIcon({ usage: 'dashboard', counters: 'pulse', timeouts: 'watch', talkers: 'organization', findings: 'checklist', files: 'files' }[n.group]);
         return item;
@@ -78,26 +100,25 @@ export class HostsTree implements vscode.TreeDataProvider<Node> {
       case 'cause': {
         const item = new vscode.TreeItem(n.cause, vscode.TreeItemCollapsibleState.Expanded);
         item.id = `cause:${n.host.id}:${n.cause}`;
-        const worst = n.findings.some((f) => f.severity === 'critical') ? 'critical' : n.findings.some((f) => f.severity === 'warning') ? 'warning' : 'info';
-        item.iconPath = SEVERITY_ICON[worst];
+        item.iconPath = SEVERITY_ICON[worstSeverity(n.findings)];
         return item;
       }
       case 'finding': {
         const f = n.finding;
-        const item = new vscode.TreeItem(f.title, f.fixes.length > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(f.title, f.fixes.length > 0 || (f.fixErrors?.length ?? 0) > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
         item.id = `finding:${n.host.id}:${f.code}:${f.title}`;
         item.iconPath = SEVERITY_ICON[f.severity];
         const md = new vscode.MarkdownString(`**${f.title}** — ${f.severity}, cause \`${f.cause}\`\n\n${f.detail}\n\n${f.evidence.map((e) => `- ${e.label}: ${e.value}`).join('\n')}`);
         if (f.recommendation) md.appendMarkdown(`\n\n**Recommended** \`${f.recommendation.key}\` = ${formatInt(f.recommendation.value)}\n\n${f.recommendation.steps.map((s) => `- ${s}`).join('\n')}`);
+        for (const e of f.fixErrors ?? []) md.appendMarkdown(`\n\nA fix could not be built: ${e}`);
         item.tooltip = md;
         item.contextValue = f.fixes.length > 0 ? 'finding.fixable' : 'finding';
         return item;
       }
       case 'fix': {
-        const fx = n.finding.fixes[n.fixIndex];
-        const item = new vscode.TreeItem(fx?.title ?? 'fix', vscode.TreeItemCollapsibleState.None);
-        item.iconPath = new vscode.ThemeIcon(fx?.destructive ? 'trash' : 'wrench');
-        item.tooltip = fx ? `${fx.summary}\n\n${fx.notes.join('\n')}` : '';
+        const item = new vscode.TreeItem(n.fix.title, vscode.TreeItemCollapsibleState.None);
+        item.iconPath = new vscode.ThemeIcon(n.fix.destructive ? 'trash' : 'wrench');
+        item.tooltip = `${n.fix.summary}\n\n${n.fix.notes.join('\n')}`;
         item.contextValue = 'fix';
         item.command = { command: 'conntrack-doctor.applyFix', title: 'Preview and apply', arguments: [n] };
         return item;
@@ -119,6 +140,7 @@ export class HostsTree implements vscode.TreeDataProvider<Node> {
         if (n.command) item.command = n.command;
         return item;
       }
+      case 'entries':
       case 'entryGrouping':
       case 'entryValue':
       case 'entry':
@@ -129,24 +151,37 @@ export class HostsTree implements vscode.TreeDataProvider<Node> {
 
   getChildren(n?: Node): Node[] {
     if (!n) return this.hosts.list().map((host) => ({ kind: 'host', host }));
-    const h = 'host' in n ? n.host : undefined;
-    if (n.kind === 'host') {
-      if (n.host.status !== 'connected' || !n.host.diagnosis) return n.host.error ? [{ kind: 'leaf', label: n.host.error, icon: new vscode.ThemeIcon('error') }] : [];
-      return (['usage', 'findings', 'counters', 'timeouts', 'talkers', 'entries', 'files'] as const).map((group) => (group === 'entries' ? this.entries.groupNode(n.host) : { kind: 'group', host: n.host, group }));
+    switch (n.kind) {
+      case 'host':
+        if (n.host.status !== 'connected' || !n.host.diagnosis) return n.host.error ? [leafNode({ label: n.host.error, icon: new vscode.ThemeIcon('error') })] : [];
+        return GROUPS.map((group) => (group === 'entries' ? this.entries.root(n.host) : { kind: 'group', host: n.host, group }));
+      case 'group':
+        return this.groupChildren(n.host, n.group);
+      case 'cause':
+        return n.findings.map((finding) => ({ kind: 'finding', host: n.host, finding }));
+      case 'finding':
+        return [
+          ...n.finding.fixes.map((fix): Node => ({ kind: 'fix', host: n.host, fix })),
+          ...(n.finding.fixErrors ?? []).map((e) => leafNode({ label: `fix not built: ${e}`, tooltip: e, icon: new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground')) })),
+        ];
+      case 'entries':
+      case 'entryGrouping':
+      case 'entryValue':
+      case 'entry':
+      case 'entryMore':
+        return this.entries.children(n);
+      case 'fix':
+      case 'file':
+      case 'leaf':
+        return [];
     }
-    if (n.kind === 'group' && n.group === 'entries') return this.entries.groupChildren(n.host);
-    if (n.kind === 'entryGrouping' || n.kind === 'entryValue' || n.kind === 'entry' || n.kind === 'entryMore') return this.entries.children(n);
-    if (n.kind === 'group' && h) return this.groupChildren(h, n.group);
-    if (n.kind === 'cause' && h) return n.findings.map((finding) => ({ kind: 'finding', host: h, finding }));
-    if (n.kind === 'finding' && h) return n.finding.fixes.map((_, fixIndex) => ({ kind: 'fix', host: h, finding: n.finding, fixIndex }));
-    return [];
   }
 
-  private groupChildren(h: HostEntry, group: Extract<Node, { kind: 'group' }>['group']): Node[] {
+  private groupChildren(h: HostEntry, group: Group): Node[] {
     const d = h.diagnosis;
     const s = h.snapshot;
     if (!d || !s) return [];
-    const leaf = (label: string, description?: string, tooltip?: string, icon?: vscode.ThemeIcon): Node => ({ kind: 'leaf', label, ...(description !== undefined ? { description } : {}), ...(tooltip !== undefined ? { tooltip } : {}), ...(icon ? { icon } : {}) });
+    const leaf = (label: string, description?: string, tooltip?: string, icon?: vscode.ThemeIcon): Node => leafNode({ label, ...(description !== undefined ? { description } : {}), ...(tooltip !== undefined ? { tooltip } : {}), ...(icon ? { icon } : {}) });
     switch (group) {
       case 'usage': {
         const u = d.usage;
@@ -185,8 +220,6 @@ export class HostsTree implements vscode.TreeDataProvider<Node> {
         if (byCause.size === 0) return [leaf('No findings: the table is healthy', undefined, undefined, new vscode.ThemeIcon('pass'))];
         return [...byCause].map(([cause, findings]) => ({ kind: 'cause', host: h, cause, findings }));
       }
-      case 'entries':
-        return this.entries.groupChildren(h);
       case 'files': {
         const files = parseFiles(s.sysctlFiles ?? []);
         const out: Node[] = [];

@@ -10,6 +10,7 @@ import type { CommandStep, Fix, FileEdit, Verification } from '../core/fix/model
 import { checkVerification, expandHandleStep, shouldSkip, stepSucceeded } from '../core/fix/steps';
 import { renderCommand } from '../core/fix/quote';
 import type { CommandRunner, RunResult } from './runner';
+import { errorMessage } from '../core/format';
 
 export const STATE_DIR = '/var/lib/conntrack-doctor';
 export const CHANGES_DIR = `${STATE_DIR}/changes`;
@@ -263,7 +264,7 @@ export async function applyFix(runner: CommandRunner, fix: Fix, o: ApplyOptions 
     if (err instanceof ApplyError) throw err;
     const rec = record(false, []);
     if (files.length > 0 || steps.length > 0) await saveRecord(runner, rec, o).catch(() => undefined);
-    throw new ApplyError(`${err instanceof Error ? err.message : String(err)}${files.length > 0 || steps.length > 0 ? ` — partial change recorded as ${id}` : ''}`, rec);
+    throw new ApplyError(`${errorMessage(err)}${files.length > 0 || steps.length > 0 ? ` — partial change recorded as ${id}` : ''}`, rec);
   }
 }
 

@@ -20,6 +20,7 @@ import type { Privilege } from './sudo';
 import type { Prompter } from './ssh/auth';
 import type { ResolveOptions } from './ssh/config';
 import type { HostKeyPolicy } from './ssh/connection';
+import { errorMessage } from '../core/format';
 
 export interface OpenHostOptions {
   /** `local` (this machine, no SSH), an ssh config alias, or user@host[:port]. */
@@ -74,7 +75,7 @@ export class HostSession {
       try {
         snap = { ...snap, entrySummary: await this.entrySummary({ topN: opts.topN ?? 10, ...(opts.signal ? { signal: opts.signal } : {}) }) };
       } catch (err) {
-        snap = { ...snap, unavailable: [...(snap.unavailable ?? []), { what: 'entry summary', why: err instanceof Error ? err.message : String(err) }] };
+        snap = { ...snap, unavailable: [...(snap.unavailable ?? []), { what: 'entry summary', why: errorMessage(err) }] };
       }
     }
     return snap;

@@ -15,6 +15,7 @@ import { assignments, parseSysctl } from '../sysctl/syntax';
 import { LEGACY_KEYS, canonicalKey, lookupKey } from '../sysctl/catalog';
 import { ValidationError, validateHostPath, validateInteger } from './validate';
 import { BUCKETS_KEY } from '../facts';
+import { errorMessage } from '../format';
 
 export interface ApplyFileInput {
   /** The file's path on the host (for titles and notes). */
@@ -88,7 +89,7 @@ export function applySysctlFile(input: ApplyFileInput): Fix {
       // The loaders disagree on such a file (systemd-sysctl writes only the last, refused value;
       // procps writes the earlier one first): apply neither until the line is fixed.
       if (earlier) chosen.delete(key);
-      skipped.push(`${where}: "${a.value.text.trim()}" is not a value the kernel accepts for ${key} (${err instanceof Error ? err.message : String(err)}); fix the line first${earlier ? ` (line ${earlier.line + 1} is not applied either: this later line is meant to replace it)` : ''}`);
+      skipped.push(`${where}: "${a.value.text.trim()}" is not a value the kernel accepts for ${key} (${errorMessage(err)}); fix the line first${earlier ? ` (line ${earlier.line + 1} is not applied either: this later line is meant to replace it)` : ''}`);
       continue;
     }
     chosen.set(key, { key, value, current: Number(liveText.trim()), line: a.line });

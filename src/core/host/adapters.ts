@@ -10,6 +10,7 @@ import type { FirewallPersistence, FirewallTarget } from '../fix/invalid-rule';
 import type { HostContext } from '../sysctl/lint';
 import { conntrackLoadedBy, MODPROBE_FILE, MODULES_LOAD_FILE, type BootFacts } from '../sysctl/boot';
 import type { HostSnapshot } from './snapshot';
+import { errorMessage } from '../format';
 
 /** A live sysctl value as an integer (undefined when absent or not a plain integer). */
 export function liveInt(s: HostSnapshot, key: string): number | undefined {
@@ -70,7 +71,7 @@ export function buildFixes(...builders: readonly (() => Fix)[]): { fixes: Fix[];
     try {
       fixes.push(build());
     } catch (err) {
-      errors.push(err instanceof Error ? err.message : String(err));
+      errors.push(errorMessage(err));
     }
   }
   return { fixes, ...(errors.length > 0 ? { fixErrors: errors } : {}) };

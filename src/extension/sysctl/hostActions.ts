@@ -9,14 +9,15 @@ import { applySysctlFile, liveVersionOf } from '../../core/fix/apply-file';
 import { parseSysctl } from '../../core/sysctl/syntax';
 import { ValidationError } from '../../core/fix/validate';
 import type { HostEntry, HostManager } from '../hosts';
-import { previewAndApply } from '../commands';
+import type { CommandSpec } from '../commands';
+import { previewAndApply } from '../flows';
 import { REMOTE_SCHEME, remoteHostId } from '../remoteFs';
 import { LANGUAGE_ID } from './language';
-import { log } from '../log';
+import { log, showError } from '../log';
 
 export const LIVE_SCHEME = 'conntrack-live';
 
-function hostOf(hosts: HostManager, uri: vscode.Uri): HostEntry | undefined {
+function hostOfUri(hosts: HostManager, uri: vscode.Uri): HostEntry | undefined {
   const id = remoteHostId(uri);
   return id === undefined ? undefined : hosts.get(id);
 }
@@ -56,7 +57,8 @@ function buildFix(doc: vscode.TextDocument, h: HostEntry, line?: number): Return
   return applySysctlFile({ path: doc.uri.path, content: doc.getText(), live: h.snapshot?.sysctl ?? {}, initialNetns: h.snapshot?.initialNetns, ...(line !== undefined ? { line } : {}) });
 }
 
-export function registerHostFileActions(hosts: HostManager): vscode.Disposable[] {
+/** The CodeLens and live-values providers (disposables) and the commands (rows of the command table). */
+export function hostFileActions(hosts: HostManager): { disposables: vscode.Disposable[]; commands: CommandSpec[] } {
   const lensChanged = new vscode.EventEmitter<void>();
   const liveChanged = new vscode.EventEmitter<vscode.Uri>();
   const liveDocs = new Set<string>();
@@ -64,7 +66,7 @@ export function registerHostFileActions(hosts: HostManager): vscode.Disposable[]
   const lenses: vscode.CodeLensProvider = {
     onDidChangeCodeLenses: lensChanged.event,
     provideCodeLenses: (doc) => {
-      const h = hostOf(hosts, doc.uri);
+      const h = hostOfUri(hosts, doc.uri);
       if (!h || h.status !== 'connected') return [];
       const top = new vscode.Range(0, 0, 0, 0);
       return [
@@ -78,14 +80,14 @@ export function registerHostFileActions(hosts: HostManager): vscode.Disposable[]
     onDidChange: liveChanged.event,
     provideTextDocumentContent: async (uri) => {
       const fileUri = vscode.Uri.parse(decodeURIComponent(uri.query));
-      const h = hostOf(hosts, fileUri);
+      const h = hostOfUri(hosts, fileUri);
       if (!h) return `# ${fileUri.toString()} is not a file of a known host\n`;
       const doc = await vscode.workspace.openTextDocument(fileUri);
       return liveVersionOf(doc.getText(), h.snapshot?.sysctl ?? {});
     },
   };
 
-  return [
+  const disposables = [
     lensChanged,
     liveChanged,
     vscode.languages.registerCodeLensProvider({ scheme: REMOTE_SCHEME, language: LANGUAGE_ID }, lenses),
@@ -95,68 +97,77 @@ export function registerHostFileActions(hosts: HostManager): vscode.Disposable[]
       for (const u of liveDocs) liveChanged.fire(vscode.Uri.parse(u));
     }),
     vscode.workspace.onDidCloseTextDocument((d) => liveDocs.delete(d.uri.toString())),
-
-    vscode.commands.registerCommand('conntrack-doctor.applyFile', async (arg?: unknown) => {
-      const doc = await documentFor(arg);
-      const h = doc ? hostOf(hosts, doc.uri) : undefined;
-      if (!doc || !h) {
-        void vscode.window.showErrorMessage('Conntrack: open a sysctl file of a connected host first (Conntrack: Open Remote sysctl File…).');
-        return false;
-      }
-      if (!(await savedForApply(doc, h, true))) return false;
-      try {
-        return await previewAndApply(hosts, h, buildFix(doc, h));
-      } catch (err) {
-        if (!(err instanceof ValidationError)) throw err;
-        void vscode.window.showInformationMessage(`Conntrack: ${err.message}`);
-        return false;
-      }
-    }),
-
-    vscode.commands.registerCommand('conntrack-doctor.compareWithLive', async (arg?: unknown) => {
-      const doc = await documentFor(arg);
-      const h = doc ? hostOf(hosts, doc.uri) : undefined;
-      if (!doc || !h) {
-        void vscode.window.showErrorMessage('Conntrack: open a sysctl file of a connected host first (Conntrack: Open Remote sysctl File…).');
-        return;
-      }
-      const left = vscode.Uri.from({ scheme: LIVE_SCHEME, path: doc.uri.path, query: encodeURIComponent(doc.uri.toString()) });
-      liveDocs.add(left.toString());
-      await vscode.commands.executeCommand('vscode.diff', left, doc.uri, `${doc.uri.path.split('/').pop() ?? doc.uri.path}: live on ${h.label} ↔ file`);
-    }),
-
-    /** After a quick fix on a host file: offer to apply the changed line (not in the palette). */
-    vscode.commands.registerCommand('conntrack-doctor.offerApplyLines', async (uriText: string, lines: number[]) => {
-      const doc = await documentFor(uriText);
-      const h = doc ? hostOf(hosts, doc.uri) : undefined;
-      if (!doc || !h || h.status !== 'connected') return;
-      for (const line of lines) {
-        if (line >= doc.lineCount) continue;
-        try {
-          buildFix(doc, h, line);
-        } catch (err) {
-          if (err instanceof ValidationError) {
-            log.info(`not offering to apply line ${line + 1} of ${doc.uri.path}: ${err.message}`);
-            continue;
-          }
-          throw err;
-        }
-        const parsed = parseSysctl(doc.lineAt(line).text).lines[0];
-        const what = parsed?.kind === 'assignment' ? `${parsed.normalizedKey} = ${parsed.value.text.trim()}` : doc.lineAt(line).text.trim();
-        const go = 'Save and Apply on Host…';
-        // Not awaited by the quick fix: the notification stays until the user answers.
-        void vscode.window.showInformationMessage(`Apply ${what} on ${h.label}?`, go).then(async (answer) => {
-          if (answer !== go) return;
-          try {
-            if (!(await savedForApply(doc, h, false))) return;
-            await previewAndApply(hosts, h, buildFix(doc, h, line));
-          } catch (err) {
-            log.error(`applying line ${line + 1} of ${doc.uri.path}`, err);
-            void vscode.window.showErrorMessage(`Conntrack: ${err instanceof Error ? err.message : String(err)}`);
-          }
-        });
-        return;
-      }
-    }),
   ];
+
+  const applyFile = async (arg?: unknown): Promise<boolean> => {
+    const doc = await documentFor(arg);
+    const h = doc ? hostOfUri(hosts, doc.uri) : undefined;
+    if (!doc || !h) {
+      void vscode.window.showErrorMessage('Conntrack: open a sysctl file of a connected host first (Conntrack: Open Remote sysctl File…).');
+      return false;
+    }
+    if (!(await savedForApply(doc, h, true))) return false;
+    try {
+      return await previewAndApply(hosts, h, buildFix(doc, h));
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      void vscode.window.showInformationMessage(`Conntrack: ${err.message}`);
+      return false;
+    }
+  };
+
+  const compareWithLive = async (arg?: unknown): Promise<void> => {
+    const doc = await documentFor(arg);
+    const h = doc ? hostOfUri(hosts, doc.uri) : undefined;
+    if (!doc || !h) {
+      void vscode.window.showErrorMessage('Conntrack: open a sysctl file of a connected host first (Conntrack: Open Remote sysctl File…).');
+      return;
+    }
+    const left = vscode.Uri.from({ scheme: LIVE_SCHEME, path: doc.uri.path, query: encodeURIComponent(doc.uri.toString()) });
+    liveDocs.add(left.toString());
+    await vscode.commands.executeCommand('vscode.diff', left, doc.uri, `${doc.uri.path.split('/').pop() ?? doc.uri.path}: live on ${h.label} ↔ file`);
+  };
+
+  /** After a quick fix on a host file: offer to apply the changed line (not in the palette). */
+  const offerApplyLines = async (uriText: unknown, lines: unknown): Promise<void> => {
+    if (typeof uriText !== 'string' || !Array.isArray(lines)) return;
+    const doc = await documentFor(uriText);
+    const h = doc ? hostOfUri(hosts, doc.uri) : undefined;
+    if (!doc || !h || h.status !== 'connected') return;
+    for (const line of lines) {
+      if (typeof line !== 'number' || line >= doc.lineCount) continue;
+      try {
+        buildFix(doc, h, line);
+      } catch (err) {
+        if (err instanceof ValidationError) {
+          log.info(`not offering to apply line ${line + 1} of ${doc.uri.path}: ${err.message}`);
+          continue;
+        }
+        throw err;
+      }
+      const parsed = parseSysctl(doc.lineAt(line).text).lines[0];
+      const what = parsed?.kind === 'assignment' ? `${parsed.normalizedKey} = ${parsed.value.text.trim()}` : doc.lineAt(line).text.trim();
+      const go = 'Save and Apply on Host…';
+      // Not awaited by the quick fix: the notification stays until the user answers.
+      void vscode.window.showInformationMessage(`Apply ${what} on ${h.label}?`, go).then(async (answer) => {
+        if (answer !== go) return;
+        try {
+          if (!(await savedForApply(doc, h, false))) return;
+          await previewAndApply(hosts, h, buildFix(doc, h, line));
+        } catch (err) {
+          void showError(`applying line ${line + 1} of ${doc.uri.path}`, 'Conntrack', err);
+        }
+      });
+      return;
+    }
+  };
+
+  return {
+    disposables,
+    commands: [
+      { id: 'applyFile', run: applyFile },
+      { id: 'compareWithLive', run: compareWithLive },
+      { id: 'offerApplyLines', run: offerApplyLines },
+    ],
+  };
 }

@@ -15,6 +15,7 @@ import { formatDuration, formatInt } from '../../core/format';
 import type { Range as CoreRange, Severity } from '../../core/types';
 import { documentContext, type DocumentContext } from './context';
 import { readSettings } from '../settings';
+import type { CommandSpec } from '../commands';
 import { log } from '../log';
 
 export const LANGUAGE_ID = 'sysctl';
@@ -55,9 +56,13 @@ export class SysctlLanguage implements vscode.Disposable {
       vscode.languages.registerCodeActionsProvider(selector, { provideCodeActions: (d, r, c) => this.codeActions(d, r, c) }, {
         providedCodeActionKinds: [vscode.CodeActionKind.QuickFix, vscode.CodeActionKind.SourceFixAll],
       }),
-      vscode.commands.registerCommand('conntrack-doctor.showRuleDoc', (code: string) => this.showDoc(code)),
     );
     for (const d of vscode.workspace.textDocuments) this.schedule(d, 0);
+  }
+
+  /** Rows of the command table: Show Rule Documentation (the quick fix "Show documentation for …"). */
+  commands(): CommandSpec[] {
+    return [{ id: 'showRuleDoc', run: (code: unknown) => (typeof code === 'string' ? this.showDoc(code) : undefined) }];
   }
 
   dispose(): void {

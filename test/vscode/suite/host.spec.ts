@@ -78,7 +78,7 @@ describe('a real host in the sidebar', () => {
     assert.match(api.statusBar.state.text, /\$\(error\)/);
     const findings = h.diagnosis?.findings ?? [];
     assert.ok(findings.some((f) => f.cause === 'too-many-connections' && f.severity === 'critical'));
-  });
+  }, { timeoutMs: 60_000 }); // filling the host's table takes ~4 s, five times that on a loaded machine
 
   it('a destructive command without confirmation does nothing', async () => {
     const h = api.hosts.get(env().alias);

@@ -1,0 +1,81 @@
+/**
+ * The extension's two flows every feature shares: refreshing a host (with progress; a failure
+ * offers Retry), and the one path of a remote change: build (pure, in the core) → preview →
+ * modal confirmation → apply with progress (cancellable) → read back → refresh.
+ */
+import * as vscode from 'vscode';
+import type { Fix } from '../core/fix/model';
+import { renderPreview } from '../core/fix/preview';
+import { buildHostFix, type FixParams } from '../core/host/fixes';
+import { applyFix } from '../io/apply';
+import type { HostEntry, HostManager } from './hosts';
+import { log, showError, showInfoWithLog } from './log';
+import { showReadOnly } from './readOnlyDocs';
+
+/** Progress for anything that may take more than a second; cancellable (an AbortSignal) unless the work must not stop half-way. */
+export async function withProgress<T>(title: string, fn: (signal: AbortSignal) => Promise<T>, cancellable = true): Promise<T> {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable }, (_p, token) => {
+    const abort = new AbortController();
+    const sub = token.onCancellationRequested(() => abort.abort());
+    return fn(abort.signal).finally(() => {
+      sub.dispose();
+    });
+  });
+}
+
+/** A new snapshot and diagnosis of the host (connecting first when needed); a failure is shown with Retry. */
+export async function refreshHost(hosts: HostManager, h: HostEntry): Promise<void> {
+  try {
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Conntrack: reading ${h.label}`, cancellable: true }, (_p, token) => hosts.refresh(h, token));
+  } catch (err) {
+    // Not awaited: the command is done; the notification's buttons act later.
+    void showError(`refreshing ${h.label}`, `Conntrack: ${h.label}`, err, 'Retry').then((action) => (action === 'Retry' ? refreshHost(hosts, h) : undefined));
+  }
+}
+
+/** Preview → modal confirmation → apply with progress → read back → refresh. True when applied and verified. */
+export async function previewAndApply(hosts: HostManager, h: HostEntry, fix: Fix): Promise<boolean> {
+  const session = h.session;
+  if (!session) return false;
+  if (fix.needsInitialNetns && h.snapshot?.initialNetns === false) {
+    void vscode.window.showErrorMessage(`${fix.title}: ${h.label} is not the initial network namespace. nf_conntrack_max and buckets are global and can only be changed on the host itself (here the kernel refuses the write while sysctl still exits 0).`, { modal: true });
+    return false;
+  }
+  await showReadOnly(`Preview ${fix.title.replace(/[/\\]/g, '_')}.md`, renderPreview(fix, h.label), 'markdown', { preview: true, preserveFocus: false });
+  const go = fix.destructive ? 'Delete' : 'Apply';
+  const answer = await vscode.window.showWarningMessage(
+    fix.destructive ? (fix.confirmation ?? fix.title) : `${fix.title} on ${h.label}?`,
+    { modal: true, detail: `${fix.summary}\n\nThe exact commands and file changes are shown in the preview. ${fix.rollback.length > 0 || fix.fileEdits.length > 0 ? 'It can be rolled back (Conntrack: Roll Back Last Change).' : 'It cannot be undone.'}` },
+    go,
+  );
+  if (answer !== go) {
+    log.info(`not applied (not confirmed): ${fix.title} on ${h.label}`);
+    return false;
+  }
+  try {
+    const record = await withProgress(`Conntrack: ${fix.title}`, (signal) =>
+      applyFix(session.runner, fix, { host: h.label, confirm: () => Promise.resolve(true), signal, onProgress: (l) => log.info(`[${h.label}] ${l}`) }),
+    );
+    const observed = record.verification.map((v) => v.observed).join(', ') || 'done';
+    showInfoWithLog(record.unchanged ? `${fix.title}: already in place (${observed}); nothing was changed.` : `${fix.title}: applied and verified (${observed}).`);
+    await refreshHost(hosts, h);
+    return true;
+  } catch (err) {
+    void showError(`applying ${fix.title} on ${h.label}`, fix.title, err);
+    return false;
+  }
+}
+
+/** Builds a named fix from the host's snapshot (reading it first when there is none), then previewAndApply. */
+export async function buildAndApply(hosts: HostManager, h: HostEntry, id: string, params: FixParams = {}): Promise<boolean> {
+  if (!h.snapshot) await refreshHost(hosts, h);
+  if (!h.snapshot) return false;
+  let fix: Fix;
+  try {
+    fix = buildHostFix(h.snapshot, id, params);
+  } catch (err) {
+    void showError(`building ${id} for ${h.label}`, 'Conntrack', err);
+    return false;
+  }
+  return previewAndApply(hosts, h, fix);
+}

@@ -1,0 +1,62 @@
+/**
+ * The commands about hosts themselves (category "Conntrack"): connect, add, list the ssh
+ * config's, disconnect, refresh, diagnose (a readable report), open a remote sysctl file,
+ * forget the sudo password, the status bar's menu and the log. Rows of the command table.
+ */
+import * as vscode from 'vscode';
+import { renderDiagnosis } from '../core/host/report';
+import { hostCommand, type CommandSpec } from './commands';
+import { refreshHost } from './flows';
+import type { HostEntry, HostManager } from './hosts';
+import { log } from './log';
+import { showReadOnly } from './readOnlyDocs';
+import { remoteUri } from './remoteFs';
+
+export function hostCommands(hosts: HostManager, activeHost: () => HostEntry | undefined): CommandSpec[] {
+  return [
+    hostCommand(hosts, 'connect', {}, (h) => refreshHost(hosts, h)),
+    {
+      id: 'addHost',
+      run: async () => {
+        const target = await vscode.window.showInputBox({ title: 'Conntrack: Add Host', prompt: 'user@host[:port] or an alias from your ssh config', ignoreFocusOut: true, validateInput: (v) => (/^[\w.@:[\]-]+$/.test(v.trim()) ? undefined : 'Only user@host[:port] or an ssh config alias') });
+        if (!target) return;
+        const h = await hosts.add(target.trim(), target.trim(), true);
+        await refreshHost(hosts, h);
+      },
+    },
+    {
+      id: 'useSshConfig',
+      run: async () => {
+        await hosts.reload();
+        if (hosts.list().length === 0) void vscode.window.showInformationMessage('No concrete Host entries were found in your ssh config.');
+      },
+    },
+    hostCommand(hosts, 'disconnect', { connected: true }, (h) => hosts.disconnect(h)),
+    hostCommand(hosts, 'refresh', { connected: true }, (h) => refreshHost(hosts, h)),
+    hostCommand(hosts, 'diagnose', {}, async (h) => {
+      await refreshHost(hosts, h);
+      if (!h.diagnosis) return;
+      await showReadOnly(`Conntrack on ${h.label.replace(/[/\\]/g, '_')} (diagnosis).txt`, renderDiagnosis(h.diagnosis), 'plaintext', { preview: false });
+    }),
+    hostCommand(hosts, 'openRemoteFile', { connected: true, title: 'Open a sysctl file on…' }, async (h) => {
+      if (!h.snapshot) await refreshHost(hosts, h);
+      const files = (h.snapshot?.sysctlFiles ?? []).map((f) => f.path);
+      const path = await vscode.window.showQuickPick(files.length > 0 ? files : ['/etc/sysctl.conf'], { title: `sysctl files on ${h.label}` });
+      if (path) await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(remoteUri(h.id, path)));
+    }),
+    hostCommand(hosts, 'forgetSecrets', {}, (h) => hosts.forgetSecrets(h)),
+    { id: 'showLog', run: () => log.show() },
+    {
+      id: 'quickMenu',
+      run: async () => {
+        const pick = await vscode.window.showQuickPick([
+          { label: '$(refresh) Refresh', command: 'conntrack-doctor.refresh' },
+          { label: '$(checklist) Diagnose Host', command: 'conntrack-doctor.diagnose' },
+          { label: '$(file) Open Remote sysctl File…', command: 'conntrack-doctor.openRemoteFile' },
+          { label: '$(output) Show Log', command: 'conntrack-doctor.showLog' },
+        ], { title: 'Conntrack' });
+        if (pick) await vscode.commands.executeCommand(pick.command, activeHost());
+      },
+    },
+  ];
+}
