@@ -132,6 +132,18 @@ function parse(argv: readonly string[], options: ParseArgsConfig['options'], io:
   }
 }
 
+/** parse(), then the positionals a command needs (TARGET, FIX …); a missing one prints `usage` (exit 2). */
+function parseWith(argv: readonly string[], options: ParseArgsConfig['options'], io: CliIO, needed: number, usage: string): { values: Values; args: [string, ...string[]] } | number {
+  const p = parse(argv, options, io);
+  if (typeof p === 'number') return p;
+  const [first, ...rest] = p.positionals;
+  if (first === undefined || p.positionals.length < needed || p.positionals.slice(0, needed).some((x) => x === '')) {
+    io.stderr(`${usage}\n`);
+    return 2;
+  }
+  return { values: p.values, args: [first, ...rest] };
+}
+
 function int(v: Values, name: string, def: number, min: number, max: number): number {
   const raw = v[name];
   if (raw === undefined) return def;
@@ -211,13 +223,9 @@ export async function runDiagnose(argv: readonly string[], io: CliIO): Promise<n
 }
 
 export async function runEntries(argv: readonly string[], io: CliIO): Promise<number> {
-  const p = parse(argv, { ...filterOptions, top: { type: 'string' }, list: { type: 'boolean', default: false }, offset: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean', default: false } }, io);
+  const p = parseWith(argv, { ...filterOptions, top: { type: 'string' }, list: { type: 'boolean', default: false }, offset: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean', default: false } }, io, 1, 'usage: conntrack-doctor entries TARGET [--top N] [--list] [filter]');
   if (typeof p === 'number') return p;
-  const [target] = p.positionals;
-  if (!target) {
-    io.stderr('usage: conntrack-doctor entries TARGET [--top N] [--list] [filter]\n');
-    return 2;
-  }
+  const [target] = p.args;
   try {
     const filter = filterFrom(p.values) ?? {};
     const top = int(p.values, 'top', 10, 1, 1000);
@@ -245,13 +253,9 @@ export async function runEntries(argv: readonly string[], io: CliIO): Promise<nu
 }
 
 export async function runApply(argv: readonly string[], io: CliIO): Promise<number> {
-  const p = parse(argv, { ...filterOptions, value: { type: 'string' }, key: { type: 'string' }, path: { type: 'string' }, ipv6: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false }, yes: { type: 'boolean', short: 'y', default: false } }, io);
+  const p = parseWith(argv, { ...filterOptions, value: { type: 'string' }, key: { type: 'string' }, path: { type: 'string' }, ipv6: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false }, yes: { type: 'boolean', short: 'y', default: false } }, io, 2, `usage: conntrack-doctor apply TARGET FIX [options]   (FIX: ${FIX_IDS.join(', ')})`);
   if (typeof p === 'number') return p;
-  const [target, fixId] = p.positionals;
-  if (!target || !fixId) {
-    io.stderr(`usage: conntrack-doctor apply TARGET FIX [options]   (FIX: ${FIX_IDS.join(', ')})\n`);
-    return 2;
-  }
+  const [target, fixId = ''] = p.args;
   if (!(FIX_IDS as readonly string[]).includes(fixId)) {
     io.stderr(`conntrack-doctor: unknown fix "${fixId}"; one of: ${FIX_IDS.join(', ')}\n`);
     return 2;
@@ -314,13 +318,9 @@ export async function runApply(argv: readonly string[], io: CliIO): Promise<numb
 }
 
 export async function runRollback(argv: readonly string[], io: CliIO): Promise<number> {
-  const p = parse(argv, { id: { type: 'string' }, yes: { type: 'boolean', short: 'y', default: false } }, io);
+  const p = parseWith(argv, { id: { type: 'string' }, yes: { type: 'boolean', short: 'y', default: false } }, io, 1, 'usage: conntrack-doctor rollback TARGET [--id ID] [--yes]');
   if (typeof p === 'number') return p;
-  const [target] = p.positionals;
-  if (!target) {
-    io.stderr('usage: conntrack-doctor rollback TARGET [--id ID] [--yes]\n');
-    return 2;
-  }
+  const [target] = p.args;
   try {
     return await withSession(open(target, p.values, io), async (host) => {
       if (!p.values['yes'] && !(process.stdin.isTTY && (await confirmOnTerminal(`Roll back the newest change on ${target}?`)))) {

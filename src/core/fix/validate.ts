@@ -269,11 +269,16 @@ export function validateIptablesChain(field: string, input: unknown): string {
 export const IPTABLES_TABLES = ['filter', 'nat', 'mangle', 'raw', 'security'] as const;
 export type IptablesTable = (typeof IPTABLES_TABLES)[number];
 
-export function validateIptablesTable(field: string, input: unknown): IptablesTable {
+/** One of a fixed list of words (`what` names the list in the error). */
+function validateOneOf<T extends string>(field: string, input: unknown, list: readonly T[], what: string): T {
   const s = requireString(field, input);
-  const found = IPTABLES_TABLES.find((t) => t === s);
-  if (!found) throw new ValidationError(field, `expected an iptables table (${IPTABLES_TABLES.join(', ')}), got ${show(s)}`);
+  const found = list.find((t) => t === s);
+  if (!found) throw new ValidationError(field, `expected ${what} (${list.join(', ')}), got ${show(s)}`);
   return found;
+}
+
+export function validateIptablesTable(field: string, input: unknown): IptablesTable {
+  return validateOneOf(field, input, IPTABLES_TABLES, 'an iptables table');
 }
 
 /** nft families in which `ct state` filtering of host traffic makes sense. */
@@ -281,10 +286,7 @@ export const NFT_FAMILIES = ['ip', 'ip6', 'inet'] as const;
 export type NftFamily = (typeof NFT_FAMILIES)[number];
 
 export function validateNftFamily(field: string, input: unknown): NftFamily {
-  const s = requireString(field, input);
-  const found = NFT_FAMILIES.find((f) => f === s);
-  if (!found) throw new ValidationError(field, `expected an nft family (${NFT_FAMILIES.join(', ')}), got ${show(s)}`);
-  return found;
+  return validateOneOf(field, input, NFT_FAMILIES, 'an nft family');
 }
 
 const PATH_CHARS = /^\/[A-Za-z0-9_@%+=:,./-]*$/;
