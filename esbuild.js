@@ -25,10 +25,34 @@ const entries = [
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];
 
+/**
+ * In watch mode, a rebuild prints "[watch] build started", the errors as
+ * "✘ [ERROR] message" + "    file:line:col:", then "[watch] build finished" once every entry
+ * is built: the background problem matcher of .vscode/tasks.json reads exactly these lines, and
+ * F5 waits for the "finished" one.
+ */
+let building = 0;
+const watchReport = {
+  name: 'watch-report',
+  setup(build) {
+    build.onStart(() => {
+      if (building++ === 0) console.log('[watch] build started');
+    });
+    build.onEnd((result) => {
+      for (const { text, location } of result.errors) {
+        console.error(`✘ [ERROR] ${text}`);
+        if (location) console.error(`    ${location.file}:${location.line}:${location.column}:`);
+      }
+      if (--building === 0) console.log('[watch] build finished');
+    });
+  },
+};
+
 async function main() {
   if (watch) {
     for (const entry of entries) {
-      const ctx = await esbuild.context({ ...common, ...entry });
+      // esbuild's own report is silenced: the plugin prints the one the problem matcher reads
+      const ctx = await esbuild.context({ ...common, ...entry, logLevel: 'silent', plugins: [watchReport] });
       await ctx.watch();
     }
     return;
