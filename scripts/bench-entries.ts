@@ -8,9 +8,10 @@
  * nf_conntrack_max (262144 here) it raises the initial namespace's nf_conntrack_max for the FILL
  * only (entries above max stay until they expire; ASSURED ones are never early-dropped), and
  * restores it right after, in a finally, on process exit and on SIGINT/SIGTERM/SIGHUP. While max
- * is raised it holds ctd-host's lock (CTD_HOSTS_ROOT/.lock) and refuses to raise while an
- * --initial-netns host is registered: such a host records the machine's netfilter sysctls when
- * it comes up and writes them back when it goes down, so it must never see the raised value.
+ * is raised it holds the global conntrack lock exclusively (harness/conntrackLock.ts: the tests
+ * that rely on max hold it shared) and refuses to raise while an --initial-netns host is
+ * registered: such a host records the machine's netfilter sysctls when it comes up and writes
+ * them back when it goes down, so it must never see the raised value.
  * nf_conntrack_buckets is left alone (1M entries in 262144 buckets = kube-proxy's max/4 sizing).
  * The test host is stopped the same way.
  *
@@ -29,7 +30,6 @@
  * /proc/net/nf_conntrack, the proposed program) and whether P and B agree.
  * CPU figures are the stable ones on a busy machine: the test host and this client share its CPUs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,7 @@ import { entrySummaryArgs, entrySummaryAwk, entrySummaryScript, parseEntrySummar
 import { createConntrackTableReader } from '../src/core/kernel/conntrackTable';
 import { summarizeEntries, TIMEOUT_BUCKETS, type EntrySummary } from '../src/core/kernel/entrySummary';
 import { startHost, type TestHost } from '../test/host/testHost';
+import { CONNTRACK_LOCK_FILE, globalConntrackLock, type HeldLock } from '../harness/conntrackLock';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) {
@@ -99,37 +100,12 @@ function restoreSysctlsSync(): string[] {
   return done;
 }
 
-// ctd-host's lock, held by a child `flock -o LOCK sh -c 'echo locked; exec cat'`: -o keeps the
-// lock in the flock process alone (not in cat), so killing it releases the lock at once, even
-// from a signal handler; if this process dies first, cat sees EOF and flock exits with it.
 const HOSTS_ROOT = process.env['CTD_HOSTS_ROOT'] ?? '/tmp/ctd-hosts';
-let lockHolder: ChildProcess | undefined;
+let conntrackLock: HeldLock | undefined;
 
-async function acquireHostsLock(timeoutS = 60): Promise<void> {
-  const child = spawn('flock', ['-o', '-w', String(timeoutS), join(HOSTS_ROOT, '.lock'), 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  lockHolder = child;
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('locked')) resolve();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`could not take ${HOSTS_ROOT}/.lock (flock exit ${code})`)));
-  });
-}
-
-function releaseHostsLockSync(): void {
-  if (lockHolder === undefined) return;
-  lockHolder.stdin?.end();
-  if (lockHolder.exitCode === null && lockHolder.pid !== undefined) {
-    try {
-      process.kill(lockHolder.pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-  lockHolder = undefined;
+function releaseLockSync(): void {
+  conntrackLock?.releaseSync();
+  conntrackLock = undefined;
 }
 
 /** Registered --initial-netns hosts (they snapshot and later write back the netfilter sysctls). */
@@ -143,7 +119,7 @@ function initialNetnsHosts(): string[] {
 let scratch: string | undefined;
 function cleanupSync(): void {
   restoreSysctlsSync();
-  releaseHostsLockSync();
+  releaseLockSync();
   if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
   scratch = undefined;
 }
@@ -498,12 +474,12 @@ async function fillTo(host: TestHost, n: number, log: (s: string) => void): Prom
   };
   const max = Number(readSysctl('nf_conntrack_max'));
   if (n + HEADROOM <= max) return fill();
-  // Raised for the fill only, under ctd-host's lock, never while an --initial-netns host exists.
+  // Raised for the fill only, under the global conntrack lock, never while an --initial-netns host exists.
   for (let waited = 0; ; waited += 5) {
-    await acquireHostsLock();
+    conntrackLock = await globalConntrackLock('exclusive', { timeoutS: 600 });
     const initial = initialNetnsHosts();
     if (initial.length === 0) break;
-    releaseHostsLockSync();
+    releaseLockSync();
     if (waited >= 90) throw new Error(`cannot raise nf_conntrack_max for N=${fmtN(n)}: --initial-netns host(s) ${initial.join(', ')} registered for 90 s (they would record or restore the raised value)`);
     if (waited === 0) log(`waiting for --initial-netns host(s) ${initial.join(', ')} to go away before raising nf_conntrack_max…`);
     await new Promise((r) => setTimeout(r, 5000));
@@ -512,11 +488,11 @@ async function fillTo(host: TestHost, n: number, log: (s: string) => void): Prom
   try {
     const want = n + HEADROOM;
     writeSysctl('nf_conntrack_max', String(want));
-    log(`raised the global nf_conntrack_max ${fmtN(max)} → ${fmtN(want)} for the fill (holding ${HOSTS_ROOT}/.lock)`);
+    log(`raised the global nf_conntrack_max ${fmtN(max)} → ${fmtN(want)} for the fill (holding ${CONNTRACK_LOCK_FILE})`);
     return await fill();
   } finally {
     const restored = restoreSysctlsSync();
-    releaseHostsLockSync();
+    releaseLockSync();
     log(`restored ${restored.join(', ')} after ${fmtMs(nowMs() - t0)}; the entries stay (ASSURED: never early-dropped; new flows in this netns are refused until the host is stopped)`);
   }
 }

@@ -20,9 +20,10 @@ import { repoRoot } from '../vscode/paths';
 import {
   activeEditorLines, activeEditorText, clickDialogButton, clickNotificationButton, clickTreeRow, dismissHover, expandTreeRow, hoverEditorText,
   notificationMessages, openQuickFixMenu, openViewContainer, pickCodeAction, pickQuickPickItem, quickPickLabels, readTreeRows,
-  retryUntil, runPaletteCommand, squigglesByLine, treeChildren, waitForActiveEditorTab, waitForDialog, waitForNotification,
+  runPaletteCommand, squigglesByLine, treeChildren, waitForActiveEditorTab, waitForDialog, waitForNotification,
   waitForOutputChannel, waitForOutputText, waitForQuickPick, waitForTreeRow, webviewAttribute, webviewText, type TreeRow,
 } from '../vscode/workbenchUi';
+import { retryUntil } from '../../harness/poll';
 import { ARTIFACTS, HOST_ALIAS, startE2e, type E2eEnv } from './env';
 
 const VIEW = 'Hosts';

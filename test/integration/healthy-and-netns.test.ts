@@ -14,20 +14,21 @@ import { buildHostFix } from '../../src/core/host/fixes';
 import { applyFix, ApplyError, listChanges, rollbackLast } from '../../src/io/apply';
 import { useHost } from '../host/testHost';
 import {
-  BUCKETS_PATH, MAX_PATH, cli, controlMaster, globalConntrackLock, machineSysctl, openSession, scratchDir, sshOk, writeSshConfig, type Session,
+  BUCKETS_PATH, MAX_PATH, cli, controlMaster, machineSysctl, openSession, scratchDir, sshOk, writeSshConfig, type Session,
 } from './helpers';
+import { globalConntrackLock, type HeldLock } from '../../harness/conntrackLock';
 
 const dir = scratchDir('healthy');
-let release: (() => Promise<void>) | undefined;
+let lock: HeldLock | undefined;
 let s: Session | undefined;
 
 // The assertions below compare against the machine's global max: no other test file may change it meanwhile.
 before(async () => {
-  release = await globalConntrackLock('shared');
+  lock = await globalConntrackLock('shared');
 });
 after(async () => {
   await s?.session.close();
-  await release?.();
+  await lock?.release();
 });
 const h = useHost(`ith${process.pid % 10000}`);
 

@@ -37,57 +37,6 @@ export function machineSysctl(path: string): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Waiting
-
-/** Polls `probe` until it returns a value other than undefined; fails with `what` at the deadline. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}${last instanceof Error ? ` (last error: ${last.message})` : ''}`);
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Cross-process lock around the machine's global conntrack settings
-
-/**
- * nf_conntrack_max is one value for the whole machine: a file that changes it (the initial-netns
- * host) takes this lock exclusively, files whose assertions depend on it (a full table, "max
- * unchanged") take it shared, so test files running in parallel never see each other's change.
- * Held by a `flock` child process: released when `release()` is called or this process dies.
- */
-export async function globalConntrackLock(mode: 'shared' | 'exclusive'): Promise<() => Promise<void>> {
-  const lockFile = join(process.env['CTD_HOSTS_ROOT'] ?? '/tmp/ctd-hosts', '.global-conntrack.lock');
-  spawnSync('mkdir', ['-p', join(lockFile, '..')]);
-  const child = spawn('flock', [mode === 'shared' ? '-s' : '-x', lockFile, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  child.stdin.on('error', () => undefined);
-  await new Promise<void>((resolveLock, reject) => {
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('locked')) resolveLock();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`flock exited (${code}) before taking ${lockFile}`)));
-  });
-  child.removeAllListeners('exit');
-  return () =>
-    new Promise<void>((done) => {
-      if (child.exitCode !== null) return done();
-      child.once('exit', () => done());
-      child.stdin.end();
-    });
-}
-
-// ---------------------------------------------------------------------------------------------
 // ssh config files, as a user would write them
 
 export interface SshConfigOptions {

@@ -14,18 +14,19 @@ import { after, before, describe, test } from 'node:test';
 import { buildHostFix } from '../../src/core/host/fixes';
 import { applyFix, ApplyError, CHANGES_DIR, type ChangeRecord } from '../../src/io/apply';
 import { useHost } from '../host/testHost';
-import { BUCKETS_PATH, MAX_PATH, cli, globalConntrackLock, machineSysctl, openSession, scratchDir, sshOk, writeSshConfig, type Session } from './helpers';
+import { BUCKETS_PATH, MAX_PATH, cli, machineSysctl, openSession, scratchDir, sshOk, writeSshConfig, type Session } from './helpers';
+import { globalConntrackLock, type HeldLock } from '../../harness/conntrackLock';
 
 const DROP_IN = '/etc/sysctl.d/90-conntrack-doctor.conf';
 const dir = scratchDir('initial');
 const max0 = machineSysctl(MAX_PATH);
 const buckets0 = machineSysctl(BUCKETS_PATH);
-let release: (() => Promise<void>) | undefined;
+let lock: HeldLock | undefined;
 let s: Session | undefined;
 
 // This file changes the machine's global max: no other test file may rely on it meanwhile.
 before(async () => {
-  release = await globalConntrackLock('exclusive');
+  lock = await globalConntrackLock('exclusive');
 });
 const h = useHost(`iti${process.pid % 10000}`, { initialNetns: true });
 // Registered after useHost: runs after the host is down (which restores the values too).
@@ -37,7 +38,7 @@ after(async () => {
       assert.equal(machineSysctl(path), value, `${path} restored`);
     }
   } finally {
-    await release?.();
+    await lock?.release();
   }
 });
 

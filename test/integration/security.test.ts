@@ -16,7 +16,8 @@ import { isIoError } from '../../src/io/errors';
 import type { PromptRequest } from '../../src/io/ssh/auth';
 import type { HostKeyQuestion } from '../../src/io/ssh/knownHosts';
 import { useHost, type TestHost } from '../host/testHost';
-import { cli, cliOnTerminal, openSession, scratchDir, sshdLog, sshdLogSize, waitFor, watchProcesses, writeSshConfig, type Session } from './helpers';
+import { cli, cliOnTerminal, openSession, scratchDir, sshdLog, sshdLogSize, watchProcesses, writeSshConfig, type Session } from './helpers';
+import { retryUntil } from '../../harness/poll';
 
 const dir = scratchDir('security');
 const sessions: Session[] = [];
@@ -36,7 +37,7 @@ async function rejects(p: Promise<unknown>): Promise<unknown> {
 
 /** Waits until sshd has logged the end of every connection it logged the start of (after `from`). */
 async function connectionsSettled(host: TestHost, from: number): Promise<string> {
-  return waitFor('sshd to log the end of the connection(s)', () => {
+  return retryUntil('sshd to log the end of the connection(s)', 10_000, () => {
     const log = sshdLog(host, from);
     const ports = [...log.matchAll(/^Connection from \S+ port (\d+) on/gm)].map((m) => m[1]);
     const ended = (p: string | undefined): boolean => new RegExp(`^(Connection closed by|Disconnected from|Received disconnect from|Connection reset by)\\b.* port ${p}\\b`, 'm').test(log);
@@ -118,7 +119,7 @@ describe('host keys', () => {
     let from = sshdLogSize(host);
     const ok = await openSession(dir, host);
     sessions.push(ok);
-    await waitFor('the login in the sshd log', () => (/^Accepted publickey for root from /m.test(sshdLog(host, from)) ? true : undefined));
+    await retryUntil('the login in the sshd log', 10_000, () => (/^Accepted publickey for root from /m.test(sshdLog(host, from)) ? true : undefined));
 
     from = sshdLogSize(host);
     const err = await rejects(openSession(dir, host, { alias: 'unknown', knownHosts: empty, strict: 'yes' }));

@@ -11,18 +11,19 @@ import { diagnose } from '../../src/core/host/diagnose';
 import { isIoError } from '../../src/io/errors';
 import { formatInt } from '../../src/core/format';
 import { useHost, type FullResult } from '../host/testHost';
-import { MAX_PATH, globalConntrackLock, machineSysctl, openSession, scratchDir, type Session } from './helpers';
+import { MAX_PATH, machineSysctl, openSession, scratchDir, type Session } from './helpers';
+import { globalConntrackLock, type HeldLock } from '../../harness/conntrackLock';
 
 const dir = scratchDir('full');
-let release: (() => Promise<void>) | undefined;
+let lock: HeldLock | undefined;
 let s: Session | undefined;
 // `full` fills up to the machine's global max: no other test file may change it meanwhile.
 before(async () => {
-  release = await globalConntrackLock('shared');
+  lock = await globalConntrackLock('shared');
 });
 after(async () => {
   await s?.session.close();
-  await release?.();
+  await lock?.release();
 });
 const h = useHost(`itf${process.pid % 10000}`);
 

@@ -4,6 +4,7 @@
  */
 import type { Locator, Page } from './browser';
 import { clickTreeRowWhere, expandTreeRowWhere, readRenderedRows, treeRowsUnder, type TreeRowText } from './workbenchTree';
+import { firstLine, retryUntil } from '../../harness/poll';
 
 /** Playwright selector text for an exact, quoted string. */
 function quoted(text: string): string {
@@ -123,29 +124,6 @@ function exactly(text: string): RegExp {
   return new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
 }
 
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
-}
-
-/**
- * Retries `attempt` until it returns a value other than undefined, or throws after the deadline
- * with `what` and the last error. Each attempt must bound its own waits.
- */
-export async function retryUntil<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await attempt();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${lastError !== undefined ? ` (${firstLine(lastError)})` : ''}`);
-    // Yield to the page between attempts (an animation frame's worth), not a fixed sleep.
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /**
  * Shows the view container `title` (its activity bar entry, e.g. "Conntrack") in the side bar.
