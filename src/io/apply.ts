@@ -199,7 +199,8 @@ function tail(s: string, max = 4000): string {
   return s.length > max ? `…${s.slice(-max)}` : s;
 }
 
-async function verifyAll(runner: CommandRunner, verify: readonly Verification[], o: ApplyOptions): Promise<VerifyReport[]> {
+/** Runs read-backs (a fix's `verify`) and reports what each observed. */
+export async function verifyAll(runner: CommandRunner, verify: readonly Verification[], o: ApplyOptions = {}): Promise<VerifyReport[]> {
   const out: VerifyReport[] = [];
   for (const v of verify) {
     const r = await run(runner, v.argv, v.privileged, o);

@@ -1,57 +1,75 @@
 /**
- * Test helper: a fresh network namespace held open by `unshare -n sleep`, in which commands run
- * through `nsenter --net` (argv only, no shell), plus a small executor that runs a Fix's steps
- * the way the I/O layer must, using the pure semantics of steps.ts. FileEdits are not applied
- * (they would touch /etc); `stdoutTo` paths are written under a given root directory.
+ * Test helper: a fresh network namespace with a private mount namespace, held open by
+ * `unshare -n -m sleep`. /etc, /var/lib and /var/backups are overlays there, so what a fix
+ * writes (persisted rules, the change record, backups) stays in the namespace and goes with it.
+ * `runner` runs commands inside through `nsenter` for the product's own apply and rollback
+ * (src/io/apply.ts: the one executor); `run` is the test's independent, synchronous read.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { CommandStep, Fix } from '../../../../src/core/fix/model';
-import { checkVerification, expandHandleStep, shouldSkip, stepSucceeded } from '../../../../src/core/fix/steps';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalRunner } from '../../../../src/io/localRunner';
+import type { CommandRunner, CommandStream, RunOptions, RunResult, StreamOptions } from '../../../../src/io/runner';
+import type { Privilege } from '../../../../src/io/sudo';
 
-export interface RunResult {
+export interface RunResultSync {
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
 }
 
-export interface StepReport {
-  readonly argv: readonly string[];
-  readonly skipped: boolean;
-  readonly exitCode: number;
-  readonly ok: boolean;
-  readonly stderr: string;
-}
+const OVERLAID = ['/etc', '/var/lib', '/var/backups'];
 
-export interface VerificationReport {
+/** Commands in the namespaces of `pid`, as root (the tests run as root). */
+class NamespaceRunner implements CommandRunner {
   readonly description: string;
-  readonly ok: boolean;
-  readonly observed: string;
+  private readonly local = new LocalRunner({ privilege: 'root' });
+  constructor(private readonly pid: number) {
+    this.description = `netns of ${pid}`;
+  }
+  private argv(argv: readonly string[]): string[] {
+    return ['nsenter', '-t', String(this.pid), '--net', '--mount', '--', ...argv];
+  }
+  run(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
+    return this.local.run(this.argv(argv), opts);
+  }
+  stream(argv: readonly string[], opts: StreamOptions): CommandStream {
+    return this.local.stream(this.argv(argv), opts);
+  }
+  privilege(): Promise<Privilege> {
+    return Promise.resolve('root');
+  }
 }
 
 export class Netns {
-  private constructor(private readonly holder: ChildProcess) {}
+  readonly runner: CommandRunner;
 
-  /** Starts a namespace holder and waits until it is inside its own netns. */
+  private constructor(
+    private readonly holder: ChildProcess,
+    private readonly scratch: string,
+  ) {
+    this.runner = new NamespaceRunner(holder.pid ?? 0);
+  }
+
+  /** Starts a namespace holder and waits until its overlays are mounted. */
   static open(): Netns {
-    const holder = spawn('unshare', ['-n', '--', 'sleep', '600'], { stdio: 'ignore' });
-    const pid = holder.pid;
-    if (pid === undefined) throw new Error('could not start unshare (needs root and util-linux)');
-    const ns = new Netns(holder);
-    // unshare execs sleep once the namespace exists: wait until the holder's netns differs from ours.
-    const own = spawnSync('readlink', ['/proc/self/ns/net'], { encoding: 'utf8' }).stdout.trim();
+    const scratch = mkdtempSync(join(tmpdir(), 'ctd-netns-'));
+    const mounts = OVERLAID.map((d, i) => `mkdir -p "$1/${i}/up" "$1/${i}/work" && mount -t overlay overlay -o "lowerdir=${d},upperdir=$1/${i}/up,workdir=$1/${i}/work" ${d}`).join(' && ');
+    const holder = spawn('unshare', ['-n', '-m', '--propagation', 'private', '--', 'sh', '-c', `${mounts} && touch "$1/ready" && exec sleep 600`, 'netns-holder', scratch], { stdio: 'ignore' });
+    if (holder.pid === undefined) throw new Error('could not start unshare (needs root and util-linux)');
+    const ns = new Netns(holder, scratch);
     for (let i = 0; i < 500; i++) {
-      const r = spawnSync('readlink', [`/proc/${pid}/ns/net`], { encoding: 'utf8' });
-      if (r.status === 0 && r.stdout.trim() !== own && r.stdout.trim() !== '') return ns;
+      if (spawnSync('test', ['-e', join(scratch, 'ready')]).status === 0) return ns;
+      if (holder.exitCode !== null) break;
       spawnSync('sleep', ['0.01']);
     }
     ns.close();
-    throw new Error('unshare -n did not create a network namespace (needs root)');
+    throw new Error('unshare -n -m did not set up the namespaces (needs root, util-linux and overlayfs)');
   }
 
-  run(argv: readonly string[]): RunResult {
-    const r = spawnSync('nsenter', ['-t', String(this.holder.pid), '--net', '--', ...argv], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  run(argv: readonly string[]): RunResultSync {
+    const r = spawnSync('nsenter', ['-t', String(this.holder.pid), '--net', '--mount', '--', ...argv], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
     if (r.error) return { exitCode: 127, stdout: '', stderr: r.error.message };
     return { exitCode: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
   }
@@ -64,42 +82,10 @@ export class Netns {
     }
   }
 
-  runSteps(steps: readonly CommandStep[], stdoutRoot?: string): StepReport[] {
-    const out: StepReport[] = [];
-    for (const original of steps) {
-      const concrete = original.handleFrom ? expandHandleStep(original, this.run(original.handleFrom.argv).stdout) : [original];
-      for (const step of concrete) {
-        if (step.skipIf && shouldSkip(step, this.run(step.skipIf))) {
-          out.push({ argv: step.argv, skipped: true, exitCode: 0, ok: true, stderr: '' });
-          continue;
-        }
-        const r = this.run(step.argv);
-        const ok = stepSucceeded(step, r.exitCode);
-        if (ok && step.stdoutTo !== undefined) {
-          if (stdoutRoot === undefined) throw new Error(`step writes ${step.stdoutTo} but no stdoutRoot was given`);
-          const path = join(stdoutRoot, step.stdoutTo);
-          mkdirSync(dirname(path), { recursive: true });
-          writeFileSync(path, r.stdout);
-        }
-        out.push({ argv: step.argv, skipped: false, exitCode: r.exitCode, ok, stderr: r.stderr });
-      }
-    }
-    return out;
-  }
-
-  apply(fix: Fix, stdoutRoot?: string): StepReport[] {
-    return this.runSteps(fix.runtime, stdoutRoot);
-  }
-
-  rollback(fix: Fix): StepReport[] {
-    return this.runSteps(fix.rollback);
-  }
-
-  verify(fix: Fix): VerificationReport[] {
-    return fix.verify.map((v) => ({ description: v.description, ...checkVerification(v, this.run(v.argv)) }));
-  }
-
   close(): void {
     this.holder.kill('SIGKILL');
+    // the overlays go with the namespace, once the holder is gone
+    for (let i = 0; i < 500 && spawnSync('kill', ['-0', String(this.holder.pid)]).status === 0; i++) spawnSync('sleep', ['0.01']);
+    rmSync(this.scratch, { recursive: true, force: true });
   }
 }
