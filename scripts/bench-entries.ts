@@ -4,7 +4,7 @@
  *   npm run bench:entries            (node --import tsx --expose-gc scripts/bench-entries.ts)
  *   … -- --sizes 250000,1000000 --runs 3
  *
- * Needs root (test/host: a network namespace with sshd). For tables above the global
+ * Needs root (harness/host: a network namespace with sshd). For tables above the global
  * nf_conntrack_max (262144 here) it raises the initial namespace's nf_conntrack_max for the FILL
  * only (entries above max stay until they expire; ASSURED ones are never early-dropped), and
  * restores it right after, in a finally, on process exit and on SIGINT/SIGTERM/SIGHUP. While max
@@ -37,7 +37,7 @@ import { openHost, type HostSession } from '../src/io/host';
 import { entrySummaryArgs, entrySummaryAwk, entrySummaryScript, parseEntrySummaryOutput } from '../src/core/host/entries';
 import { createConntrackTableReader } from '../src/core/kernel/conntrackTable';
 import { summarizeEntries, TIMEOUT_BUCKETS, type EntrySummary } from '../src/core/kernel/entrySummary';
-import { startHost, type TestHost } from '../test/host/testHost';
+import { startHost, type TestHost } from '../harness/host/testHost';
 import { CONNTRACK_LOCK_FILE, globalConntrackLock, type HeldLock } from '../harness/conntrackLock';
 
 const gc = (globalThis as { gc?: () => void }).gc;

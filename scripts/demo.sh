@@ -66,7 +66,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 name=demo
-host=test/host/ctd-host
+host=harness/host/ctd-host
 dominant=198.18.66.66
 work=
 traffic_pid=

@@ -8,13 +8,13 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchBrowser, type Browser, type Page } from '../../test/vscode/browser';
-import type { InstalledPaths } from '../../test/vscode/paths';
-import { runPaletteCommand, waitForActivityBarItem, waitForWorkbench } from '../../test/vscode/workbenchUi';
+import { launchBrowser, type Browser, type Page } from '../../harness/vscode/browser';
+import type { InstalledPaths } from '../../harness/vscode/paths';
+import { runPaletteCommand, waitForActivityBarItem, waitForWorkbench } from '../../harness/vscode/workbenchUi';
 import {
   collapseTreeRowWhere, expandTreeRowWhere, clickTreeRowWhere, formatTreeRows, hoverTreeRowWhere, moveMouseOffTree, readWholeTree,
   treeListSelector, treeRowsUnder, waitForWholeTree, type TreeRowText,
-} from '../../test/vscode/workbenchTree';
+} from '../../harness/vscode/workbenchTree';
 
 export interface DemoCheckOptions {
   readonly paths: InstalledPaths;

@@ -17,8 +17,8 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { codeServerCli, extensionsDir, startCodeServer, writeUserSettings, type CodeServer } from '../../test/vscode/codeServer';
-import { installedPaths, repoRoot } from '../../test/vscode/paths';
+import { codeServerCli, extensionsDir, startCodeServer, writeUserSettings, type CodeServer } from '../../harness/vscode/codeServer';
+import { installedPaths, repoRoot } from '../../harness/vscode/paths';
 import { runDemoCheck } from './check';
 
 const print = (line = ''): void => {

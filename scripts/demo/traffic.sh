@@ -10,7 +10,7 @@
 #   bash scripts/demo/traffic.sh NAME TARGET_COUNT SOURCE_IP
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-host=test/host/ctd-host
+host=harness/host/ctd-host
 name=${1:?NAME}
 target=${2:?TARGET_COUNT}
 source_ip=${3:?SOURCE_IP}

@@ -1,5 +1,5 @@
 # Where scripts/vscode/install.sh puts things; sourced by the install and run scripts.
-# test/vscode/paths.ts computes the same paths for the TypeScript runner: keep them in step.
+# harness/vscode/paths.ts computes the same paths for the TypeScript runner: keep them in step.
 # Every value can be overridden from the environment.
 : "${CTD_VSCODE_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/conntrack-doctor}"
 : "${CTD_NODE24_VERSION:=24.21.0}"

@@ -15,7 +15,7 @@ echo "== VS Code: install (cached)"; bash scripts/vscode/install.sh
 
 echo "== VS Code: extension tests in code-server (against a real test host)"
 # A real host for host.spec.ts: network namespace + sshd + kernel conntrack, removed on exit.
-host=test/host/ctd-host
+host=harness/host/ctd-host
 "$host" down "$name" >/dev/null 2>&1 || true
 trap '"$host" down "$name" >/dev/null 2>&1 || true' EXIT
 json=$("$host" up "$name")

@@ -1,20 +1,20 @@
 /**
- * The end-to-end environment: a real test host in trouble (test/host/ctd-host, name `e2e`),
+ * The end-to-end environment: a real test host in trouble (harness/host/ctd-host, name `e2e`),
  * an ssh_config naming it `e2e-host`, code-server WITHOUT the smoke-test driver (so toasts and
  * modal dialogs are real DOM a user clicks) with this repository's extension loaded in
  * development mode, and headless Chromium on the workbench. Every step is timed; everything
  * is torn down by `close()` (also after a failed setup) and, should the process die first,
- * by an exit hook (the host by test/host/testHost.ts, code-server here).
+ * by an exit hook (the host by harness/host/testHost.ts, code-server here).
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchBrowser, type Browser, type Page } from '../vscode/browser';
-import { extensionsDir, startCodeServer, writeUserSettings, type CodeServer } from '../vscode/codeServer';
-import { installedPaths, repoRoot } from '../vscode/paths';
-import { run, startHost, type TestHost } from '../host/testHost';
-import { waitForWorkbench } from '../vscode/workbenchUi';
+import { launchBrowser, type Browser, type Page } from '../../harness/vscode/browser';
+import { extensionsDir, startCodeServer, writeUserSettings, type CodeServer } from '../../harness/vscode/codeServer';
+import { installedPaths, repoRoot } from '../../harness/vscode/paths';
+import { run, startHost, type TestHost } from '../../harness/host/testHost';
+import { waitForWorkbench } from '../../harness/vscode/workbenchUi';
 
 /** The test host's name (ctd-host up e2e → network namespace ctd-e2e). */
 export const HOST_NAME = 'e2e';

@@ -1,7 +1,7 @@
 /**
  * End to end, like a user: headless Chromium drives code-server (no smoke-test driver: toasts
  * and modal dialogs are real DOM that gets clicked) with Conntrack Doctor installed from this
- * working tree, against a real test host in trouble (test/host/ctd-host, name `e2e`). What the
+ * working tree, against a real test host in trouble (harness/host/ctd-host, name `e2e`). What the
  * extension claims is checked on the host itself — `ctd-host exec e2e …` (inside the namespace)
  * or the system ssh client — never through the extension.
  *
@@ -16,13 +16,13 @@ import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { CAUSES } from '../../src/core/host/diagnosis';
-import { repoRoot } from '../vscode/paths';
+import { repoRoot } from '../../harness/vscode/paths';
 import {
   activeEditorLines, activeEditorText, clickDialogButton, clickNotificationButton, clickTreeRow, dismissHover, expandTreeRow, hoverEditorText,
   notificationMessages, openQuickFixMenu, openViewContainer, pickCodeAction, pickQuickPickItem, quickPickLabels, readTreeRows,
   runPaletteCommand, squigglesByLine, treeChildren, waitForActiveEditorTab, waitForDialog, waitForNotification,
   waitForOutputChannel, waitForOutputText, waitForQuickPick, waitForTreeRow, webviewAttribute, webviewText, type TreeRow,
-} from '../vscode/workbenchUi';
+} from '../../harness/vscode/workbenchUi';
 import { retryUntil } from '../../harness/poll';
 import { ARTIFACTS, HOST_ALIAS, startE2e, type E2eEnv } from './env';
 

@@ -1,7 +1,7 @@
 /**
  * The test host itself, proven against the real thing: OpenSSH's client logs into Debian's sshd
  * inside the namespace, and the kernel's own conntrack table and counters are read back.
- * Needs root and test/host/install-deps.sh; fails (never skips) without them.
+ * Needs root and harness/host/install-deps.sh; fails (never skips) without them.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdir
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CTD_HOST, run, startHost, type TestHost } from './testHost';
+import { CTD_HOST, run, startHost, type TestHost } from '../../harness/host/testHost';
 
 const NAME = `ht${process.pid % 100000}`;
 const scratch = mkdtempSync(join(tmpdir(), 'ctd-host-test-'));

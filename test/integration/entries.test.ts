@@ -12,7 +12,7 @@ import { diagnose } from '../../src/core/host/diagnose';
 import { buildHostFix } from '../../src/core/host/fixes';
 import { countArgv } from '../../src/core/fix/entries-fixes';
 import { applyFix, ApplyError, listChanges } from '../../src/io/apply';
-import { useHost } from '../host/testHost';
+import { useHost } from '../../harness/host/testHost';
 import { cli, countsWithoutSsh, openSession, scratchDir, sshOk, writeSshConfig, type Session } from './helpers';
 
 const dir = scratchDir('entries');

@@ -19,7 +19,7 @@ import type { Finding } from '../../src/core/host/diagnosis';
 import { buildHostFix } from '../../src/core/host/fixes';
 import { NFT_TAG_TEXT, RULE_TAG } from '../../src/core/fix/invalid-rule';
 import { applyFix, listChanges, rollbackLast } from '../../src/io/apply';
-import { useHost, type TestHost } from '../host/testHost';
+import { useHost, type TestHost } from '../../harness/host/testHost';
 import { cli, findingTexts, openSession, scratchDir, sshOk, writeSshConfig, type Session } from './helpers';
 
 const dir = scratchDir('firewall');

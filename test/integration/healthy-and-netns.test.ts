@@ -12,7 +12,7 @@ import { diagnose } from '../../src/core/host/diagnose';
 import { diagnosisJsonSchema } from '../../src/core/host/diagnosis';
 import { buildHostFix } from '../../src/core/host/fixes';
 import { applyFix, ApplyError, listChanges, rollbackLast } from '../../src/io/apply';
-import { useHost } from '../host/testHost';
+import { useHost } from '../../harness/host/testHost';
 import {
   BUCKETS_PATH, MAX_PATH, cli, controlMaster, machineSysctl, openSession, scratchDir, sshOk, writeSshConfig, type Session,
 } from './helpers';

@@ -1,7 +1,7 @@
 /**
  * Shared pieces of the integration suite: the product driven as a user drives it (an ssh config
  * file, `openHost`, the built CLI in a child process) against the real test hosts of
- * test/host/testHost.ts, plus independent reads (OpenSSH's own client, `ctd-host exec`, /proc
+ * harness/host/testHost.ts, plus independent reads (OpenSSH's own client, `ctd-host exec`, /proc
  * of this machine) to check what the product says.
  *
  * Nothing here skips: a missing prerequisite throws with the reason.
@@ -17,7 +17,7 @@ import type { CommandLogEntry } from '../../src/io/runner';
 import type { HostKeyPolicy } from '../../src/io/ssh/connection';
 import type { Prompter } from '../../src/io/ssh/auth';
 import type { StrictHostKeyChecking } from '../../src/io/ssh/config';
-import { CTD_HOST, run, type ExecResult, type HostUser, type TestHost } from '../host/testHost';
+import { CTD_HOST, run, type ExecResult, type HostUser, type TestHost } from '../../harness/host/testHost';
 
 export const REPO = resolve(__dirname, '../..');
 export const CLI = join(REPO, 'dist/cli.js');

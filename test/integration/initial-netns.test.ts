@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildHostFix } from '../../src/core/host/fixes';
 import { applyFix, ApplyError, CHANGES_DIR, type ChangeRecord } from '../../src/io/apply';
-import { useHost } from '../host/testHost';
+import { useHost } from '../../harness/host/testHost';
 import { BUCKETS_PATH, MAX_PATH, cli, machineSysctl, openSession, scratchDir, sshOk, writeSshConfig, type Session } from './helpers';
 import { globalConntrackLock, type HeldLock } from '../../harness/conntrackLock';
 

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fleetJsonSchema } from '../../src/core/host/diagnosis';
-import { useHost } from '../host/testHost';
+import { useHost } from '../../harness/host/testHost';
 import { cli, scratchDir, writeSshConfig } from './helpers';
 
 const dir = scratchDir('many');

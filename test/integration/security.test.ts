@@ -15,7 +15,7 @@ import { ValidationError } from '../../src/core/fix/validate';
 import { isIoError } from '../../src/io/errors';
 import type { PromptRequest } from '../../src/io/ssh/auth';
 import type { HostKeyQuestion } from '../../src/io/ssh/knownHosts';
-import { useHost, type TestHost } from '../host/testHost';
+import { useHost, type TestHost } from '../../harness/host/testHost';
 import { cli, cliOnTerminal, openSession, scratchDir, sshdLog, sshdLogSize, watchProcesses, writeSshConfig, type Session } from './helpers';
 import { retryUntil } from '../../harness/poll';
 

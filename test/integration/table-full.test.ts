@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { diagnose } from '../../src/core/host/diagnose';
 import { isIoError } from '../../src/io/errors';
 import { formatInt } from '../../src/core/format';
-import { useHost, type FullResult } from '../host/testHost';
+import { useHost, type FullResult } from '../../harness/host/testHost';
 import { MAX_PATH, machineSysctl, openSession, scratchDir, type Session } from './helpers';
 import { globalConntrackLock, type HeldLock } from '../../harness/conntrackLock';
 

@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { repoRoot } from './paths';
+import { repoRoot } from '../../harness/vscode/paths';
 
 // Under the repository's out/, which .gitignore and the ESLint config already ignore.
 export const outRoot = join(repoRoot, 'out/vscode-tests');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { buildSuite } from './buildSuite';
-import { repoRoot } from './paths';
+import { repoRoot } from '../../harness/vscode/paths';
 import { parseCodeArgs, runVscodeTests } from './runner';
 
 describe('VS Code test runner', () => {

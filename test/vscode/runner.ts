@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { launchBrowser, type Browser, type Page } from './browser';
+import { launchBrowser, type Browser, type Page } from '../../harness/vscode/browser';
 import { buildSuite } from './buildSuite';
-import { startCodeServer, writeUserSettings, type CodeServer } from './codeServer';
-import { installedPaths, repoRoot } from './paths';
+import { startCodeServer, writeUserSettings, type CodeServer } from '../../harness/vscode/codeServer';
+import { installedPaths, repoRoot } from '../../harness/vscode/paths';
 import { grepEnv, reportPrefix, resultsFileEnv, type SuiteResults } from './protocol';
 
 export interface VscodeTestRun {

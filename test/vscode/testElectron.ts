@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { buildSuite } from './buildSuite';
-import { repoRoot, requireTool } from './paths';
+import { repoRoot, requireTool } from '../../harness/vscode/paths';
 
 interface TestElectron {
   runTests(options: {

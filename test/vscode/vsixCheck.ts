@@ -21,10 +21,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { launchBrowser, type Browser, type Page } from './browser';
-import { codeServerCli, extensionsDir, startCodeServer, writeUserSettings, type CodeServer } from './codeServer';
-import { installedPaths, repoRoot } from './paths';
-import { runPaletteCommand, runningExtensionActivation, waitForActivityBarItem, waitForOutputChannel, waitForWorkbench } from './workbenchUi';
+import { launchBrowser, type Browser, type Page } from '../../harness/vscode/browser';
+import { codeServerCli, extensionsDir, startCodeServer, writeUserSettings, type CodeServer } from '../../harness/vscode/codeServer';
+import { installedPaths, repoRoot } from '../../harness/vscode/paths';
+import { runPaletteCommand, runningExtensionActivation, waitForActivityBarItem, waitForOutputChannel, waitForWorkbench } from '../../harness/vscode/workbenchUi';
 
 interface Manifest {
   name: string;

@@ -1,7 +1,7 @@
 /**
  * The usage chart against the real test host (scripts/vscode/test.sh: CTD_TEST_SSH_CONFIG,
  * CTD_TEST_HOST, CTD_TEST_HOST_NAME). The count and max it shows are checked against the host's
- * own, read independently inside its namespace with test/host/ctd-host exec.
+ * own, read independently inside its namespace with harness/host/ctd-host exec.
  */
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';

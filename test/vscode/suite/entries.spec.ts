@@ -2,7 +2,7 @@
  * The Entries group of the Hosts tree against the real test host, filled with 2,000 ASSURED
  * flows by scripts/vscode/test.sh. Listings load lazily: the tests wait for the tree's own
  * change events, and check what the tree lists against `conntrack -L` run inside the host's
- * namespace (test/host/ctd-host exec), independently of the product.
+ * namespace (harness/host/ctd-host exec), independently of the product.
  */
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';

@@ -2,7 +2,7 @@
  * The real test host the suite runs against (scripts/vscode/test.sh brings it up and passes
  * CTD_TEST_SSH_CONFIG, CTD_TEST_HOST, CTD_TEST_HOST_NAME, CTD_TEST_HOST_UNKNOWN_KEY), and
  * independent checks on it: commands run inside the host's own namespaces with
- * `test/host/ctd-host exec`, never through the product.
+ * `harness/host/ctd-host exec`, never through the product.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -32,7 +32,7 @@ export function testHostEnv(): TestHostEnv {
 
 /** `ctd-host ARGS…` (e.g. `full NAME`); fails the test when it fails. */
 export function ctdHost(args: readonly string[], input?: string): string {
-  const r = spawnSync('test/host/ctd-host', args, { encoding: 'utf8', cwd: process.env['CTD_REPO'] ?? process.cwd(), maxBuffer: 64 * 1024 * 1024, ...(input !== undefined ? { input } : {}) });
+  const r = spawnSync('harness/host/ctd-host', args, { encoding: 'utf8', cwd: process.env['CTD_REPO'] ?? process.cwd(), maxBuffer: 64 * 1024 * 1024, ...(input !== undefined ? { input } : {}) });
   assert.equal(r.status, 0, `ctd-host ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }

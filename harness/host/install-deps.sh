@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what test/host/ctd-host needs on a fresh Debian/Ubuntu machine (run as root).
+# Installs what harness/host/ctd-host needs on a fresh Debian/Ubuntu machine (run as root).
 # Idempotent: only packages whose command is missing are installed, and apt-get update runs
 # only when something is missing. Starts nothing: no service is enabled or launched
 # (ctd-host runs its own sshd inside each test network namespace).

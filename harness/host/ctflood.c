@@ -1,7 +1,7 @@
 /*
  * ctflood: writes Ethernet frames into one end of a veth pair (AF_PACKET) so the network
  * namespace on the other end sees real TCP/UDP flows, and its conntrack table fills fast
- * without a single socket. Used by test/host/ctd-host (fill, full, invalid); compiled on demand
+ * without a single socket. Used by harness/host/ctd-host (fill, full, invalid); compiled on demand
  * with `gcc -O2 -fno-strict-aliasing`.
  *
  * The namespace routes the "client" range and the "server" range to two ifb devices (NOARP,

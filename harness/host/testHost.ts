@@ -1,7 +1,7 @@
 /**
  * Real test hosts for node:test suites: a network namespace with the kernel's conntrack table
- * and Debian's OpenSSH sshd, driven through test/host/ctd-host (see that script for what a host
- * is made of). Needs root and the packages of test/host/install-deps.sh; when something is
+ * and Debian's OpenSSH sshd, driven through harness/host/ctd-host (see that script for what a host
+ * is made of). Needs root and the packages of harness/host/install-deps.sh; when something is
  * missing this module throws with the reason — it never skips.
  *
  *   const h = useHost('mytest');                      // at top level or inside describe()
@@ -18,7 +18,7 @@ import { z } from 'zod';
 
 /** Absolute path of the ctd-host script. */
 export const CTD_HOST = join(__dirname, 'ctd-host');
-const INSTALL_HINT = 'run test/host/install-deps.sh as root (the project setup should do it)';
+const INSTALL_HINT = 'run harness/host/install-deps.sh as root (the project setup should do it)';
 
 const HostKeySchema = z.object({ path: z.string(), pub: z.string(), sha256: z.string().startsWith('SHA256:') });
 

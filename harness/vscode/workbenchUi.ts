@@ -4,7 +4,7 @@
  */
 import type { Locator, Page } from './browser';
 import { clickTreeRowWhere, expandTreeRowWhere, readRenderedRows, treeRowsUnder, type TreeRowText } from './workbenchTree';
-import { firstLine, retryUntil } from '../../harness/poll';
+import { firstLine, retryUntil } from '../poll';
 
 /** Playwright selector text for an exact, quoted string. */
 function quoted(text: string): string {
@@ -144,7 +144,7 @@ export async function openViewContainer(page: Page, title: string, timeoutMs = 6
   });
 }
 
-// Tree views: test/vscode/workbenchTree.ts does the reading, scrolling and clicking; these are
+// Tree views: harness/vscode/workbenchTree.ts does the reading, scrolling and clicking; these are
 // the label-based shorthands the end-to-end flows use.
 
 /** One row of a tree view, as shown. */
