@@ -34,7 +34,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openHost, type HostSession } from '../src/io/host';
-import { entrySummaryArgs, entrySummaryAwk, entrySummaryScript, parseEntrySummaryOutput } from '../src/core/host/entries';
+import { entrySummaryArgs, entrySummaryAwk, entrySummaryScript, parseEntrySummaryOutput } from '../src/core/host/entryScripts';
 import { createConntrackTableReader } from '../src/core/kernel/conntrackTable';
 import { summarizeEntries, TIMEOUT_BUCKETS, type EntrySummary } from '../src/core/kernel/entrySummary';
 import { startHost, type TestHost } from '../harness/host/testHost';
@@ -310,7 +310,7 @@ async function streamToClient(session: HostSession, iface: string, gcEverySample
 
 // --- where the on-host time goes ----------------------------------------------------------------
 /**
- * A proposed replacement for the awk program of src/core/host/entries.ts (benchmark-only here):
+ * A proposed replacement for the awk program of src/core/host/entryScripts.ts (benchmark-only here):
  * same output, except the order of top-N keys with EQUAL counts (the product leaves that order
  * to awk's `for (k in …)` as well). Three changes:
  *  1. FS = " src=": a record splits into 3 fields (header, original tuple, reply tuple) instead of
@@ -319,7 +319,7 @@ async function streamToClient(session: HostSession, iface: string, gcEverySample
  *  3. top(): one pass per list keeping a sorted TOPN buffer (O(keys), rare inserts) instead of
  *     TOPN passes over all keys (O(TOPN × keys): 7 s extra for TOPN=100 and 250k distinct sources).
  */
-/** The program proposed by this benchmark was adopted in src/core/host/entries.ts: it is the product's now. */
+/** The program proposed by this benchmark was adopted in src/core/host/entryScripts.ts: it is the product's now. */
 function proposedAwk(): string {
   return entrySummaryAwk();
 }

@@ -1,6 +1,6 @@
 /** The `conntrack-doctor` command line: the engine without VS Code. */
 import { runLint } from './lint';
-import { HOST_USAGE, runApply, runDiagnose, runEntries, runRollback } from './host-commands';
+import { HOST_USAGE, runApply, runDiagnose, runEntries, runRollback } from './hostCommands';
 import { processIO, type CliIO } from './io';
 
 const VERSION = '0.1.0';

@@ -15,7 +15,7 @@
  * changes in between (the tooltip says so).
  */
 import * as vscode from 'vscode';
-import { validateEntryFilter, type EntryFilter } from '../core/fix/entries-fixes';
+import { validateEntryFilter, type EntryFilter } from '../core/fix/entriesFixes';
 import type { ConntrackEntry } from '../core/kernel/conntrackEntries';
 import { errorMessage, formatDurationShort, formatInt, formatShare } from '../core/format';
 import type { HostEntry } from './hosts';

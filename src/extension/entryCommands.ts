@@ -6,7 +6,7 @@
  * every typed value is validated as it is typed.
  */
 import * as vscode from 'vscode';
-import type { EntryFilter } from '../core/fix/entries-fixes';
+import type { EntryFilter } from '../core/fix/entriesFixes';
 import { TCP_STATES } from '../core/fix/validate';
 import { formatInt } from '../core/format';
 import { hostCommand, type CommandSpec } from './commands';

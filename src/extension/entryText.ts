@@ -4,7 +4,7 @@
  * for, and what is wrong with a typed filter value. The browser (entryBrowser.ts) and the
  * commands (entryCommands.ts) are its VS Code adapters.
  */
-import { describeFilter, validateEntryFilter, type EntryFilter } from '../core/fix/entries-fixes';
+import { describeFilter, validateEntryFilter, type EntryFilter } from '../core/fix/entriesFixes';
 import { PORT_PROTOCOLS, ValidationError, validateProtocol } from '../core/fix/validate';
 import type { ConntrackEntry, ConntrackTuple } from '../core/kernel/conntrackEntries';
 import { errorMessage, formatDurationShort, formatInt } from '../core/format';

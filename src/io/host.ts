@@ -6,10 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { buildSnapshot, collectionScript, parseCollectionOutput } from '../core/host/collect';
-import { entryPageArgs, entryPageScript, entrySummaryArgs, entrySummaryScript, parseEntryPageOutput, parseEntrySummaryOutput, type EntryPage } from '../core/host/entries';
+import { entryPageArgs, entryPageScript, entrySummaryArgs, entrySummaryScript, parseEntryPageOutput, parseEntrySummaryOutput, type EntryPage } from '../core/host/entryScripts';
 import type { HostSnapshot } from '../core/host/snapshot';
 import type { EntrySummary } from '../core/kernel/entrySummary';
-import { countArgv, type EntryFilter } from '../core/fix/entries-fixes';
+import { countArgv, type EntryFilter } from '../core/fix/entriesFixes';
 import { renderCommand } from '../core/fix/quote';
 import { IoError } from './errors';
 import { ConnectionPool, type ConnectionPoolOptions, type SshLogEvent } from './ssh/connection';

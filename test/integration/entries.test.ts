@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { diagnose } from '../../src/core/host/diagnose';
 import { buildHostFix } from '../../src/core/host/fixes';
-import { countArgv } from '../../src/core/fix/entries-fixes';
+import { countArgv } from '../../src/core/fix/entriesFixes';
 import { applyFix, ApplyError, listChanges } from '../../src/io/apply';
 import { useHost } from '../../harness/host/testHost';
 import { cli, countsWithoutSsh, openSession, scratchDir, sshOk, writeSshConfig, type Session } from './helpers';

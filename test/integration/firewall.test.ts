@@ -17,7 +17,7 @@ import { after, describe, test } from 'node:test';
 import { diagnose } from '../../src/core/host/diagnose';
 import type { Finding } from '../../src/core/host/diagnosis';
 import { buildHostFix } from '../../src/core/host/fixes';
-import { NFT_TAG_TEXT, RULE_TAG } from '../../src/core/fix/invalid-rule';
+import { NFT_TAG_TEXT, RULE_TAG } from '../../src/core/fix/invalidRule';
 import { applyFix, listChanges, rollbackLast } from '../../src/io/apply';
 import { useHost, type TestHost } from '../../harness/host/testHost';
 import { cli, findingTexts, openSession, scratchDir, sshOk, writeSshConfig, type Session } from './helpers';

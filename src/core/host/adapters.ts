@@ -5,8 +5,8 @@
  * fixes) and by the extension's remote files, so each is built one way.
  */
 import type { Fix } from '../fix/model';
-import type { ConntrackModuleState, SysctlHost } from '../fix/sysctl-fixes';
-import type { FirewallPersistence, FirewallTarget } from '../fix/invalid-rule';
+import type { ConntrackModuleState, SysctlHost } from '../fix/sysctlFixes';
+import type { FirewallPersistence, FirewallTarget } from '../fix/invalidRule';
 import type { HostContext } from '../sysctl/lint';
 import { conntrackLoadedBy, MODPROBE_FILE, MODULES_LOAD_FILE, type BootFacts } from '../sysctl/boot';
 import type { HostSnapshot } from './snapshot';

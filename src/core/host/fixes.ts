@@ -3,10 +3,10 @@
  * the extension's palette commands). Validation happens in the builders, before any argv.
  */
 import type { Fix, FixId } from '../fix/model';
-import { raiseMax, setBuckets, setSysctl, setConntrackTimeout, loadModuleAtBoot } from '../fix/sysctl-fixes';
-import { deleteEntries, flushTable, type EntryFilter } from '../fix/entries-fixes';
-import { invalidDropRule } from '../fix/invalid-rule';
-import { applySysctlFile } from '../fix/apply-file';
+import { raiseMax, setBuckets, setSysctl, setConntrackTimeout, loadModuleAtBoot } from '../fix/sysctlFixes';
+import { deleteEntries, flushTable, type EntryFilter } from '../fix/entriesFixes';
+import { invalidDropRule } from '../fix/invalidRule';
+import { applySysctlFile } from '../fix/applyFile';
 import { ValidationError } from '../fix/validate';
 import { lookupKey } from '../sysctl/catalog';
 import { ESTABLISHED_KEY } from '../facts';

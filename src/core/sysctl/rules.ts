@@ -1,6 +1,6 @@
 /**
  * The lint rules' stable codes and metadata. docs/rules.md documents each code with an
- * example and its fix (test/unit/sysctl/rules-doc.test.ts keeps the two in step).
+ * example and its fix (test/unit/sysctl/rulesDoc.test.ts keeps the two in step).
  */
 import type { DocRef, Severity } from '../types';
 

@@ -5,7 +5,7 @@
  * the core's applySysctlFile.
  */
 import * as vscode from 'vscode';
-import { applySysctlFile, liveVersionOf } from '../../core/fix/apply-file';
+import { applySysctlFile, liveVersionOf } from '../../core/fix/applyFile';
 import { parseSysctl } from '../../core/sysctl/syntax';
 import { ValidationError } from '../../core/fix/validate';
 import type { HostEntry, HostManager } from '../hosts';

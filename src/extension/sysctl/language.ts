@@ -6,8 +6,8 @@
 import * as vscode from 'vscode';
 import { lintFiles, type LintFinding } from '../../core/sysctl/lint';
 import type { LintFix } from '../../core/fix/model';
-import { changedAssignmentLines } from '../../core/fix/apply-file';
-import { applyTextEdits } from '../../core/text-edits';
+import { changedAssignmentLines } from '../../core/fix/applyFile';
+import { applyTextEdits } from '../../core/textEdits';
 import { assignments, parseSysctl, suppressedCodes } from '../../core/sysctl/syntax';
 import { CATALOG, KERNEL_DOC_URL, LEGACY_KEYS, canonicalKey, isNetfilterKey, lookupKey } from '../../core/sysctl/catalog';
 import { parseKernelInt } from '../../core/sysctl/values';

@@ -2,7 +2,7 @@
  * boot-persistence: the sysctl files set net.netfilter keys that run before nf_conntrack is
  * loaded at boot, so they are lost at every reboot (the linter's module-not-loaded-at-boot).
  */
-import { loadModuleAtBoot } from '../../fix/sysctl-fixes';
+import { loadModuleAtBoot } from '../../fix/sysctlFixes';
 import { buildFixes, moduleState } from '../adapters';
 import type { Finding } from '../diagnosis';
 import type { HostSnapshot } from '../snapshot';

@@ -2,7 +2,7 @@
  * hash-buckets: too few buckets for max, so a full table has long hash chains, or inserts are
  * already refused for a chain too long (`chaintoolong`). Recommends buckets = max.
  */
-import { setBuckets } from '../../fix/sysctl-fixes';
+import { setBuckets } from '../../fix/sysctlFixes';
 import { LONG_CHAIN_AVERAGE } from '../../facts';
 import { averageChainWhenFull } from '../../sizing';
 import { formatInt, formatRate } from '../../format';

@@ -2,7 +2,7 @@
  * invalid-packets: INVALID packets arrive (a rate over the threshold, or any since boot with one
  * snapshot) and no rule drops them. Offers a drop rule for the host's firewall backend.
  */
-import { invalidDropRule } from '../../fix/invalid-rule';
+import { invalidDropRule } from '../../fix/invalidRule';
 import { formatInt, formatRate } from '../../format';
 import { buildFixes, firewallPersistence, firewallTarget } from '../adapters';
 import type { Evidence, Finding } from '../diagnosis';

@@ -2,7 +2,7 @@
  * long-timeouts: established entries live for days (over kube-proxy's one day) while the table
  * is under pressure: entries of peers that vanished without FIN/RST hold slots that long.
  */
-import { setConntrackTimeout } from '../../fix/sysctl-fixes';
+import { setConntrackTimeout } from '../../fix/sysctlFixes';
 import { ESTABLISHED_KEY, KUBE_PROXY_ESTABLISHED_TIMEOUT, SECONDS_PER_DAY } from '../../facts';
 import { formatInt, formatShare } from '../../format';
 import { buildFixes, sysctlHost } from '../adapters';

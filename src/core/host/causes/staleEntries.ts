@@ -2,7 +2,7 @@
  * stale-entries: many entries never got a reply, or one source holds a large share of the
  * table (scans, floods, a dead backend). Offers to delete the dominant source's entries.
  */
-import { deleteEntries } from '../../fix/entries-fixes';
+import { deleteEntries } from '../../fix/entriesFixes';
 import { formatInt, formatPercent, formatShare } from '../../format';
 import { buildFixes } from '../adapters';
 import type { Evidence, Finding } from '../diagnosis';

@@ -3,7 +3,7 @@
  * now, or table-full lines in the kernel log). Recommends a max sized from the peak, within
  * the memory budget, and a shorter established timeout when it is over a day.
  */
-import { raiseMax, setConntrackTimeout } from '../../fix/sysctl-fixes';
+import { raiseMax, setConntrackTimeout } from '../../fix/sysctlFixes';
 import { ESTABLISHED_KEY, KUBE_PROXY_ESTABLISHED_TIMEOUT } from '../../facts';
 import { formatDuration, formatInt, formatPercent, formatRate } from '../../format';
 import { buildFixes, sysctlHost } from '../adapters';

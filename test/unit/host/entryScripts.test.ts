@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { entrySummaryAwk, entrySummaryArgs, entryPageArgs, parseEntryPageOutput, parseEntrySummaryOutput } from '../../../src/core/host/entries';
+import { entrySummaryAwk, entrySummaryArgs, entryPageArgs, parseEntryPageOutput, parseEntrySummaryOutput } from '../../../src/core/host/entryScripts';
 import { TIMEOUT_BUCKETS, summarizeEntries } from '../../../src/core/kernel/entrySummary';
 import { parseConntrackTable } from '../../../src/core/kernel/conntrackTable';
 

@@ -9,8 +9,8 @@ import { lookupKey, MAX_PORTABLE_TIMEOUT, type KeyInfo } from '../sysctl/catalog
 import type { Loader, SysctlFile } from '../sysctl/loaders';
 import { LOADERS, computePrecedence, loaderLabel, parseFiles, winner } from '../sysctl/loaders';
 import { ValidationError, validateInteger, validateSingleLine, validateSysctlKey } from './validate';
-import { persistSysctlKey } from './persist-sysctl';
-import { MODPROBE_PATH, MODULES_LOAD_PATH, modulesLoadEdit, setModprobeHashsize } from './module-files';
+import { persistSysctlKey } from './persistSysctl';
+import { MODPROBE_PATH, MODULES_LOAD_PATH, modulesLoadEdit, setModprobeHashsize } from './moduleFiles';
 import { BUCKETS_KEY, MAX_KEY } from '../facts';
 
 const INT_MAX = 2147483647;

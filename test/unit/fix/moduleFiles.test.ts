@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MODULES_LOAD_PATH, loadsNfConntrack, modulesLoadContent, modulesLoadEdit, setModprobeHashsize } from '../../../src/core/fix/module-files';
+import { MODULES_LOAD_PATH, loadsNfConntrack, modulesLoadContent, modulesLoadEdit, setModprobeHashsize } from '../../../src/core/fix/moduleFiles';
 import { ValidationError } from '../../../src/core/fix/validate';
 
 test('modules-load.d: created, appended, or left alone when it already loads nf_conntrack', () => {

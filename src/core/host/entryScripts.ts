@@ -8,9 +8,9 @@
  */
 import { TIMEOUT_BUCKETS, entrySummarySchema, type EntrySummary } from '../kernel/entrySummary';
 import { parseConntrackLine, type ConntrackEntry } from '../kernel/conntrackEntries';
-import { filterArgs, type EntryFilter } from '../fix/entries-fixes';
+import { filterArgs, type EntryFilter } from '../fix/entriesFixes';
 
-/** Listing and summarising may select everything; deleting may not (entries-fixes refuses an empty filter). */
+/** Listing and summarising may select everything; deleting may not (entriesFixes.ts refuses an empty filter). */
 function listArgs(filter: EntryFilter): string[] {
   return Object.values(filter).some((v) => v !== undefined && v !== '') ? filterArgs(filter) : [];
 }

@@ -9,7 +9,7 @@ import {
   planSetKey,
   setKeyInContent,
   setKeyTextEdits,
-} from '../../../src/core/fix/sysctl-edit';
+} from '../../../src/core/fix/sysctlEdit';
 import { ValidationError } from '../../../src/core/fix/validate';
 import { assignments, parseSysctl } from '../../../src/core/sysctl/syntax';
 

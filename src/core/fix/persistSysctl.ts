@@ -14,7 +14,7 @@ import type { FileEdit, WinningLine } from './model';
 import { LOADERS, computePrecedence, isLoaderPath, loaderLabel, parseFiles, resolveLink, winner, SYSCTL_CONF, type Loader, type SysctlFile } from '../sysctl/loaders';
 import { canonicalKey } from '../sysctl/catalog';
 import { ValidationError, validateHostPath } from './validate';
-import { planCommentOutKey, planSetKey, type SetKeyOptions } from './sysctl-edit';
+import { planCommentOutKey, planSetKey, type SetKeyOptions } from './sysctlEdit';
 
 /** Where conntrack settings go unless the user is editing another sysctl file. */
 export const SYSCTL_DROP_IN = '/etc/sysctl.d/90-conntrack-doctor.conf';

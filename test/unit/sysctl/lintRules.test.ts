@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { lintFiles, lintText, type LintOptions, type LintFinding } from '../../../src/core/sysctl/lint';
 import type { SysctlFile } from '../../../src/core/sysctl/loaders';
 import { RULES, type RuleCode } from '../../../src/core/sysctl/rules';
-import { applyTextEdits } from '../../../src/core/text-edits';
+import { applyTextEdits } from '../../../src/core/textEdits';
 import { GiB } from '../../../src/core/sizing';
 
 const P = '/etc/sysctl.d/90-test.conf';
@@ -102,7 +102,7 @@ for (const c of cases) {
 
 test('every rule has a positive case here', () => {
   const covered = new Set(cases.map((c) => c.code));
-  // overridden and file-not-loaded need several files: covered in lint-files.test.ts
+  // overridden and file-not-loaded need several files: covered in lintFiles.test.ts
   for (const code of RULES.keys()) if (code !== 'overridden' && code !== 'file-not-loaded') assert.ok(covered.has(code), `no case for ${code}`);
 });
 

@@ -10,7 +10,7 @@ import { renderDiagnosis, renderEntrySummary, renderFleetSummary, type FleetRow 
 import { diagnosisJson, warnings, type Diagnosis, type FleetJson } from '../core/host/diagnosis';
 import { buildHostFix, FIX_IDS } from '../core/host/fixes';
 import { renderPreview } from '../core/fix/preview';
-import { countArgv, filterArgs, type EntryFilter } from '../core/fix/entries-fixes';
+import { countArgv, filterArgs, type EntryFilter } from '../core/fix/entriesFixes';
 import { ValidationError } from '../core/fix/validate';
 import { renderCommand } from '../core/fix/quote';
 import { openHost, type HostSession } from '../io/host';

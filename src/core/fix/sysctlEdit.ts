@@ -217,4 +217,4 @@ export function commentOutKeyTextEdits(content: string, key: string, why: string
 }
 
 /** One implementation of text edits for the whole core (also used by the lint quick fixes). */
-export { applyTextEdits } from '../text-edits';
+export { applyTextEdits } from '../textEdits';
