@@ -31,9 +31,10 @@ async function inNetns<T>(body: (ns: Netns) => Promise<T>): Promise<T> {
   }
 }
 
-const apply = (ns: Netns, fix: Fix): Promise<ChangeRecord> => applyFix(ns.runner, fix, { confirm: () => Promise.resolve(true), timeoutMs: 30_000 });
-const rollback = (ns: Netns): Promise<RollbackReport> => rollbackLast(ns.runner, { timeoutMs: 30_000 });
-const verify = (ns: Netns, fix: Fix): Promise<VerifyReport[]> => verifyAll(ns.runner, fix.verify);
+const apply = (ns: Netns, fix: Fix): Promise<ChangeRecord> => applyFix(ns.runner, fix, { confirm: () => Promise.resolve(true), timeoutMs: 120_000 });
+const rollback = (ns: Netns): Promise<RollbackReport> => rollbackLast(ns.runner, { timeoutMs: 120_000 });
+// Generous: a command here can wait long for the CPU on a loaded machine.
+const verify = (ns: Netns, fix: Fix): Promise<VerifyReport[]> => verifyAll(ns.runner, fix.verify, { timeoutMs: 120_000 });
 
 const insert = (proto: string, sport: number, dport: number): string[] =>
   ['conntrack', '-I', '-s', '192.0.2.1', '-d', '198.51.100.1', '-p', proto, '--sport', String(sport), '--dport', String(dport), ...(proto === 'tcp' ? ['--state', 'ESTABLISHED'] : []), '-t', '300'];
