@@ -1,7 +1,7 @@
 /** The README documents every setting and every palette command the manifest contributes. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const repo = join(__dirname, '../..');
@@ -40,4 +40,21 @@ test('README: the images it shows exist and are small', () => {
     const size = readFileSync(join(repo, path)).length;
     assert.ok(size > 5_000 && size < 400_000, `${path}: ${size} bytes`);
   }
+});
+
+test('docs/architecture.md: every file it names exists, and the README points to it', () => {
+  const doc = readFileSync(join(repo, 'docs/architecture.md'), 'utf8');
+  const all: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(join(repo, dir), { withFileTypes: true })) {
+      if (e.isDirectory()) walk(`${dir}/${e.name}`);
+      else all.push(`${dir}/${e.name}`);
+    }
+  };
+  for (const top of ['src', 'test', 'harness', 'scripts', 'docs']) walk(top);
+  all.push('eslint.config.mjs', 'package.json');
+  const named = [...doc.matchAll(/`([\w./<>-]+\.(?:ts|md|mjs|json))`/g)].map((m) => m[1] ?? '').filter((n) => !n.includes('<'));
+  assert.ok(named.length > 30, `${named.length} files named`);
+  for (const name of named) assert.ok(all.some((p) => p === name || p.endsWith(`/${name}`)), `docs/architecture.md names ${name}, which does not exist`);
+  assert.match(readme, /\[docs\/architecture\.md\]\(docs\/architecture\.md\)/);
 });
