@@ -293,7 +293,9 @@ export async function listChanges(runner: CommandRunner, o: ApplyOptions = {}): 
       // a record we cannot read is skipped, never guessed at
     }
   }
-  return out.sort((a, b) => (a.id < b.id ? 1 : -1));
+  // Newest first by appliedAt (milliseconds): ids carry whole seconds only, so two changes made
+  // within one second would otherwise be ordered by their random suffix.
+  return out.sort((a, b) => (a.appliedAt !== b.appliedAt ? (a.appliedAt < b.appliedAt ? 1 : -1) : a.id < b.id ? 1 : -1));
 }
 
 export interface RollbackReport {
