@@ -60,10 +60,15 @@ if [ -n "$port" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   exit 2
 fi
 [ -n "$shots" ] || { echo "demo: --screenshots needs a folder" >&2; exit 2; }
-if [ "$(id -u)" -ne 0 ]; then
-  echo "demo: run as root: it installs packages and creates a network namespace with its own sshd" >&2
-  exit 2
-fi
+# shellcheck source=lib/npm-env.sh
+source scripts/lib/npm-env.sh
+# shellcheck source=lib/preflight.sh
+source scripts/lib/preflight.sh
+# What this script starts (setup, installs, node, code-server) behaves the same under
+# `npm run demo` as from a shell.
+ctd_clean_npm_env
+ctd_require_root
+ctd_require_node
 
 name=demo
 host=test/host/ctd-host
@@ -112,6 +117,19 @@ cleanup() {
   echo "== demo stopped: code-server, traffic and the host (namespace ctd-$name) are gone"
   exit "$rc"
 }
+# One demo per machine (its names are fixed): say so before installing anything. A demo host
+# whose run crashed (its owner process is gone) is removed; one still in use is not.
+if [ -x "$host" ] && command -v ip >/dev/null 2>&1; then
+  "$host" reap >/dev/null 2>&1 || true
+  if "$host" list 2>/dev/null | grep -qx "$name"; then
+    # The pid that started it (ctd-host's registry records OWNER=pid:start-time).
+    owner=$(sed -n 's/^OWNER=\([0-9]*\):.*/\1/p' "${CTD_HOSTS_ROOT:-/tmp/ctd-hosts}/.registry/$name" 2>/dev/null) || owner=
+    echo "demo: a demo is already running on this machine (host ctd-$name is up${owner:+, started by pid $owner})." >&2
+    echo "      Stop it with Ctrl-C in its terminal${owner:+ (or: kill $owner)}, or remove a stale one with: $host down $name" >&2
+    exit 1
+  fi
+fi
+
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -133,13 +151,6 @@ if ! vsix=$(bash scripts/vscode/package.sh "$work/vsix" 2>"$work/package.log"); 
 fi
 tail -n 1 "$work/package.log" | sed 's/^package: /   /'
 
-# A demo host whose run crashed (its owner process is gone) is removed; one still in use is not.
-"$host" reap >/dev/null
-if "$host" list | grep -qx "$name"; then
-  echo "demo: a demo host is already up (another \`npm run demo\` running?): stop that one first," >&2
-  echo "      or remove the host with: $host down $name" >&2
-  exit 1
-fi
 "$host" down "$name" >/dev/null 2>&1 || true   # what a half-made host may have left
 echo "== bringing up the demo host (network namespace ctd-$name, sshd, kernel conntrack)"
 host_up=1

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Every VS Code check, for scripts/test-all.sh and CI: installs what is missing (cached after
-# the first run), runs test/vscode/suite inside code-server against a real test host, the
-# runner's own test (a failing suite must fail the run), and packages + installs the VSIX and
-# checks it through the UI.
+# the first run), runs test/vscode/suite through @vscode/test-electron's runTests (inside
+# code-server, against a real test host), the runner's own test (a failing suite must fail the
+# run), and packages + installs the VSIX and checks it through the UI.
 #
-#   bash scripts/vscode/test.sh [--suite-only] [runner options, e.g. --grep 'chart|entries']
+#   bash scripts/vscode/test.sh [--suite-only] [testElectron.ts options, e.g. --grep 'chart|entries']
 #   CTD_VSC_HOST=NAME picks the test host's name (default vsc), so that several runs can share a machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,7 +38,9 @@ cfg="$state/ssh_config"
   echo "  UserKnownHostsFile $state/empty_known_hosts"
 } >"$cfg"
 "$host" fill "$name" --assured 2000 >/dev/null
-node --import tsx test/vscode/runner.ts \
+# Through @vscode/test-electron's runTests (test/vscode/testElectron.ts), as on desktop VS Code;
+# here its "VS Code executable" is scripts/vscode/code-shim (code-server + headless Chromium).
+node --import tsx test/vscode/testElectron.ts \
   --env "CTD_TEST_SSH_CONFIG=$cfg" --env CTD_TEST_HOST=vsc-host --env "CTD_TEST_HOST_NAME=$name" \
   --env CTD_TEST_HOST_UNKNOWN_KEY=vsc-unknown-key --env "CTD_REPO=$PWD" "$@"
 "$host" down "$name" >/dev/null 2>&1 || true

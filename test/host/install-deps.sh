@@ -51,12 +51,14 @@ if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all test-host prerequisites present"
   exit 0
 fi
+# shellcheck source=../../scripts/lib/preflight.sh
+source "$(dirname "$0")/../../scripts/lib/preflight.sh"
 if [[ $(id -u) -ne 0 ]]; then
   echo "install-deps: need root to install: ${missing[*]}" >&2
   exit 1
 fi
+ctd_require_apt "${missing[@]}"
 echo "install-deps: apt-get install ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
 # policy-rc.d 101 keeps openssh-server's postinst from trying to start the machine's own sshd
 # (there is no init system here anyway; this makes it explicit and harmless on machines that have one).
 # Only installed if absent, and removed again afterwards.
@@ -68,6 +70,5 @@ if [[ ! -e $policy ]]; then
   made_policy=1
 fi
 trap 'if [[ $made_policy -eq 1 ]]; then rm -f "$policy"; fi' EXIT
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+ctd_apt_install "${missing[@]}"
 echo "install-deps: done"
