@@ -4,17 +4,30 @@
  * fix-all. Waits for diagnostics events; never sleeps.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { describe, it } from './harness';
 import { waitForEvent } from './waitFor';
 
 const extensionId = 'conntrack-doctor.conntrack-doctor';
 
+/**
+ * The workspace fixture, copied once into a temporary sysctl.d: the quick-fix tests edit it, and
+ * an edit that reached the disk must never change the tracked fixture.
+ */
+let fixtureCopy: vscode.Uri | undefined;
 async function openFixture(): Promise<vscode.TextDocument> {
-  const folder = vscode.workspace.workspaceFolders?.[0];
-  assert.ok(folder);
-  const uri = vscode.Uri.joinPath(folder.uri, 'etc', 'sysctl.d', '90-conntrack.conf');
-  const doc = await vscode.workspace.openTextDocument(uri);
+  if (!fixtureCopy) {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    assert.ok(folder);
+    const dir = join(mkdtempSync(join(tmpdir(), 'ctd-sysctl-spec-')), 'etc', 'sysctl.d');
+    mkdirSync(dir, { recursive: true });
+    fixtureCopy = vscode.Uri.file(join(dir, '90-conntrack.conf'));
+    await vscode.workspace.fs.copy(vscode.Uri.joinPath(folder.uri, 'etc', 'sysctl.d', '90-conntrack.conf'), fixtureCopy);
+  }
+  const doc = await vscode.workspace.openTextDocument(fixtureCopy);
   await vscode.window.showTextDocument(doc);
   return doc;
 }
@@ -91,7 +104,8 @@ describe('sysctl files in the editor', () => {
     assert.match(doc.getText(), /# raised after the outage\nnet\.netfilter\.nf_conntrack_max = 262144\n/);
     assert.match(doc.getText(), /^net\.netfilter\.nf_conntrack_max = 65536$/m);
     await diagnosticsOf(doc, (d) => !d.some((x) => ['inline-comment', 'legacy-key'].includes(codeOf(x))));
-    // leave the fixture as it was on disk
+    // leave the copy as it was on disk
+    await vscode.window.showTextDocument(doc);
     await vscode.commands.executeCommand('workbench.action.files.revert');
   });
 });
