@@ -84,19 +84,35 @@ static int holds_hidden(const char *rel, char **pats, int npats)
 	return 0;
 }
 
+/* The names in DIR (without . and ..), sorted; *n gets their number. Dies on an error. */
+static char **names_in(const char *dir, int *n)
+{
+	struct dirent **list;
+	int k = scandir(dir, &list, NULL, alphasort);
+	if (k < 0)
+		die("scandir", dir);
+	char **names = calloc((size_t)k + 1, sizeof *names);
+	if (!names)
+		die("calloc", NULL);
+	*n = 0;
+	for (int i = 0; i < k; i++) {
+		if (strcmp(list[i]->d_name, ".") && strcmp(list[i]->d_name, ".."))
+			names[(*n)++] = strdup(list[i]->d_name);
+		free(list[i]);
+	}
+	free(list);
+	return names;
+}
+
 static void view(const char *src, const char *dest, const char *rel, char **pats, int npats)
 {
-	DIR *d = opendir(src);
-	if (!d)
-		die("opendir", src);
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
+	int n;
+	char **names = names_in(src, &n);
+	for (int i = 0; i < n; i++) {
 		char s[4096], t[4096], r[4096];
-		snprintf(s, sizeof s, "%s/%s", src, e->d_name);
-		snprintf(t, sizeof t, "%s/%s", dest, e->d_name);
-		snprintf(r, sizeof r, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+		snprintf(s, sizeof s, "%s/%s", src, names[i]);
+		snprintf(t, sizeof t, "%s/%s", dest, names[i]);
+		snprintf(r, sizeof r, "%s%s%s", rel, *rel ? "/" : "", names[i]);
 		if (hidden(r, pats, npats))
 			continue;
 		struct stat st;
@@ -128,29 +144,23 @@ static void view(const char *src, const char *dest, const char *rel, char **pats
 		if (mount(s, t, NULL, MS_BIND | MS_REC, NULL) < 0)
 			die("bind", s);
 	}
-	closedir(d);
 }
 
 static int whiteouts(const char *src, const char *layer, char **pats, int npats, int except)
 {
-	DIR *d = opendir(src);
-	if (!d)
-		die("opendir", src);
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
+	int n;
+	char **names = names_in(src, &n);
+	for (int i = 0; i < n; i++) {
 		int match = 0;
-		for (int i = 0; i < npats && !match; i++)
-			match = fnmatch(pats[i], e->d_name, 0) == 0;
+		for (int k = 0; k < npats && !match; k++)
+			match = fnmatch(pats[k], names[i], 0) == 0;
 		if (match == except)
 			continue;
 		char t[4096];
-		snprintf(t, sizeof t, "%s/%s", layer, e->d_name);
+		snprintf(t, sizeof t, "%s/%s", layer, names[i]);
 		if (mknod(t, S_IFCHR | 0000, makedev(0, 0)) < 0 && errno != EEXIST)
 			die("mknod (whiteout)", t);
 	}
-	closedir(d);
 	return 0;
 }
 

@@ -56,21 +56,6 @@ variant_missing_prereqs() { # VARIANTS -> what the variants need beyond ctd-host
   return 0
 }
 
-ctvariant_bin() { # compile on demand, cached per source hash like ctflood
-  local src=$HERE/ctvariant.c h dir bin tmp
-  h=$(sha256sum "$src" | cut -c1-16)
-  dir=$HOSTS_ROOT/.bin
-  bin=$dir/ctvariant-$h
-  if [[ ! -x $bin ]]; then
-    mkdir -p "$dir"
-    tmp=$(mktemp "$dir/.ctvariant.XXXXXX")
-    gcc -O2 -Wall -o "$tmp" "$src" >&2 || { rm -f "$tmp"; die "cannot compile $src"; }
-    chmod 755 "$tmp"
-    mv -f "$tmp" "$bin"
-  fi
-  echo "$bin"
-}
-
 # A /usr layer with the compiled de_DE.UTF-8 locale (lib/locale/de_DE.utf8, where glibc looks
 # when there is no locale-archive entry), built once per machine and shared read-only by hosts.
 locale_layer() {
@@ -118,7 +103,7 @@ whiteout_upper() { # OVERLAY PATH… -> whiteouts in that overlay's upper layer 
 # upper layers, extra users. Runs after write_identity_files, before the ruleset and sshd.
 prepare_variants() {
   [[ -n ${VARIANTS:-} ]] || return 0
-  CTVARIANT=$(ctvariant_bin)
+  CTVARIANT=$(helper_bin ctvariant)
   local etc=$S/fs/etc/upper
   USR_LOWER=""
 
