@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what test/host/ctd-host needs on a fresh Debian/Ubuntu machine (run as root).
+# Installs what test/host/ctd-host needs on a fresh Debian/Ubuntu machine (run as root), its host
+# variants included (busybox and opendoas for `--variant busybox`, locales for `--variant locale-de`).
 # Idempotent: only packages whose command is missing are installed, and apt-get update runs
 # only when something is missing. Starts nothing: no service is enabled or launched
 # (ctd-host runs its own sshd inside each test network namespace).
@@ -25,6 +26,9 @@ wanted=(
   /usr/include/linux/if_packet.h:linux-libc-dev
   /usr/include/stdio.h:libc6-dev
   busybox:busybox
+  doas:opendoas
+  localedef:libc-bin
+  /usr/share/i18n/locales/de_DE:locales
   unshare:util-linux
   nsenter:util-linux
   flock:util-linux

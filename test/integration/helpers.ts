@@ -114,7 +114,7 @@ export function writeSshConfig(dir: string, host: TestHost, o: SshConfigOptions 
       `  HostName ${o.hostName ?? host.address}`,
       `  Port ${host.info.port}`,
       `  User ${user}`,
-      `  IdentityFile ${host.info.users[user].key}`,
+      `  IdentityFile ${host.userKey(user)}`,
       '  IdentitiesOnly yes',
       '  IdentityAgent none',
       `  UserKnownHostsFile ${o.knownHosts ?? host.info.knownHostsPath}`,
