@@ -11,7 +11,7 @@
  */
 import { assignments, parseSysctl, type Assignment, type SysctlDocument } from './syntax';
 import { canonicalKey, lookupKey } from './catalog';
-import { kernelAccepts } from './values';
+import { kernelWrite } from './kernelWrite';
 
 export type Loader = 'systemd' | 'procps';
 export const LOADERS: readonly Loader[] = ['systemd', 'procps'];
@@ -82,6 +82,14 @@ export function resolveLink(linkPath: string, target: string): string {
     else parts.push(seg);
   }
   return `/${parts.join('/')}`;
+}
+
+/** Directories for packages' defaults (sysctl.d(5): vendor files in /usr/lib, local installs in /usr/local/lib). */
+const VENDOR_DIRS: readonly string[] = ['/usr/lib/sysctl.d', '/lib/sysctl.d', '/usr/local/lib/sysctl.d'];
+
+/** True for a package's default file, which the administrator is meant to override from /etc. */
+export function isVendorPath(path: string): boolean {
+  return VENDOR_DIRS.includes(dirOf(path));
 }
 
 /** True when the file lives where a loader looks (a loader directory or /etc/sysctl.conf). */
@@ -170,12 +178,12 @@ export function computePrecedence(loader: Loader, files: readonly ParsedSysctlFi
 }
 
 /**
- * True when the kernel refuses the line's value for a known integer key (e.g. `1 # note`):
- * the write fails and the key keeps the value an earlier line set.
+ * True when the kernel refuses the line's value (e.g. `45#note`, or `20000 # x` on a two-number
+ * key): the write fails and the key keeps the value an earlier line set.
  */
 export function writeFails(a: Assignment): boolean {
-  const info = lookupKey(a.normalizedKey);
-  return info !== undefined && info.scope !== 'read-only' && !kernelAccepts(info, a.value.text);
+  if (lookupKey(a.normalizedKey)?.scope === 'read-only') return false;
+  return !kernelWrite(a.normalizedKey, a.value.text).accepted;
 }
 
 /** The assignment that sets the key at the end of the loader's run: the last one the kernel accepts. */

@@ -1,0 +1,44 @@
+/**
+ * What the kernel does with one line's value: whether the write is accepted and which value
+ * it applies. Integer keys are read number by number (values.ts kernelReadInts); string keys
+ * store the text as written, inline "comments" included (kernel/sysctl.c _proc_do_string).
+ * Keys of unknown shape are assumed to take the text as it is.
+ */
+import { CATALOG, canonicalKey } from './catalog';
+import { lookupSysctl, type ValueKind } from './keyCatalog';
+import { kernelReadInts } from './values';
+
+export interface ValueShape {
+  readonly kind: ValueKind;
+  /** Numbers one write takes (integer keys). */
+  readonly count: number;
+  /** Accepted range, where the catalogue knows it (conntrack keys). */
+  readonly range?: { readonly min: number; readonly max: number };
+}
+
+export function valueShape(key: string): ValueShape | undefined {
+  const canon = canonicalKey(key);
+  const conntrack = CATALOG.get(canon);
+  if (conntrack) return { kind: 'int', count: 1, range: { min: conntrack.min, max: conntrack.max } };
+  const known = lookupSysctl(canon);
+  return known ? { kind: known.kind, count: known.count } : undefined;
+}
+
+export type KernelWrite =
+  | { readonly accepted: true; /** The value as the kernel holds it afterwards (numbers in decimal, space-separated). */ readonly applied: string; /** Text the kernel never read. */ readonly ignored: string }
+  | { readonly accepted: false };
+
+export function kernelWrite(key: string, text: string): KernelWrite {
+  const shape = valueShape(key);
+  if (shape?.kind !== 'int') return { accepted: true, applied: text.trim(), ignored: '' };
+  const r = kernelReadInts(text, shape.count);
+  if (!r.ok) return { accepted: false };
+  const range = shape.range;
+  if (range && r.values.some((v) => v.value < range.min || v.value > range.max)) return { accepted: false };
+  return { accepted: true, applied: r.values.map((v) => String(v.value)).join(' '), ignored: r.ignored };
+}
+
+/** Whitespace-normalised form of a value as /proc/sys prints it (tabs between numbers). */
+export function normalizeLiveValue(value: string): string {
+  return value.trim().split(/\s+/).join(' ');
+}
