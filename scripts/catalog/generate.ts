@@ -21,7 +21,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { HISTORY } from './history';
+import { HISTORY, REFERENCE_VENDOR_KEYS } from './history';
 
 const REPO = resolve(__dirname, '../..');
 const OUT = join(REPO, 'src/core/sysctl/keyCatalog.data.ts');
@@ -120,13 +120,6 @@ try {
 }
 const netnsMode = new Map<string, number>();
 for (const f of netnsFiles) netnsMode.set(templateOf(dotted(f.path.split('/'))), f.mode);
-
-/**
- * Keys of the reference kernel's own vendor patches: in no mainline source (not in the 6.12
- * ctl_tables, and no match in a code search of public trees), so they stay out of a catalogue
- * that claims "the kernel has this key".
- */
-const REFERENCE_VENDOR_KEYS = [/^kernel\.init_private/, /^kernel\.sched_vcpu_pack$/, /^fs\.pipe-keep$/];
 
 for (const f of initial) {
   const segs = f.path.split('/');

@@ -39,12 +39,12 @@ export const HISTORY: readonly HistoryEntry[] = [
     note: 'Fast TIME_WAIT recycling dropped connections from clients behind NAT (it compared per-host TCP timestamps, which NATed clients do not share).',
     source: TW_RECYCLE_SOURCE,
   },
-  sched('min_granularity_ns', 'min_granularity_ns', 'CFS tuning moved to debugfs; since 6.6 the EEVDF scheduler replaced it with base_slice_ns.'),
-  sched('latency_ns', 'latency_ns', 'CFS tuning moved to debugfs; removed with the switch to EEVDF in 6.6.'),
-  sched('wakeup_granularity_ns', 'wakeup_granularity_ns', 'CFS tuning moved to debugfs; removed with the switch to EEVDF in 6.6.'),
-  sched('migration_cost_ns', 'migration_cost_ns', 'Scheduler tuning moved to debugfs.'),
-  sched('nr_migrate', 'nr_migrate', 'Scheduler tuning moved to debugfs.'),
-  sched('tunable_scaling', 'tunable_scaling', 'Scheduler tuning moved to debugfs.'),
+  sched('min_granularity_ns', 'min_granularity_ns', 'A CFS tunable; by 6.12 debugfs has base_slice_ns instead (kernel/sched/debug.c:509, the EEVDF scheduler).'),
+  sched('latency_ns', 'latency_ns', 'A CFS tunable; gone from debugfs too by 6.12 (kernel/sched/debug.c has base_slice_ns).'),
+  sched('wakeup_granularity_ns', 'wakeup_granularity_ns', 'A CFS tunable; gone from debugfs too by 6.12 (kernel/sched/debug.c has base_slice_ns).'),
+  sched('migration_cost_ns', 'migration_cost_ns', 'A scheduler tunable (still in debugfs in 6.12, kernel/sched/debug.c:516).'),
+  sched('nr_migrate', 'nr_migrate', 'A scheduler tunable (still in debugfs in 6.12, kernel/sched/debug.c:517).'),
+  sched('tunable_scaling', 'tunable_scaling', 'A scheduler tunable (still in debugfs in 6.12, kernel/sched/debug.c:515).'),
   {
     key: 'net.netfilter.nf_conntrack_helper',
     removedIn: '6.0',
@@ -64,3 +64,10 @@ export const HISTORY: readonly HistoryEntry[] = [
     source: 'absent from every ctl_table of the 6.12 source (checked by the generator)',
   },
 ];
+
+/**
+ * Keys of the reference kernel's own vendor patches: in no mainline source (not in the 6.12
+ * ctl_tables, and no match in a code search of public trees), so they stay out of a catalogue
+ * that claims "the kernel has this key".
+ */
+export const REFERENCE_VENDOR_KEYS: readonly RegExp[] = [/^kernel\.init_private/, /^kernel\.sched_vcpu_pack$/, /^fs\.pipe-keep$/];

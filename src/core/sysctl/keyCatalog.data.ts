@@ -263,19 +263,19 @@ kernel.sched_deadline_period_max_us	CL	i
 kernel.sched_deadline_period_min_us	CL	i
 kernel.sched_energy_aware	CD	o					Enables/disables Energy Aware Scheduling (EAS).
 kernel.sched_itmt_enabled	C	o
-kernel.sched_latency_ns	H	i			5.13	/sys/kernel/debug/sched/latency_ns	CFS tuning moved to debugfs; removed with the switch to EEVDF in 6.6.
-kernel.sched_migration_cost_ns	H	i			5.13	/sys/kernel/debug/sched/migration_cost_ns	Scheduler tuning moved to debugfs.
-kernel.sched_min_granularity_ns	H	i			5.13	/sys/kernel/debug/sched/min_granularity_ns	CFS tuning moved to debugfs; since 6.6 the EEVDF scheduler replaced it with base_slice_ns.
-kernel.sched_nr_migrate	H	i			5.13	/sys/kernel/debug/sched/nr_migrate	Scheduler tuning moved to debugfs.
+kernel.sched_latency_ns	H	i			5.13	/sys/kernel/debug/sched/latency_ns	A CFS tunable; gone from debugfs too by 6.12 (kernel/sched/debug.c has base_slice_ns).
+kernel.sched_migration_cost_ns	H	i			5.13	/sys/kernel/debug/sched/migration_cost_ns	A scheduler tunable (still in debugfs in 6.12, kernel/sched/debug.c:516).
+kernel.sched_min_granularity_ns	H	i			5.13	/sys/kernel/debug/sched/min_granularity_ns	A CFS tunable; by 6.12 debugfs has base_slice_ns instead (kernel/sched/debug.c:509, the EEVDF scheduler).
+kernel.sched_nr_migrate	H	i			5.13	/sys/kernel/debug/sched/nr_migrate	A scheduler tunable (still in debugfs in 6.12, kernel/sched/debug.c:517).
 kernel.sched_rr_timeslice_ms	CL	i
 kernel.sched_rt_period_us	CL	i
 kernel.sched_rt_runtime_us	CL	i
 kernel.sched_schedstats	CD	o					Enables/disables scheduler statistics.
-kernel.sched_tunable_scaling	H	i			5.13	/sys/kernel/debug/sched/tunable_scaling	Scheduler tuning moved to debugfs.
+kernel.sched_tunable_scaling	H	i			5.13	/sys/kernel/debug/sched/tunable_scaling	A scheduler tunable (still in debugfs in 6.12, kernel/sched/debug.c:515).
 kernel.sched_util_clamp_max	CD	o					Max allowed *maximum* utilization.
 kernel.sched_util_clamp_min	CD	o					Max allowed *minimum* utilization.
 kernel.sched_util_clamp_min_rt_default	CD	o					By default Linux is tuned for performance.
-kernel.sched_wakeup_granularity_ns	H	i			5.13	/sys/kernel/debug/sched/wakeup_granularity_ns	CFS tuning moved to debugfs; removed with the switch to EEVDF in 6.6.
+kernel.sched_wakeup_granularity_ns	H	i			5.13	/sys/kernel/debug/sched/wakeup_granularity_ns	A CFS tunable; gone from debugfs too by 6.12 (kernel/sched/debug.c has base_slice_ns).
 kernel.scons-poweroff	C	i
 kernel.seccomp.actions_avail	CLr	s
 kernel.seccomp.actions_logged	CL	s

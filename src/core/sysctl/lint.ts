@@ -15,7 +15,7 @@ import { KEY_CATALOG_KERNEL, KEY_CATALOG_SOURCE_RELEASE, lookupSysctl, suggestSy
 import { kernelWrite, normalizeLiveValue, valueShape, type ValueShape } from './kernelWrite';
 import { detectTemplate, type TemplateInfo } from './template';
 import { LOADERS, computePrecedence, effectiveOf, resolveLink, writeFails, isLoaderPath, isVendorPath, loaderLabel, planLoader, type Loader, type Occurrence, type ParsedSysctlFile, type SysctlFile } from './loaders';
-import { MODULES_LOAD_FILE, MODPROBE_FILE, conntrackLoadedBy, configuredHashsize, type BootFacts } from './boot';
+import { MODULES_LOAD_FILE, MODPROBE_FILE, OPENWRT_MODULES_DIR, OPENWRT_MODULES_FILE, conntrackLoadedBy, configuredHashsize, type BootFacts } from './boot';
 import { RULES, ruleDoc, type RuleCode } from './rules';
 import { MAX_VALUE_LENGTH, inlineCommentOffset, lineRange, parseSysctl, spanRange, suppressedCodes, type Assignment, type SysctlLine } from './syntax';
 import { kernelReadInts, parseKernelInt, readShorthandFor, type KernelInt } from './values';
@@ -229,17 +229,19 @@ function checkKeyExists(a: Assignment, emit: Emit, ctx: HostContext, cache: RunC
   const key = a.normalizedKey;
   const canonical = canonicalKey(key);
   const live = hostKeyList(ctx);
-  const ignored = a.ignoreFailure ? ' (ignored because of the `-` prefix)' : '';
+  const ignored = a.ignoreFailure ? ' (systemd-sysctl ignores the failure because of the `-` prefix; procps 4.0.2 still reports it)' : '';
   const removeFix = [fix('Remove this line', [deleteLine(a.line)], true)];
   const inCatalogue = (known !== undefined && known.removedIn === undefined) || CATALOG.has(canonical);
   if (live ? live.has(key) || live.has(canonical) : inCatalogue) return undefined;
   if (known?.removedIn !== undefined) {
-    const where = known.movedTo ? ` The setting moved to \`${known.movedTo}\` (debugfs, not sysctl).` : '';
+    const host = live ? ' and this host\'s kernel does not have it' : '';
     const gone = known.removedIn === 'distribution'
-      ? `\`${key}\` never existed in mainline Linux: ${known.summary ?? 'a distribution patch'}`
-      : `\`${key}\` was removed in Linux ${known.removedIn}${live ? ' and this host\'s kernel does not have it' : ''}: the write fails${ignored} and the line does nothing. ${known.summary ?? ''}`;
+      ? `\`${key}\` never existed in mainline Linux, so on a mainline kernel the write fails${ignored} and the line does nothing. ${known.summary ?? 'A distribution patch.'}`
+      : known.movedTo
+        ? `\`${key}\` left sysctl in Linux ${known.removedIn}${host}: it is \`${known.movedTo}\` in debugfs now, and the write fails${ignored}, so the line does nothing. ${known.summary ?? ''}`
+        : `\`${key}\` was removed in Linux ${known.removedIn}${host}: the write fails${ignored} and the line does nothing. ${known.summary ?? ''}`;
     const nat = canonical === TW_RECYCLE && /^\s*[1-9]/.test(a.value.text) ? ' On older kernels that still have it, `= 1` drops SYNs from clients behind NAT.' : '';
-    emit('removed-key', a, keyRange, `${gone.trim()}${where}${nat}`, { severity: a.ignoreFailure ? 'info' : 'warning', fixes: removeFix, unnecessary: true });
+    emit('removed-key', a, keyRange, `${gone.trim()}${nat}`, { severity: a.ignoreFailure ? 'info' : 'warning', fixes: removeFix, unnecessary: true });
     return 'removed';
   }
   const suggestion = suggestionFor(key, cache);
@@ -295,8 +297,8 @@ function checkAssignment(a: Assignment, emit: Emit, ctx: HostContext, options: L
   const info: KeyInfo | undefined = CATALOG.get(canonical);
   if (checkKeyExists(a, emit, ctx, cache, keyRange, known)) return;
   if (info?.scope === 'read-only' || known?.readOnly) {
-    const what = info?.scope === 'read-only' ? ' (it reports the current number of entries)' : known?.summary ? ` (${known.summary.replace(/\.$/, '')})` : '';
-    emit('read-only-key', a, keyRange, `\`${key}\` is read-only${what}: writing it fails ("permission denied").`, { fixes: [fix('Remove this line', [deleteLine(a.line)], true)], unnecessary: true });
+    const what = info?.scope === 'read-only' ? ' (it reports the current number of entries)' : ' (a value the kernel reports)';
+    emit('read-only-key', a, keyRange, `\`${key}\` is read-only${what}: even root gets "Permission denied"; systemd-sysctl skips the line silently, procps reports it.`, { fixes: [fix('Remove this line', [deleteLine(a.line)], true)], unnecessary: true });
     return;
   }
   if (info && ctx.initialNetns === false && info.scope === 'init') {
@@ -640,8 +642,12 @@ function checkBoot(file: ParsedSysctlFile, boot: BootFacts, emit: Emit, eol: str
   if (conntrackLoadedBy(boot)) return;
   const hashsize = configuredHashsize(boot);
   const extra = hashsize ? ` (${hashsize.path} sets options for nf_conntrack, but options do not load a module)` : '';
-  emit('module-not-loaded-at-boot', first, lineRange(first), `At boot the sysctl loader runs before nf_conntrack is loaded unless modules-load.d loads it${extra}; /proc/sys/net/netfilter does not exist yet, the keys are skipped silently, and \`sysctl -p\` by hand later "works". Add \`nf_conntrack\` to ${MODULES_LOAD_FILE}.`, {
-    fixes: [fix(`Create ${MODULES_LOAD_FILE}`, [], true, [{ path: MODULES_LOAD_FILE, content: `# Load conntrack before systemd-sysctl applies net.netfilter.* keys (conntrack-doctor)${eol}nf_conntrack${eol}` }])],
+  // OpenWrt reads /etc/modules.d (not modules-load.d): the fix goes where the host's own lists are.
+  const openwrt = boot.modulesLoad.some((f) => f.path.startsWith(`${OPENWRT_MODULES_DIR}/`));
+  const target = openwrt ? OPENWRT_MODULES_FILE : MODULES_LOAD_FILE;
+  const content = openwrt ? `nf_conntrack${eol}` : `# Load conntrack before systemd-sysctl applies net.netfilter.* keys (conntrack-doctor)${eol}nf_conntrack${eol}`;
+  emit('module-not-loaded-at-boot', first, lineRange(first), `At boot the sysctl loader runs before nf_conntrack is loaded unless a boot-time module list (${openwrt ? '/etc/modules.d' : 'modules-load.d, /etc/modules'}) loads it${extra}; /proc/sys/net/netfilter does not exist yet, the keys are skipped silently, and \`sysctl -p\` by hand later "works". Add \`nf_conntrack\` to ${target}.`, {
+    fixes: [fix(`Create ${target}`, [], true, [{ path: target, content }])],
   });
 }
 
