@@ -9,6 +9,17 @@ import { editDistance, suggestionLimit } from './keyCatalog';
 
 export const KERNEL_DOC_URL = 'https://docs.kernel.org/networking/nf_conntrack-sysctl.html';
 
+/** The kernel documentation page that describes a key's directory. */
+export function kernelDocUrl(key: string): string {
+  const base = 'https://docs.kernel.org';
+  if (key.startsWith('net.netfilter.') || key === MAX_ALIAS) return KERNEL_DOC_URL;
+  if (/^net\.ipv[46]\.vs\./.test(key)) return `${base}/networking/ipvs-sysctl.html`;
+  if (/^net\.(ipv4|ipv6|bridge|sctp)\./.test(key)) return `${base}/networking/ip-sysctl.html`;
+  if (key.startsWith('net.mptcp.')) return `${base}/networking/mptcp-sysctl.html`;
+  const top = key.split('.')[0] ?? '';
+  return ['kernel', 'vm', 'fs', 'net', 'abi', 'user', 'sunrpc'].includes(top) ? `${base}/admin-guide/sysctl/${top}.html` : `${base}/admin-guide/sysctl/index.html`;
+}
+
 /** Where a key can be written. */
 export type KeyScope =
   | 'netns' // per network namespace, writable in any netns

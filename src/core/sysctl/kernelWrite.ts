@@ -16,12 +16,21 @@ export interface ValueShape {
   readonly range?: { readonly min: number; readonly max: number };
 }
 
+/** Shapes by key: every line of every loader's precedence asks, so a large file asks thousands of times. */
+const shapes = new Map<string, ValueShape | null>();
+/** Bound on the memo (distinct keys seen); past it the memo starts over. */
+const SHAPE_MEMO_MAX = 20_000;
+
 export function valueShape(key: string): ValueShape | undefined {
+  const memo = shapes.get(key);
+  if (memo !== undefined) return memo ?? undefined;
   const canon = canonicalKey(key);
   const conntrack = CATALOG.get(canon);
-  if (conntrack) return { kind: 'int', count: 1, range: { min: conntrack.min, max: conntrack.max } };
-  const known = lookupSysctl(canon);
-  return known ? { kind: known.kind, count: known.count } : undefined;
+  const known = conntrack ? undefined : lookupSysctl(canon);
+  const shape = conntrack ? { kind: 'int' as const, count: 1, range: { min: conntrack.min, max: conntrack.max } } : known ? { kind: known.kind, count: known.count } : undefined;
+  if (shapes.size >= SHAPE_MEMO_MAX) shapes.clear();
+  shapes.set(key, shape ?? null);
+  return shape;
 }
 
 export type KernelWrite =

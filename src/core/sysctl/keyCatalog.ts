@@ -81,6 +81,7 @@ export function keyCatalog(): ReadonlyMap<string, SysctlKeyInfo> {
 
 /** The catalogue key a dotted key belongs to (`net.ipv4.conf.eth0.rp_filter` → `net.ipv4.conf.*.rp_filter`). */
 export function templateKey(key: string): string {
+  if (!key.startsWith('net.')) return key;
   for (const dir of INTERFACE_DIRS) {
     if (key.length > dir.length + 1 && key.startsWith(dir) && key[dir.length] === '.') {
       const rest = key.slice(dir.length + 1);

@@ -182,9 +182,16 @@ export function computePrecedence(loader: Loader, files: readonly ParsedSysctlFi
  * key): the write fails and the key keeps the value an earlier line set.
  */
 export function writeFails(a: Assignment): boolean {
-  if (lookupKey(a.normalizedKey)?.scope === 'read-only') return false;
-  return !kernelWrite(a.normalizedKey, a.value.text).accepted;
+  let fails = refused.get(a);
+  if (fails === undefined) {
+    fails = lookupKey(a.normalizedKey)?.scope !== 'read-only' && !kernelWrite(a.normalizedKey, a.value.text).accepted;
+    refused.set(a, fails);
+  }
+  return fails;
 }
+
+/** Asked for every line by duplicates, precedence (per loader) and drift: answered once per parsed line. */
+const refused = new WeakMap<Assignment, boolean>();
 
 /** The assignment that sets the key at the end of the loader's run: the last one the kernel accepts. */
 export function effectiveOf(list: readonly Occurrence[] | undefined): Occurrence | undefined {
