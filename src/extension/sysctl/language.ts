@@ -278,7 +278,7 @@ export class SysctlLanguage implements vscode.Disposable {
       const fx = f.fixes.find((x) => x.preferred && (x.files ?? []).length === 0);
       if (!fx) continue;
       const ranges = fx.edits.map((e) => toRange(e.range));
-      if (ranges.some((r) => taken.some((t) => t.intersection(r) !== undefined && !(t.isEmpty && r.isEmpty && !t.isEqual(r))))) continue;
+      if (ranges.some((r) => taken.some((t) => editsConflict(t, r)))) continue;
       taken.push(...ranges);
       chosen.push(fx);
     }
@@ -296,4 +296,18 @@ export class SysctlLanguage implements vscode.Disposable {
     const line = doc.getText().split('\n').findIndex((l) => l === `## ${code}`);
     await vscode.window.showTextDocument(doc, { selection: new vscode.Range(Math.max(0, line), 0, Math.max(0, line), 0), preview: true });
   }
+}
+
+/**
+ * Two edits of one fix-all conflict when they overlap, when an insertion lands strictly inside
+ * the other's range, or when both insert at the same place. Edits that only touch (deleting a
+ * line up to the start of the next, and inserting at that start) do not.
+ */
+function editsConflict(a: vscode.Range, b: vscode.Range): boolean {
+  const i = a.intersection(b);
+  if (!i) return false;
+  if (!i.isEmpty) return true;
+  if (a.isEmpty && b.isEmpty) return a.isEqual(b);
+  const [insert, other] = a.isEmpty ? [a, b] : b.isEmpty ? [b, a] : [undefined, undefined];
+  return insert !== undefined && other !== undefined && insert.start.isAfter(other.start) && insert.start.isBefore(other.end);
 }
