@@ -40,11 +40,25 @@ export type KernelWrite =
 export function kernelWrite(key: string, text: string): KernelWrite {
   const shape = valueShape(key);
   if (shape?.kind !== 'int') return { accepted: true, applied: text.trim(), ignored: '' };
-  const r = kernelReadInts(text, shape.count);
-  if (!r.ok) return { accepted: false };
+  const read = kernelReadInts(text, shape.count);
+  if (!read.ok) return { accepted: false };
   const range = shape.range;
-  if (range && r.values.some((v) => v.value < range.min || v.value > range.max)) return { accepted: false };
-  return { accepted: true, applied: r.values.map((v) => String(v.value)).join(' '), ignored: r.ignored };
+  if (range && read.values.some((v) => v.value < range.min || v.value > range.max)) return { accepted: false };
+  return { accepted: true, applied: read.values.map((v) => String(v.value)).join(' '), ignored: read.ignored };
+}
+
+const PLAIN_DECIMAL = /^[1-9]\d{0,14}$|^0$/;
+
+/** Only whether the kernel accepts the value (precedence asks this of every line, per loader). */
+export function writeAccepted(key: string, text: string): boolean {
+  const shape = valueShape(key);
+  if (shape?.kind !== 'int') return true;
+  // Most lines hold one plain decimal: accepted unless a range says otherwise (no parse needed).
+  if (!shape.range && PLAIN_DECIMAL.test(text)) return true;
+  const read = kernelReadInts(text, shape.count);
+  if (!read.ok) return false;
+  const range = shape.range;
+  return !range || read.values.every((v) => v.value >= range.min && v.value <= range.max);
 }
 
 /** Whitespace-normalised form of a value as /proc/sys prints it (tabs between numbers). */

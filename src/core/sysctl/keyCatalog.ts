@@ -104,9 +104,18 @@ export function interfaceOf(key: string): string | undefined {
   return undefined;
 }
 
+/** Look-ups by key as written (interface names included): a large file asks for the same keys many times. */
+const lookups = new Map<string, SysctlKeyInfo | null>();
+const LOOKUP_MEMO_MAX = 20_000;
+
 export function lookupSysctl(key: string): SysctlKeyInfo | undefined {
+  const memo = lookups.get(key);
+  if (memo !== undefined) return memo ?? undefined;
   const cat = keyCatalog();
-  return cat.get(key) ?? cat.get(templateKey(key));
+  const info = cat.get(key) ?? cat.get(templateKey(key));
+  if (lookups.size >= LOOKUP_MEMO_MAX) lookups.clear();
+  lookups.set(key, info ?? null);
+  return info;
 }
 
 /** Levenshtein distance with an early exit once every cell exceeds `limit`. */

@@ -14,7 +14,7 @@ import {
 import { KEY_CATALOG_KERNEL, KEY_CATALOG_SOURCE_RELEASE, lookupSysctl, suggestSysctlKey, type SysctlKeyInfo } from './keyCatalog';
 import { kernelWrite, normalizeLiveValue, valueShape, type ValueShape } from './kernelWrite';
 import { detectTemplate, type TemplateInfo } from './template';
-import { LOADERS, computePrecedence, effectiveOf, resolveLink, writeFails, isLoaderPath, isVendorPath, loaderLabel, planLoader, type Loader, type Occurrence, type ParsedSysctlFile, type SysctlFile } from './loaders';
+import { LOADERS, SYSCTL_CONF, computePrecedence, effectiveOf, resolveLink, writeFails, isLoaderPath, isVendorPath, loaderLabel, planLoader, type Loader, type Occurrence, type ParsedSysctlFile, type SysctlFile } from './loaders';
 import { MODULES_LOAD_FILE, MODPROBE_FILE, OPENWRT_MODULES_DIR, OPENWRT_MODULES_FILE, conntrackLoadedBy, configuredHashsize, type BootFacts } from './boot';
 import { RULES, ruleDoc, type RuleCode } from './rules';
 import { MAX_VALUE_LENGTH, inlineCommentOffset, lineRange, parseSysctl, spanRange, suppressedCodes, type Assignment, type SysctlLine } from './syntax';
@@ -135,12 +135,16 @@ export function lintFiles(files: readonly SysctlFile[], options: LintOptions = {
     // A link (99-sysctl.conf -> ../sysctl.conf) is linted through its target when both are here.
     if (file.linkTarget !== undefined && paths.has(resolveLink(file.path, file.linkTarget))) continue;
     const lines = file.doc.lines;
-    const fileFindings: LintFinding[] = [];
+    // Lines found dead (a duplicate, overridden under every loader) before the value checks run:
+    // advice about their values would be noise, so it is never built.
+    const dead = new Set<number>();
     const emit: Emit = (code, line, range, message, extra = {}) => {
+      if (dead.has(line.line) && ADVICE.has(code)) return;
       const meta = RULES.get(code);
       if (!meta) throw new Error(`unknown rule ${code}`);
       if (suppressedCodes(lines[line.line - 1]).has(code)) return;
-      fileFindings.push({
+      if (extra.unnecessary) dead.add(line.line);
+      findings.push({
         path: file.path,
         code,
         ...(line.kind === 'assignment' || line.kind === 'exclusion' ? { key: line.normalizedKey } : {}),
@@ -153,21 +157,29 @@ export function lintFiles(files: readonly SysctlFile[], options: LintOptions = {
         doc: ruleDoc(code),
       });
     };
+    // A file in a loader directory without `.conf` (README.sysctl, a backup) is read by no loader:
+    // only say so (file-not-loaded, when it has settings), do not lint its lines.
+    if (isLoaderPath(file.path) && file.path !== SYSCTL_CONF && !file.path.endsWith('.conf')) {
+      checkLoaded(file, parsed, loaders, emit);
+      continue;
+    }
     const template = detectTemplate(lines.map((l) => l.text));
     if (template) checkTemplate(file, template, emit);
+    // Lines whose value the kernel refuses: they set nothing, so they never win or make others dead.
+    const refused = new Set<number>();
+    for (const l of lines) if (l.kind === 'assignment' && !l.glob && writeFails(l)) refused.add(l.line);
+    checkDuplicates(lines, emit, template, refused);
+    if (isLoaderPath(file.path)) {
+      checkPrecedence(file, precedence, emit, refused);
+      checkLoaded(file, parsed, loaders, emit);
+    }
     for (const line of lines) {
       if (template?.templated.has(line.line)) continue;
       if (line.kind === 'invalid') checkInvalid(line, emit);
       else if (line.kind === 'assignment') checkAssignment(line, emit, ctx, options, parsed, cache);
     }
-    checkDuplicates(lines, emit, template);
-    if (isLoaderPath(file.path)) {
-      checkPrecedence(file, precedence, emit);
-      checkLoaded(file, parsed, loaders, emit);
-    }
     if (options.boot) checkBoot(file, options.boot, emit, file.doc.eol);
     if (ctx.liveValues) checkDrift(file, precedence, ctx.liveValues, emit, ctx.initialNetns === false);
-    findings.push(...withoutAdviceOnDeadLines(fileFindings));
   }
   return findings.sort(
     (a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) || a.range.startLine - b.range.startLine || a.range.startCol - b.range.startCol || (a.code < b.code ? -1 : 1),
@@ -184,13 +196,6 @@ const ADVICE: ReadonlySet<RuleCode> = new Set<RuleCode>([
   'established-timeout-long', 'timeout-too-short', 'max-below-default', 'max-exceeds-memory', 'hash-chains-long', 'tcp-loose-off',
   'checksum-off', 'max-unlimited', 'timeout-not-portable', 'buckets-via-sysctl', 'pages-not-bytes', 'octal-value', 'tcp-tw-recycle',
 ]);
-
-function withoutAdviceOnDeadLines(list: readonly LintFinding[]): LintFinding[] {
-  const dead = new Set<number>();
-  for (const f of list) if (f.unnecessary) dead.add(f.range.startLine);
-  if (dead.size === 0) return [...list];
-  return list.filter((f) => !(ADVICE.has(f.code) && dead.has(f.range.startLine)));
-}
 
 function checkTemplate(file: ParsedSysctlFile, t: TemplateInfo, emit: Emit): void {
   const line = file.doc.lines[t.line];
@@ -229,10 +234,10 @@ function checkKeyExists(a: Assignment, emit: Emit, ctx: HostContext, cache: RunC
   const key = a.normalizedKey;
   const canonical = canonicalKey(key);
   const live = hostKeyList(ctx);
-  const ignored = a.ignoreFailure ? ' (systemd-sysctl ignores the failure because of the `-` prefix; procps 4.0.2 still reports it)' : '';
-  const removeFix = [fix('Remove this line', [deleteLine(a.line)], true)];
   const inCatalogue = (known !== undefined && known.removedIn === undefined) || CATALOG.has(canonical);
   if (live ? live.has(key) || live.has(canonical) : inCatalogue) return undefined;
+  const ignored = a.ignoreFailure ? ' (systemd-sysctl ignores the failure because of the `-` prefix; procps 4.0.2 still reports it)' : '';
+  const removeFix = [fix('Remove this line', [deleteLine(a.line)], true)];
   if (known?.removedIn !== undefined) {
     const host = live ? ' and this host\'s kernel does not have it' : '';
     const gone = known.removedIn === 'distribution'
@@ -338,6 +343,7 @@ function numbersPhrase(count: number): string {
  */
 function checkInlineComment(a: Assignment, shape: ValueShape | undefined, emit: Emit): { clean: string; refused: boolean } | undefined {
   const value = a.value.text;
+  if (value.indexOf('#') < 0 && value.indexOf(';') < 0) return undefined;
   let at = inlineCommentOffset(value);
   let verdict: { severity: Severity; consequence: string; refused: boolean } | undefined;
   if (shape?.kind === 'int') {
@@ -398,8 +404,7 @@ function checkIntegers(a: Assignment, text: string, shape: ValueShape, known: Sy
 }
 
 function checkOctal(a: Assignment, values: readonly KernelInt[], emit: Emit, range: Range, reportOnly: boolean): void {
-  const octal = values.filter((v) => v.form === 'octal');
-  if (octal.length === 0) return;
+  if (!values.some((v) => v.form === 'octal')) return;
   const written = a.value.text.split(/\s+/);
   const asRead = values.map((v) => String(v.value)).join(' ');
   const meant = written.slice(0, values.length).map((w) => w.replace(/^(-?)0+(?=\d)/, '$1')).join(' ');
@@ -435,8 +440,8 @@ function checkInteger(
   const range: Range = { startLine: a.line, startCol: span.start, endLine: a.line, endCol: span.end };
   const read = kernelReadInts(text, 1);
   const reportOnly = text !== a.value.text; // inline comment already reported: don't offer overlapping edits
-  const guess = readShorthandFor(info.unit, text);
   if (!read.ok) {
+    const guess = readShorthandFor(info.unit, text);
     emit('not-an-integer', a, range, `\`${info.key}\` takes a whole number${info.unit === 'seconds' ? ' of seconds' : ''}; \`${text}\` is refused by the kernel (Invalid argument).${guess !== undefined ? ` Did you mean ${guess}?` : ''}`, {
       fixes: guess !== undefined && !reportOnly ? [setValueFix(a, String(guess), `Replace with ${guess}`, false)] : [],
     });
@@ -445,6 +450,7 @@ function checkInteger(
   const parsed = read.values[0];
   if (!parsed) return;
   if (read.ignored.length > 0 && !reportOnly) {
+    const guess = readShorthandFor(info.unit, text);
     const meant = guess !== undefined && guess !== parsed.value ? ` Did you mean ${guess}?` : '';
     emit('not-an-integer', a, range, `\`${info.key}\` takes a whole number${info.unit === 'seconds' ? ' of seconds' : ''}: the kernel applies ${parsed.value} and ignores \`${read.ignored}\`.${meant}`, {
       severity: 'warning',
@@ -554,12 +560,12 @@ function bucketsFromFiles(files: readonly ParsedSysctlFile[]): { value: number; 
   return undefined;
 }
 
-function checkDuplicates(lines: readonly SysctlLine[], emit: Emit, template: TemplateInfo | undefined): void {
+function checkDuplicates(lines: readonly SysctlLine[], emit: Emit, template: TemplateInfo | undefined, refused: ReadonlySet<number>): void {
   const last = new Map<string, Assignment>();
   // Lines of a template's conditional blocks may be mutually exclusive: they are not duplicates.
   const counts = (l: SysctlLine): l is Assignment => l.kind === 'assignment' && !l.glob && !template?.templated.has(l.line) && !template?.conditional.has(l.line);
   // The line that sets the key is the last one the kernel accepts: a refused later write leaves it in force.
-  for (const l of lines) if (counts(l) && !writeFails(l)) last.set(canonicalKey(l.normalizedKey), l);
+  for (const l of lines) if (counts(l) && !refused.has(l.line)) last.set(canonicalKey(l.normalizedKey), l);
   for (const l of lines) {
     if (!counts(l)) continue;
     const winner = last.get(canonicalKey(l.normalizedKey));
@@ -572,10 +578,10 @@ function checkDuplicates(lines: readonly SysctlLine[], emit: Emit, template: Tem
   }
 }
 
-function checkPrecedence(file: ParsedSysctlFile, precedence: ReadonlyMap<Loader, ReturnType<typeof computePrecedence>>, emit: Emit): void {
+function checkPrecedence(file: ParsedSysctlFile, precedence: ReadonlyMap<Loader, ReturnType<typeof computePrecedence>>, emit: Emit, refused: ReadonlySet<number>): void {
   // For each key this file sets (its effective line), who wins under each loader that reads the file?
   const mine = new Map<string, Assignment>();
-  for (const l of file.doc.lines) if (l.kind === 'assignment' && !l.glob && !writeFails(l)) mine.set(canonicalKey(l.normalizedKey), l);
+  for (const l of file.doc.lines) if (l.kind === 'assignment' && !l.glob && !refused.has(l.line)) mine.set(canonicalKey(l.normalizedKey), l);
   for (const [key, l] of mine) {
     const readers: Loader[] = [];
     const lost: { loader: Loader; winner: Occurrence }[] = [];

@@ -11,7 +11,7 @@
  */
 import { assignments, parseSysctl, type Assignment, type SysctlDocument } from './syntax';
 import { canonicalKey, lookupKey } from './catalog';
-import { kernelWrite } from './kernelWrite';
+import { writeAccepted } from './kernelWrite';
 
 export type Loader = 'systemd' | 'procps';
 export const LOADERS: readonly Loader[] = ['systemd', 'procps'];
@@ -150,6 +150,8 @@ export interface Occurrence {
   readonly path: string; // as applied (e.g. /etc/sysctl.d/99-sysctl.conf)
   readonly contentPath: string; // file holding the line (e.g. /etc/sysctl.conf)
   readonly assignment: Assignment;
+  /** The kernel accepts the line's value (see writeFails). */
+  readonly accepted: boolean;
 }
 
 export interface Precedence {
@@ -170,7 +172,7 @@ export function computePrecedence(loader: Loader, files: readonly ParsedSysctlFi
       if (asg.glob) continue;
       const key = canonicalKey(asg.normalizedKey);
       const list = byKey.get(key) ?? [];
-      list.push({ path: a.path, contentPath: file.path, assignment: asg });
+      list.push({ path: a.path, contentPath: file.path, assignment: asg, accepted: !writeFails(asg) });
       byKey.set(key, list);
     }
   }
@@ -182,23 +184,15 @@ export function computePrecedence(loader: Loader, files: readonly ParsedSysctlFi
  * key): the write fails and the key keeps the value an earlier line set.
  */
 export function writeFails(a: Assignment): boolean {
-  let fails = refused.get(a);
-  if (fails === undefined) {
-    fails = lookupKey(a.normalizedKey)?.scope !== 'read-only' && !kernelWrite(a.normalizedKey, a.value.text).accepted;
-    refused.set(a, fails);
-  }
-  return fails;
+  return !writeAccepted(a.normalizedKey, a.value.text) && lookupKey(a.normalizedKey)?.scope !== 'read-only';
 }
-
-/** Asked for every line by duplicates, precedence (per loader) and drift: answered once per parsed line. */
-const refused = new WeakMap<Assignment, boolean>();
 
 /** The assignment that sets the key at the end of the loader's run: the last one the kernel accepts. */
 export function effectiveOf(list: readonly Occurrence[] | undefined): Occurrence | undefined {
   if (!list) return undefined;
   for (let i = list.length - 1; i >= 0; i--) {
     const o = list[i];
-    if (o && !writeFails(o.assignment)) return o;
+    if (o?.accepted) return o;
   }
   return undefined;
 }

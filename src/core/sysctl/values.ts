@@ -10,6 +10,8 @@ export interface KernelInt {
 }
 
 export function parseKernelInt(text: string): KernelInt | undefined {
+  // The common case, a plain decimal, without a regex.
+  if (text.length > 0 && text.length < 16 && text.charCodeAt(0) > 48 && text.charCodeAt(0) <= 57 && isDigits(text)) return { value: Number(text), form: 'decimal' };
   const m = /^(-?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(text);
   if (!m) return undefined;
   const sign = m[1] === '-' ? -1 : 1;
@@ -30,6 +32,14 @@ export function parseKernelInt(text: string): KernelInt | undefined {
   return { value: sign * value, form };
 }
 
+function isDigits(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 /**
  * What the kernel does with a value written to an integer key that takes `count` numbers
  * (__do_proc_dointvec / __do_proc_doulongvec_minmax, kernel/sysctl.c 6.12 lines 475-545): it skips
@@ -47,13 +57,17 @@ const isKernelSpace = (ch: string | undefined): boolean => ch === ' ' || ch === 
 /** proc_get_long parses at most TMPBUFLEN - 1 = 21 characters (sign included). */
 const KERNEL_NUMBER_MAX_CHARS = 21;
 
+/** One number as proc_get_long reads it, matched in place (sticky) so a 10,000-line file allocates little. */
+const KERNEL_NUMBER = /-?(?:0[xX][0-9a-fA-F]*|\d+)/y;
+
 export function kernelReadInts(text: string, count: number): KernelRead {
   const values: KernelInt[] = [];
   let i = 0;
   while (values.length < count) {
     while (i < text.length && isKernelSpace(text[i])) i++;
     if (i >= text.length) break;
-    const m = /^-?(0[xX][0-9a-fA-F]*|\d+)/.exec(text.slice(i));
+    KERNEL_NUMBER.lastIndex = i;
+    const m = KERNEL_NUMBER.exec(text);
     if (!m) return { ok: false, reason: 'not-a-number', at: values.length };
     if (m[0].length >= KERNEL_NUMBER_MAX_CHARS) return { ok: false, reason: 'too-large', at: values.length };
     const next = text[i + m[0].length];

@@ -92,7 +92,10 @@ describe('sysctl files in the editor', () => {
     assert.match(doc.getText(), /# raised after the outage\nnet\.netfilter\.nf_conntrack_max = 262144\n/);
     assert.match(doc.getText(), /^net\.netfilter\.nf_conntrack_max = 65536$/m);
     await diagnosticsOf(doc, (d) => !d.some((x) => ['inline-comment', 'legacy-key'].includes(codeOf(x))));
-    // leave the fixture as it was on disk
+    // leave the fixture as it was on disk: revert this document (made the active editor first, since
+    // the revert command acts on the active one), and check it took
+    await vscode.window.showTextDocument(doc);
     await vscode.commands.executeCommand('workbench.action.files.revert');
+    assert.equal(doc.isDirty, false, 'the fixture is still dirty after the revert');
   });
 });

@@ -5,6 +5,9 @@
  * the host's own key list and live values, checked independently with `ctd-host exec`).
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { after, before, describe, it } from './harness';
 import { extensionWithTestHost, onHost } from './testHost';
@@ -31,16 +34,32 @@ async function symbolsOf(uri: vscode.Uri): Promise<vscode.DocumentSymbol[]> {
   return vscode.commands.executeCommand<vscode.DocumentSymbol[]>('vscode.executeDocumentSymbolProvider', uri);
 }
 
+/** A local file of this spec's own (the workspace fixture is edited by other specs). */
+const LOCAL = [
+  '# conntrack tuning',
+  'net.netfilter.nf_conntrack_max = 131072',
+  'net.netfilter.nf_conntrack_max = 262144 # raised after the outage',
+  'net.netfilter.nf_conntrack_tcp_timeout_establised = 3600',
+  'net.ipv4.netfilter.ip_conntrack_max = 65536',
+  'vm.swappiness = 10',
+  '',
+].join('\n');
+
 describe('sysctl editor: completion, outline and folding on a local file (key catalogue)', () => {
   let doc: vscode.TextDocument;
+  let dir = '';
   before(async () => {
     await vscode.extensions.getExtension('conntrack-doctor.conntrack-doctor')?.activate();
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    assert.ok(folder);
-    doc = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder.uri, 'etc', 'sysctl.d', '90-conntrack.conf'));
+    dir = mkdtempSync(join(tmpdir(), 'ctd-editor-spec-'));
+    mkdirSync(join(dir, 'sysctl.d'));
+    writeFileSync(join(dir, 'sysctl.d', '90-conntrack.conf'), LOCAL);
+    doc = await vscode.workspace.openTextDocument(vscode.Uri.file(join(dir, 'sysctl.d', '90-conntrack.conf')));
     await vscode.window.showTextDocument(doc);
-    // the fixture as it is on disk, whatever an earlier spec left in the editor
-    if (doc.isDirty) await vscode.commands.executeCommand('workbench.action.files.revert');
+    assert.equal(doc.languageId, 'sysctl');
+  });
+
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('typing net.netfilter.nf_conntrack_t offers the timeouts with meaning, unit and default', async () => {
