@@ -187,7 +187,8 @@ describe('Conntrack Doctor in a real VS Code against a real host', { timeout: 15
       const squiggles = await retryUntil('squiggles on the inline-comment, typo and duplicate lines', 60_000, async () => {
         const s = await squigglesByLine(e.page);
         const on = (text: string): string[] => s.find((l) => l.text.includes(text))?.severities ?? [];
-        const ok = on('# raised after the outage').includes('error') && on(TYPO_KEY).includes('warning') && on('net.netfilter.nf_conntrack_max = 131072').includes('warning');
+        // `262144 # raised…` is applied by the kernel (a warning); `1024 # widened…` on a two-number key is refused (an error)
+        const ok = on('# raised after the outage').includes('warning') && on('# widened for the proxy').includes('error') && on(TYPO_KEY).includes('warning') && on('net.netfilter.nf_conntrack_max = 131072').includes('warning');
         return ok ? s : undefined;
       });
       const errors = squiggles.filter((l) => l.severities.includes('error')).length;

@@ -20,6 +20,9 @@ wanted=(
   tc:iproute2
   sudo:sudo
   sysctl:procps
+  # systemd-sysctl is run by hand on test files (test/integration/sysctl-kernel.test.ts); Debian ships
+  # it only in the systemd package, which installs fine without systemd running as init.
+  /lib/systemd/systemd-sysctl:systemd
   ps:procps
   tcpdump:tcpdump
   gcc:gcc
