@@ -201,7 +201,8 @@ export class PrometheusClient {
         viaProxy = false; // from here on, errors are the server's (TLS, HTTP)
         const secure = tls.connect({ socket, ...tlsOptions, servername: isIP(hostname) ? '' : hostname });
         secure.on('error', fail);
-        send({ method: 'POST', hostname, port, path: target.pathname, headers, agent: false, createConnection: () => secure }, true);
+        // No agent: with one (even `agent: false`) node would open its own connection, not use the tunnel.
+        send({ method: 'POST', hostname, port, path: target.pathname, headers, createConnection: () => secure }, true);
       });
       tunnel.end();
     });

@@ -38,6 +38,8 @@ wanted=(
   /usr/bin/prometheus:prometheus
   /usr/bin/prometheus-node-exporter:prometheus-node-exporter
   /usr/bin/tinyproxy:tinyproxy
+  openssl:openssl
+  curl:curl
 )
 
 missing=()

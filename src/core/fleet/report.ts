@@ -95,6 +95,9 @@ export function renderFleetTable(r: FleetReport, top?: number): string {
   const widths = header.map((hd, c) => Math.max(hd.length, ...rows.map((row) => (row[c] ?? '').length)));
   const line = (row: readonly string[]): string => row.map((cell, c) => (c === row.length - 1 ? cell : right.has(c) ? cell.padStart(widths[c] ?? 0) : cell.padEnd(widths[c] ?? 0))).join('  ').trimEnd();
   const s = summarizeFleet(r.hosts);
+  if (r.hosts.length === 0) {
+    return `${[`No instance exports node_nf_conntrack_entries ${r.source.selector} on ${r.source.url}: is node_exporter scraped there, with its conntrack collector (on by default)?`, ...r.errors.map((e) => `error: ${e.query ? `${e.query}: ` : ''}${e.message}`)].join('\n')}\n`;
+  }
   const out = [line(header), ...rows.map(line)];
   if (top !== undefined && r.hosts.length > hosts.length) out.push(`… ${r.hosts.length - hosts.length} more (--top ${top})`);
   out.push(`${s.total} instance(s) from ${r.source.url} ${r.source.selector}: ${s.inTrouble} at warning or above or dropping, ${s.down} down, ${s.withoutCounters} without counters (queried ${r.queriedAt})`);
