@@ -96,6 +96,7 @@ export async function serveSyntheticFleet(n: number, seed = 42): Promise<Synthet
   const hosts = syntheticHosts(n, seed);
   const byInstance = new Map(hosts.map((h) => [h.instance, h]));
   const requests = { query: 0, range: 0 };
+  let cached: { t: number; answers: Map<string, string> } | undefined;
   const server: Server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -110,7 +111,9 @@ export async function serveSyntheticFleet(n: number, seed = 42): Promise<Synthet
       if (req.url?.endsWith('/api/v1/query')) {
         requests.query++;
         const t = Number(form.get('time') ?? Date.now() / 1000);
-        const answer = syntheticAnswers(hosts, t).get(query);
+        // The fleet's queries share one evaluation time: generate the answers once per time.
+        if (cached?.t !== t) cached = { t, answers: syntheticAnswers(hosts, t) };
+        const answer = cached.answers.get(query);
         return answer ? send(200, answer) : send(400, JSON.stringify({ status: 'error', errorType: 'bad_data', error: `not in the generated fleet: ${query}` }));
       }
       if (req.url?.endsWith('/api/v1/query_range')) {

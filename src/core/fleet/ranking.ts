@@ -52,14 +52,17 @@ export interface RankOptions {
   readonly ssh?: SshMapping;
 }
 
-const key = (m: Readonly<Record<string, string>>): string => `${m['job'] ?? ''}\u0000${m['instance'] ?? ''}`;
+/** One value per job + instance (a map per job: no joined key strings to build and hash per lookup); the first series wins when a selector let two through. */
+type ByInstance = Map<string, Map<string, number>>;
 
-/** One value per job + instance; the first series wins when a selector let two through. */
-function index(v: Vector | undefined): Map<string, number> {
-  const out = new Map<string, number>();
+function index(v: Vector | undefined): ByInstance {
+  const out: ByInstance = new Map();
   for (const s of v ?? []) {
-    const k = key(s.metric);
-    if (!out.has(k)) out.set(k, sampleValue(s.value[1]));
+    const job = s.metric['job'] ?? '';
+    let m = out.get(job);
+    if (!m) out.set(job, (m = new Map()));
+    const instance = s.metric['instance'] ?? '';
+    if (!m.has(instance)) m.set(instance, sampleValue(s.value[1]));
   }
   return out;
 }
@@ -95,25 +98,29 @@ export function rankFleet(answers: FleetAnswers, options: RankOptions = {}): Fle
   const peak = index(answers.peak);
   const up = index(answers.up);
   const success = index(answers.collectorSuccess);
-  const rates = RATE_COUNTERS.map((c) => [c, index(answers.rates?.[c])] as const);
-  const seen = new Set<string>();
+  const [drop, earlyDrop, insertFailed, invalid] = RATE_COUNTERS.map((c) => index(answers.rates?.[c]));
+  const seen = index(answers.entries);
   const hosts: FleetHost[] = [];
   for (const s of answers.entries) {
-    const k = key(s.metric);
-    if (seen.has(k)) continue;
-    seen.add(k);
-    const { __name__: _n, job = '', instance = '', ...labels } = s.metric;
+    const job = s.metric['job'] ?? '';
+    const instance = s.metric['instance'] ?? '';
+    // the first series of a job + instance only
+    const mine = seen.get(job);
+    if (!mine?.delete(instance)) continue;
+    const at = (m: ByInstance | undefined): number | undefined => m?.get(job)?.get(instance);
+    // A plain loop, not object rest: this runs once per host of fleets of thousands.
+    const labels: Record<string, string> = {};
+    for (const name in s.metric) if (name !== '__name__' && name !== 'job' && name !== 'instance') labels[name] = s.metric[name] ?? '';
     const count = finite(sampleValue(s.value[1]));
-    const max = finite(limit.get(k));
+    const max = finite(at(limit));
     const percent = count !== null && max !== null && max > 0 ? (100 * count) / max : null;
-    const peakCount = finite(peak.get(k));
+    const peakCount = finite(at(peak));
     const peakPercent24h = peakCount !== null && max !== null && max > 0 ? (100 * Math.max(peakCount, count ?? 0)) / max : null;
-    const haveRates = rates.some(([, m]) => m.has(k));
-    const ok = success.get(k);
-    // The collector's own verdict first (node_exporter ≥ 1.4 fails it when the stat file is
+    const ok = at(success);
+    // The collector's own verdict first (node_exporter >= 1.4 fails it when the stat file is
     // missing); without it, whether any counter series came back.
-    const countersAvailable = ok === 1 ? true : ok === 0 ? false : haveRates;
-    const hostRates = countersAvailable ? (Object.fromEntries(rates.map(([c, m]) => [c, finite(m.get(k))])) as Record<RateCounter, number | null>) : null;
+    const countersAvailable = ok === 1 ? true : ok === 0 ? false : [drop, earlyDrop, insertFailed, invalid].some((m) => at(m) !== undefined);
+    const rates: FleetRates | null = countersAvailable ? { drop: finite(at(drop)), early_drop: finite(at(earlyDrop)), insert_failed: finite(at(insertFailed)), invalid: finite(at(invalid)) } : null;
     const ssh = sshTargetFor(instance, s.metric, options.ssh);
     hosts.push({
       instance,
@@ -124,14 +131,18 @@ export function rankFleet(answers: FleetAnswers, options: RankOptions = {}): Fle
       percent,
       level: usageLevel(percent ?? undefined, t),
       peakPercent24h,
-      rates: hostRates,
+      rates,
       countersAvailable,
-      up: up.get(k) === 1,
+      up: at(up) === 1,
       sshTarget: 'target' in ssh ? ssh.target : null,
       ...('error' in ssh ? { sshTargetError: ssh.error } : {}),
     });
   }
-  return hosts.sort(compareHosts);
+  // Decorate-sort: the rank is computed once per host, not once per comparison.
+  return hosts
+    .map((h) => ({ h, r: troubleRank(h) }))
+    .sort((a, b) => b.r - a.r || compareHosts(a.h, b.h))
+    .map((x) => x.h);
 }
 
 export interface FleetSummary {

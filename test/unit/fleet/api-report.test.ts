@@ -57,6 +57,10 @@ test('every failure has its kind: api (with errorType), 401 with/without credent
   assert.equal(kind(answer({ status: 404, contentType: 'text/plain', body: '404 page not found\n' })), 'not-prometheus');
   assert.throws(() => readAnswer(answer({ body: '{"data":[]}' })), /JSON, but not the Prometheus API's answer/);
   assert.throws(() => readAnswer(answer({ body: '' })), /is not JSON: empty body/);
+  // a series of the wrong shape is refused, not ranked
+  assert.throws(() => readAnswer(answer({ body: '{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"node"},"value":[1,2]}]}}' })), /data\.result\.0: expected \{ metric/);
+  assert.throws(() => readAnswer(answer({ body: '{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":1},"value":[1,"2"]}]}}' })), /not the Prometheus API's answer/);
+  assert.throws(() => readAnswer(answer({ body: '{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"2"],["x","y"]]}]}}' })), /expected \{ metric: .*values/);
   assert.equal(kind(answer({ status: 500, body: VECTOR })), 'not-prometheus');
   for (const k of ['config', 'dns', 'refused', 'unreachable', 'timeout', 'tls', 'proxy', 'unauthorized', 'forbidden', 'html-page', 'not-prometheus', 'api'] as const) assert.ok(prometheusHint(k).length > 20);
 });
