@@ -60,7 +60,7 @@ function index(v: Vector | undefined): ByInstance {
   for (const s of v ?? []) {
     const job = s.metric['job'] ?? '';
     let m = out.get(job);
-    if (!m) out.set(job, (m = new Map()));
+    if (!m) out.set(job, (m = new Map<string, number>()));
     const instance = s.metric['instance'] ?? '';
     if (!m.has(instance)) m.set(instance, sampleValue(s.value[1]));
   }

@@ -107,3 +107,39 @@ export function renderFleetTable(r: FleetReport, top?: number): string {
   for (const e of r.errors) out.push(`error: ${e.query ? `${e.query}: ` : ''}${e.instance ? `${e.instance}: ` : ''}${e.message}`);
   return `${out.join('\n')}\n`;
 }
+
+/** The view's one-line description of a row: bar, percent, the rates that matter, state, 24 h sparkline. */
+export function rowDescription(h: FleetHost, history?: readonly (number | null)[]): string {
+  const parts = [`${usageBar(h.percent, 8)} ${formatPercent(h.percent)}`];
+  if (h.rates) {
+    for (const c of RATE_COUNTERS) {
+      const r = h.rates[c];
+      if (r !== null && r > 0 && (c === 'drop' || c === 'early_drop' || c === 'insert_failed' || r >= 1)) parts.push(`${c} ${formatRate(r)}/s`);
+    }
+  } else parts.push('no counters');
+  if (!h.up) parts.push('DOWN');
+  if (history && history.some((p) => p !== null)) parts.push(sparkline(history));
+  return parts.join(' · ');
+}
+
+const md = (s: string): string => s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+
+/** The view's tooltip (Markdown): every number of the row, what it means, and where it came from. */
+export function rowTooltip(h: FleetHost, history?: readonly (number | null)[]): string {
+  const rows: [string, string][] = [
+    ['level', h.level],
+    ['entries / max', formatCountMax(h)],
+    ['usage', formatPercent(h.percent)],
+    ['peak (24 h)', formatPercent(h.peakPercent24h)],
+    ...RATE_COUNTERS.map((c): [string, string] => [`${c}/s`, h.rates ? formatRate(h.rates[c]) : 'unavailable']),
+    ['scrape', h.up ? 'up' : 'down (numbers: the last scraped)'],
+    ['job', h.job],
+    ...Object.entries(h.labels).map(([k, v]): [string, string] => [k, v]),
+    ['SSH target', h.sshTarget ?? `none: ${h.sshTargetError ?? ''}`],
+  ];
+  const out = [`**${md(h.instance)}**`, '', '| | |', '|---|---|', ...rows.map(([k, v]) => `| ${md(k)} | ${md(v)} |`)];
+  if (history && history.some((p) => p !== null)) out.push('', `24 h: \`${sparkline(history)}\``);
+  if (!h.countersAvailable) out.push('', 'Counters unavailable: node\\_exporter cannot read /proc/net/stat/nf\\_conntrack (kernel without CONFIG\\_NF\\_CONNTRACK\\_PROCFS). *Diagnose over SSH* reads them with `conntrack -S`.');
+  out.push('', '*count* is the network namespace node\\_exporter runs in (the host\'s own unless it runs in a pod without hostNetwork); *max* is global.');
+  return out.join('\n');
+}
