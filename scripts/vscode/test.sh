@@ -16,8 +16,18 @@ echo "== VS Code: install (cached)"; bash scripts/vscode/install.sh
 echo "== VS Code: extension tests in code-server (against a real test host)"
 # A real host for host.spec.ts: network namespace + sshd + kernel conntrack, removed on exit.
 host=test/host/ctd-host
+# A second host for the Fleet view (fleet.spec.ts fills its table), node_exporter in each, and a
+# Prometheus scraping them (test/fleet/stack-cli.ts; our own processes, stopped by pid).
+fleet_name="${name}f"
+stack_pid=
+cleanup() {
+  if [ -n "$stack_pid" ]; then kill -TERM "$stack_pid" 2>/dev/null || true; wait "$stack_pid" 2>/dev/null || true; fi
+  "$host" down "$name" >/dev/null 2>&1 || true
+  "$host" down "$fleet_name" >/dev/null 2>&1 || true
+}
 "$host" down "$name" >/dev/null 2>&1 || true
-trap '"$host" down "$name" >/dev/null 2>&1 || true' EXIT
+"$host" down "$fleet_name" >/dev/null 2>&1 || true
+trap cleanup EXIT
 json=$("$host" up "$name")
 read -r addr state key known < <(node -e 'const h = JSON.parse(process.argv[1]); console.log(h.address, h.statePath, h.users.root.key, h.knownHostsPath);' "$json")
 cfg="$state/ssh_config"
@@ -38,10 +48,36 @@ cfg="$state/ssh_config"
   echo "  UserKnownHostsFile $state/empty_known_hosts"
 } >"$cfg"
 "$host" fill "$name" --assured 2000 >/dev/null
+fjson=$("$host" up "$fleet_name")
+read -r faddr fnetns fkey fknown < <(node -e 'const h = JSON.parse(process.argv[1]); console.log(h.address, h.netns, h.users.root.key, h.knownHostsPath);' "$fjson")
+{
+  # the Fleet view's rows are SSH targets by address: "Diagnose over SSH" finds the host here
+  echo "Host $faddr"
+  echo "  User root"
+  echo "  IdentityFile $fkey"
+  echo "  IdentitiesOnly yes"
+  echo "  UserKnownHostsFile $fknown"
+  echo "  StrictHostKeyChecking yes"
+} >>"$cfg"
+netns=$(node -e 'console.log(JSON.parse(process.argv[1]).netns)' "$json")
+mkdir -p "$state/fleet"
+node --import tsx test/fleet/stack-cli.ts --dir "$state/fleet" \
+  --exporter "$fnetns=$faddr,cluster=fleet" --exporter "$netns=$addr,cluster=vsc,hide-stats" >"$state/fleet/url" &
+stack_pid=$!
+for _ in $(seq 1 600); do
+  [ -s "$state/fleet/stack.json" ] && break
+  kill -0 "$stack_pid" 2>/dev/null || { echo "vscode-test: the Prometheus stack did not start" >&2; exit 2; }
+  sleep 0.2
+done
+[ -s "$state/fleet/stack.json" ] || { echo "vscode-test: the Prometheus stack did not start in time" >&2; exit 2; }
+prom_url=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).url)' "$state/fleet/stack.json")
 node --import tsx test/vscode/runner.ts \
   --env "CTD_TEST_SSH_CONFIG=$cfg" --env CTD_TEST_HOST=vsc-host --env "CTD_TEST_HOST_NAME=$name" \
-  --env CTD_TEST_HOST_UNKNOWN_KEY=vsc-unknown-key --env "CTD_REPO=$PWD" "$@"
-"$host" down "$name" >/dev/null 2>&1 || true
+  --env CTD_TEST_HOST_UNKNOWN_KEY=vsc-unknown-key --env "CTD_REPO=$PWD" \
+  --env "CTD_TEST_PROMETHEUS_URL=$prom_url" --env "CTD_TEST_FLEET_HOST_NAME=$fleet_name" \
+  --env "CTD_TEST_FLEET_INSTANCE=$faddr:9100" --env "CTD_TEST_FLEET_HIDDEN_INSTANCE=$addr:9100" "$@"
+cleanup
+trap - EXIT
 [ "$suite_only" -eq 1 ] && exit 0
 
 echo "== VS Code: runner self-test"; node scripts/run-node-tests.mjs test/vscode

@@ -77,7 +77,6 @@ export class FleetView implements vscode.TreeDataProvider<FleetRow>, vscode.Disp
     const item = new vscode.TreeItem(h.instance, vscode.TreeItemCollapsibleState.None);
     item.id = historyKey(h);
     item.description = rowDescription(h, points);
-    item.tooltip = new vscode.MarkdownString(rowTooltip(h, points));
     item.contextValue = h.sshTarget ? 'fleet.host.ssh' : 'fleet.host';
     const colour = (name: string): vscode.ThemeColor => new vscode.ThemeColor(name);
     item.iconPath = !h.up
@@ -90,6 +89,12 @@ export class FleetView implements vscode.TreeDataProvider<FleetRow>, vscode.Disp
             ? new vscode.ThemeIcon('pass')
             : new vscode.ThemeIcon('question');
     item.accessibilityInformation = { label: `${h.instance}: ${h.level}, ${item.description}` };
+    return item;
+  }
+
+  /** The tooltip on hover only: VS Code asks for every row's item at once, and fleets have thousands. */
+  resolveTreeItem(item: vscode.TreeItem, row: FleetRow): vscode.TreeItem {
+    item.tooltip = new vscode.MarkdownString(rowTooltip(row.host, this.history.get(historyKey(row.host))));
     return item;
   }
 

@@ -118,7 +118,9 @@ export function rowDescription(h: FleetHost, history?: readonly (number | null)[
     }
   } else parts.push('no counters');
   if (!h.up) parts.push('DOWN');
-  if (history && history.some((p) => p !== null)) parts.push(sparkline(history));
+  // From the first point Prometheus has: a host scraped for an hour gets no 23 h of blanks.
+  const from = history ? history.findIndex((p) => p !== null && Number.isFinite(p)) : -1;
+  if (history && from >= 0) parts.push(sparkline(history.slice(from)));
   return parts.join(' · ');
 }
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { asMatrix, asVector, readAnswer, sampleValue, type RawAnswer } from '../../../src/core/fleet/api';
 import { PrometheusError, prometheusHint, type PrometheusErrorKind } from '../../../src/core/fleet/errors';
 import { proxyFor } from '../../../src/core/fleet/proxy';
-import { fleetJson, formatRate, renderFleetTable, sparkline, usageBar, type FleetReport } from '../../../src/core/fleet/report';
+import { fleetJson, formatRate, renderFleetTable, rowDescription, rowTooltip, sparkline, usageBar, type FleetReport } from '../../../src/core/fleet/report';
 import { rankFleet } from '../../../src/core/fleet/ranking';
 import { stripPort } from '../../../src/core/fleet/sshTarget';
 
@@ -123,4 +123,25 @@ test('the JSON has exactly the documented fields; the table says what the number
   assert.match(text, /error: peak: timeout/);
   assert.match(renderFleetTable(report, 1), /… 1 more \(--top 1\)/);
   assert.match(renderFleetTable({ ...report, hosts: [] }), /^No instance exports node_nf_conntrack_entries \{\} on http:\/\/prom:9090/);
+});
+
+test('a view row: bar, percent, the rates that matter, DOWN, no counters, the sparkline from its first point; a tooltip that says what count is', () => {
+  const T = 1796463991;
+  const [a, b] = rankFleet({
+    entries: [{ metric: { instance: 'a:9100', job: 'node' }, value: [T, '250000'] }, { metric: { instance: 'b:9100', job: 'node', cluster: 'eu' }, value: [T, '1000'] }],
+    limit: [{ metric: { instance: 'a:9100', job: 'node' }, value: [T, '262144'] }, { metric: { instance: 'b:9100', job: 'node' }, value: [T, '262144'] }],
+    up: [{ metric: { instance: 'a:9100', job: 'node' }, value: [T, '1'] }, { metric: { instance: 'b:9100', job: 'node' }, value: [T, '0'] }],
+    collectorSuccess: [{ metric: { instance: 'a:9100', job: 'node' }, value: [T, '1'] }],
+    rates: { drop: [{ metric: { instance: 'a:9100', job: 'node' }, value: [T, '12.5'] }], invalid: [{ metric: { instance: 'a:9100', job: 'node' }, value: [T, '0.5'] }] },
+  });
+  assert.ok(a && b);
+  assert.equal(rowDescription(a, [null, null, 90, 95.4, 100]), '████████ 95.4 % · drop 13/s · ███');
+  assert.equal(rowDescription(b), '░░░░░░░░ 0.4 % · no counters · DOWN');
+  const tip = rowTooltip(b, [10, null, 20]);
+  assert.match(tip, /^\*\*b:9100\*\*/);
+  assert.match(tip, /\| scrape \| down \\\(numbers: the last scraped\\\) \|/);
+  assert.match(tip, /\| cluster \| eu \|/);
+  assert.match(tip, /Counters unavailable: node\\_exporter cannot read/);
+  assert.match(tip, /\*count\* is the network namespace node\\_exporter runs in/);
+  assert.match(tip, /24 h: `▁ ▂`/);
 });
