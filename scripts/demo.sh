@@ -24,6 +24,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
+# shellcheck source=scripts/lib/fleet-url.sh
+. scripts/lib/fleet-url.sh
 
 usage() {
   cat <<'EOF'
@@ -202,13 +204,7 @@ echo
 mkdir -p "$work/fleet"
 node --import tsx "$repo/scripts/demo/fleet.ts" --prefix demof --hosts 3 --dir "$work/fleet" </dev/null &
 fleet_pid=$!
-for _ in $(seq 1 900); do
-  [ -s "$work/fleet/fleet.json" ] && break
-  kill -0 "$fleet_pid" 2>/dev/null || { echo "demo: the demo fleet did not start" >&2; exit 1; }
-  sleep 0.2
-done
-[ -s "$work/fleet/fleet.json" ] || { echo "demo: the demo fleet did not start in time" >&2; exit 1; }
-prom_url=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).url)' "$work/fleet/fleet.json")
+prom_url=$(fleet_url "$work/fleet/fleet.json" "$fleet_pid" "demo: the demo fleet" 180) || exit 1
 # "Diagnose over SSH" on a fleet row connects to the host's address: known key, key login.
 cat "$work/fleet/ssh_config" >>"$cfg"
 echo

@@ -8,6 +8,8 @@
 #   CTD_VSC_HOST=NAME picks the test host's name (default vsc), so that several runs can share a machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/lib/fleet-url.sh
+. scripts/lib/fleet-url.sh
 suite_only=0
 if [ "${1:-}" = "--suite-only" ]; then suite_only=1; shift; fi
 name=${CTD_VSC_HOST:-vsc}
@@ -64,13 +66,7 @@ mkdir -p "$state/fleet"
 node --import tsx test/fleet/stack-cli.ts --dir "$state/fleet" \
   --exporter "$fnetns=$faddr,cluster=fleet" --exporter "$netns=$addr,cluster=vsc,hide-stats" >"$state/fleet/url" &
 stack_pid=$!
-for _ in $(seq 1 600); do
-  [ -s "$state/fleet/stack.json" ] && break
-  kill -0 "$stack_pid" 2>/dev/null || { echo "vscode-test: the Prometheus stack did not start" >&2; exit 2; }
-  sleep 0.2
-done
-[ -s "$state/fleet/stack.json" ] || { echo "vscode-test: the Prometheus stack did not start in time" >&2; exit 2; }
-prom_url=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).url)' "$state/fleet/stack.json")
+prom_url=$(fleet_url "$state/fleet/stack.json" "$stack_pid" "vscode-test: the Prometheus stack" 120) || exit 2
 node --import tsx test/vscode/runner.ts \
   --env "CTD_TEST_SSH_CONFIG=$cfg" --env CTD_TEST_HOST=vsc-host --env "CTD_TEST_HOST_NAME=$name" \
   --env CTD_TEST_HOST_UNKNOWN_KEY=vsc-unknown-key --env "CTD_REPO=$PWD" \
