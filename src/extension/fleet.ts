@@ -23,13 +23,16 @@ export const FLEET_VIEW_ID = 'conntrack.fleet';
 const SECRET_KEY = 'conntrack-doctor.prometheus.secret';
 /** Sparklines are fetched for this many rows from the top (the rows a person looks at). */
 const HISTORY_ROWS = 100;
+/**
+ * Rows handed to the tree: the worst of the (filtered) ranking. VS Code turns every child into
+ * an item at once; past a few hundred nobody scrolls, they filter (the last row says how many
+ * more there are).
+ */
+export const MAX_ROWS = 500;
 
 export type FleetState = 'unconfigured' | 'loading' | 'ok' | 'empty' | 'filtered-empty' | 'error';
 
-export interface FleetRow {
-  readonly kind: 'fleet-host';
-  readonly host: FleetHost;
-}
+export type FleetRow = { readonly kind: 'fleet-host'; readonly host: FleetHost } | { readonly kind: 'fleet-more'; readonly hidden: number };
 
 const historyKey = (h: Pick<FleetHost, 'job' | 'instance'>): string => `${h.job}\u0000${h.instance}`;
 
@@ -68,10 +71,20 @@ export class FleetView implements vscode.TreeDataProvider<FleetRow>, vscode.Disp
   getChildren(element?: FleetRow): FleetRow[] {
     if (element) return [];
     if (this.state === 'error' && !this.report) return [];
-    return this.rows().map((host) => ({ kind: 'fleet-host', host }));
+    const rows = this.rows();
+    const shown: FleetRow[] = rows.slice(0, MAX_ROWS).map((host) => ({ kind: 'fleet-host', host }));
+    if (rows.length > MAX_ROWS) shown.push({ kind: 'fleet-more', hidden: rows.length - MAX_ROWS });
+    return shown;
   }
 
   getTreeItem(row: FleetRow): vscode.TreeItem {
+    if (row.kind === 'fleet-more') {
+      const more = new vscode.TreeItem(`… ${row.hidden.toLocaleString('en-US')} more, in better shape`, vscode.TreeItemCollapsibleState.None);
+      more.description = 'Filter Fleet… to find one';
+      more.command = { command: 'conntrack-doctor.filterFleet', title: 'Filter Fleet…' };
+      more.contextValue = 'fleet.more';
+      return more;
+    }
     const h = row.host;
     const points = this.history.get(historyKey(h));
     const item = new vscode.TreeItem(h.instance, vscode.TreeItemCollapsibleState.None);
@@ -94,6 +107,7 @@ export class FleetView implements vscode.TreeDataProvider<FleetRow>, vscode.Disp
 
   /** The tooltip on hover only: VS Code asks for every row's item at once, and fleets have thousands. */
   resolveTreeItem(item: vscode.TreeItem, row: FleetRow): vscode.TreeItem {
+    if (row.kind !== 'fleet-host') return item;
     item.tooltip = new vscode.MarkdownString(rowTooltip(row.host, this.history.get(historyKey(row.host))));
     return item;
   }
@@ -246,7 +260,7 @@ async function setUp(fleet: FleetView): Promise<void> {
 }
 
 function rowFrom(arg: unknown): FleetHost | undefined {
-  if (arg && typeof arg === 'object' && 'kind' in arg && arg.kind === 'fleet-host' && 'host' in arg) return (arg as FleetRow).host;
+  if (arg && typeof arg === 'object' && 'kind' in arg && arg.kind === 'fleet-host' && 'host' in arg) return (arg as { host: FleetHost }).host;
   return undefined;
 }
 
