@@ -195,10 +195,10 @@ describe('Fleet view', () => {
 
   it('5,000 generated instances: ranked, the worst 500 rendered and a row saying how many more, the extension host stays responsive (figures printed)', async () => {
     // The generated fleet is served from a process of its own: the stall measured is the extension host's.
-    const server = spawn(process.execPath, ['--import', 'tsx', 'test/fleet/synthetic.ts', '5000'], { cwd: env('CTD_REPO'), stdio: ['pipe', 'pipe', 'inherit'] });
+    const server = spawn(process.execPath, ['--import', 'tsx', 'test/fleet/synthetic-server.ts', '5000'], { cwd: env('CTD_REPO'), stdio: ['pipe', 'pipe', 'inherit'] });
     const fakeUrl = await new Promise<string>((resolve, reject) => {
       createInterface({ input: server.stdout }).once('line', resolve);
-      server.once('exit', (code) => reject(new Error(`test/fleet/synthetic.ts exited (${code ?? '?'})`)));
+      server.once('exit', (code) => reject(new Error(`test/fleet/synthetic-server.ts exited (${code ?? '?'})`)));
     });
     try {
       // An event-loop probe: the longest a 10 ms timer waited while the fleet was read and rendered.
