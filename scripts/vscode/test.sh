@@ -61,17 +61,18 @@ read -r faddr fnetns fkey fknown < <(node -e 'const h = JSON.parse(process.argv[
   echo "  UserKnownHostsFile $fknown"
   echo "  StrictHostKeyChecking yes"
 } >>"$cfg"
-netns=$(node -e 'console.log(JSON.parse(process.argv[1]).netns)' "$json")
 mkdir -p "$state/fleet"
+# Both exporters in the fleet host (the suite host's table is filled to full by host.spec.ts):
+# the second one cannot read /proc/net/stat/nf_conntrack (counters unavailable).
 node --import tsx test/fleet/stack-cli.ts --dir "$state/fleet" \
-  --exporter "$fnetns=$faddr,cluster=fleet" --exporter "$netns=$addr,cluster=vsc,hide-stats" >"$state/fleet/url" &
+  --exporter "$fnetns=$faddr,cluster=fleet" --exporter "$fnetns=$faddr:9101,cluster=fleet,role=old-kernel,hide-stats" >"$state/fleet/url" &
 stack_pid=$!
 prom_url=$(fleet_url "$state/fleet/stack.json" "$stack_pid" "vscode-test: the Prometheus stack" 120) || exit 2
 node --import tsx test/vscode/runner.ts \
   --env "CTD_TEST_SSH_CONFIG=$cfg" --env CTD_TEST_HOST=vsc-host --env "CTD_TEST_HOST_NAME=$name" \
   --env CTD_TEST_HOST_UNKNOWN_KEY=vsc-unknown-key --env "CTD_REPO=$PWD" \
   --env "CTD_TEST_PROMETHEUS_URL=$prom_url" --env "CTD_TEST_FLEET_HOST_NAME=$fleet_name" \
-  --env "CTD_TEST_FLEET_INSTANCE=$faddr:9100" --env "CTD_TEST_FLEET_HIDDEN_INSTANCE=$addr:9100" "$@"
+  --env "CTD_TEST_FLEET_INSTANCE=$faddr:9100" --env "CTD_TEST_FLEET_HIDDEN_INSTANCE=$faddr:9101" "$@"
 cleanup
 trap - EXIT
 [ "$suite_only" -eq 1 ] && exit 0

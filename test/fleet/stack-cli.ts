@@ -5,7 +5,7 @@
  * them until SIGTERM/SIGINT (or stdin closes, with --until-stdin-closes) and stops them all by pid.
  *
  *   node --import tsx test/fleet/stack-cli.ts --dir DIR \
- *        --exporter ctd-NAME=10.231.1.2[,cluster=eu,hide-stats] [--exporter …]
+ *        --exporter ctd-NAME=10.231.1.2[:PORT][,cluster=eu,hide-stats] [--exporter …]
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,14 +15,16 @@ import { promQuery, startNodeExporter, startPrometheus, until, type NodeExporter
 interface ExporterSpec {
   readonly netns: string;
   readonly address: string;
+  readonly port?: number;
   readonly labels: Record<string, string>;
   readonly hideStats: boolean;
 }
 
 function parseExporter(text: string): ExporterSpec {
   const [head = '', ...opts] = text.split(',');
-  const [netns, address] = head.split('=');
-  if (!netns || !address) throw new Error(`--exporter ${text}: expected NETNS=ADDRESS[,label=value…][,hide-stats]`);
+  const [netns, where] = head.split('=');
+  const [address, port] = (where ?? '').split(':');
+  if (!netns || !address || (port !== undefined && !/^\d+$/.test(port))) throw new Error(`--exporter ${text}: expected NETNS=ADDRESS[:PORT][,label=value…][,hide-stats]`);
   const labels: Record<string, string> = {};
   let hideStats = false;
   for (const o of opts) {
@@ -33,7 +35,7 @@ function parseExporter(text: string): ExporterSpec {
       labels[k] = v;
     }
   }
-  return { netns, address, labels, hideStats };
+  return { netns, address, labels, hideStats, ...(port !== undefined ? { port: Number(port) } : {}) };
 }
 
 async function main(): Promise<void> {
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
   process.on('SIGINT', () => void stop(0));
   try {
-    for (const s of specs) exporters.push(await startNodeExporter({ netns: s.netns, address: s.address }, { dir, hideStats: s.hideStats }));
+    for (const s of specs) exporters.push(await startNodeExporter({ netns: s.netns, address: s.address }, { dir, hideStats: s.hideStats, ...(s.port !== undefined ? { port: s.port } : {}) }));
     prom = await startPrometheus({ dir: join(dir, 'prometheus'), targets: exporters.map((e, i) => ({ instance: e.instance, labels: specs[i]?.labels ?? {} })) });
     const url = prom.url;
     await until('Prometheus to scrape every exporter', async () => ((await promQuery(url, 'up == 1')).length === exporters.length ? true : undefined), 60_000);

@@ -1,7 +1,7 @@
 /**
  * The Fleet view against the real Prometheus of scripts/vscode/test.sh (test/fleet/stack-cli.ts):
- * Debian's node_exporter in the fleet test host's network namespace and in the suite's test
- * host's (that one without /proc/net/stat/nf_conntrack), scraped every second. Numbers are
+ * two of Debian's node_exporter in the fleet test host's network namespace (one without
+ * /proc/net/stat/nf_conntrack: counters unavailable), scraped every second. Numbers are
  * checked against the hosts' own `conntrack -C` (ctd-host exec, not the product); credentials
  * go through VS Code's real SecretStorage to a bearer-token gate in front of that Prometheus;
  * the scale check serves a generated 5,000-host fleet the way Prometheus answers.
@@ -84,9 +84,10 @@ describe('Fleet view', () => {
     if (now < want) ctdHost(['fill', fleetHost, '--assured', String(want - now)]);
     await until('Prometheus to scrape the filled count', async () => (Number((await promQuery(url, `node_nf_conntrack_entries{instance="${instance}"}`))[0]?.value[1] ?? 0) >= want ? true : undefined), 30_000);
     await showFleetOf(url, 'ok');
-    const first = rows()[0]?.host;
-    assert.ok(first, 'no rows');
-    assert.equal(first.instance, instance);
+    // Both exporters run in the filled host: its two rows come first (in either order: the same table).
+    assert.deepEqual(rows().slice(0, 2).map((r) => r.host.instance).sort(), [instance, hidden].sort());
+    const first = rows().find((r) => r.host.instance === instance)?.host;
+    assert.ok(first, 'no row for the filled host');
     const count = Number(ctdHost(['exec', fleetHost, 'conntrack', '-C']).trim());
     assert.ok(first.count !== null && Math.abs(first.count - count) <= 50, `view ${first.count}, conntrack -C ${count}`);
     assert.equal(first.max, max);
@@ -111,7 +112,7 @@ describe('Fleet view', () => {
   }, { timeoutMs: 120_000 });
 
   it('filter by label or instance; nothing matching is its own state; Clear Fleet Filter brings all back', async () => {
-    api.fleet.filter = 'cluster=vsc';
+    api.fleet.filter = 'role=old-kernel';
     api.fleet.showReport();
     assert.deepEqual(rows().map((r) => r.host.instance), [hidden]);
     api.fleet.filter = 'no-such-host';
@@ -168,7 +169,7 @@ describe('Fleet view', () => {
     await api.fleet.storeSecret(token);
     await api.fleet.refresh();
     assert.equal(api.fleet.state, 'ok', api.fleet.error?.message);
-    assert.equal(rows()[0]?.host.instance, instance);
+    assert.ok(rows().some((r) => r.host.instance === instance));
     // the token is in the secret storage, never in the settings
     const cfg = JSON.stringify(vscode.workspace.getConfiguration('conntrackDoctor').inspect('prometheus'));
     assert.ok(!cfg.includes(token), 'the token is in the settings');
