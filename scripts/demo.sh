@@ -9,9 +9,12 @@
 #      that goes on while the demo runs), INVALID packets arriving without a drop rule, the
 #      5-day established timeout, a sysctl.conf with the typical mistakes
 #      (examples/host-in-trouble), legacy iptables tables next to nftables,
-#   4. diagnoses it with the CLI over SSH (host key verified, key login),
+#   4. diagnoses it with the CLI over SSH (host key verified, key login), then brings up a small
+#      fleet (scripts/demo/fleet.ts: demo hosts demof1…3, one in trouble, node_exporter in each,
+#      Prometheus scraping them) and ranks it with `conntrack-doctor fleet`,
 #   5. starts code-server (a real VS Code, password-protected, on 127.0.0.1) with the VSIX
-#      installed and the demo host configured, prints the URL and the password, and waits.
+#      installed, the demo host and the demo Prometheus (Fleet view) configured, prints the URL
+#      and the password, and waits.
 # Ctrl-C (or SIGTERM) stops everything and removes it: code-server and its processes, the
 # traffic, the host (namespace, sshd, state). No sysctl of the machine is changed.
 #
@@ -21,6 +24,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
+# shellcheck source=scripts/lib/fleet-url.sh
+. scripts/lib/fleet-url.sh
 
 usage() {
   cat <<'EOF'
@@ -76,6 +81,7 @@ dominant=198.18.66.66
 work=
 traffic_pid=
 node_pid=
+fleet_pid=
 host_up=0
 
 # Processes still running with our work folder on their command line or in their environment
@@ -100,6 +106,11 @@ cleanup() {
   if [ -n "$node_pid" ] && kill -0 "$node_pid" 2>/dev/null; then
     kill -TERM "$node_pid" 2>/dev/null || true
     wait "$node_pid" 2>/dev/null || true
+  fi
+  if [ -n "$fleet_pid" ]; then
+    # scripts/demo/fleet.ts stops its Prometheus, exporters and hosts (demof1…) on SIGTERM
+    kill -TERM "$fleet_pid" 2>/dev/null || true
+    wait "$fleet_pid" 2>/dev/null || true
   fi
   if [ -n "$traffic_pid" ]; then
     kill -TERM "$traffic_pid" 2>/dev/null || true
@@ -200,10 +211,24 @@ if [ "$rc" -gt 1 ]; then
 fi
 
 echo
+# The fleet: demo hosts demof1…3 (one in trouble), node_exporter in each, Prometheus scraping them.
+mkdir -p "$work/fleet"
+node --import tsx "$repo/scripts/demo/fleet.ts" --prefix demof --hosts 3 --dir "$work/fleet" </dev/null &
+fleet_pid=$!
+prom_url=$(fleet_url "$work/fleet/fleet.json" "$fleet_pid" "demo: the demo fleet" 180) || exit 1
+# "Diagnose over SSH" on a fleet row connects to the host's address: known key, key login.
+cat "$work/fleet/ssh_config" >>"$cfg"
+echo
+echo "== conntrack-doctor fleet --prometheus $prom_url   (the fleet from Prometheus, worst first)"
+set +e
+node dist/cli.js fleet --prometheus "$prom_url"
+set -e
+
+echo
 echo "== starting code-server (a real VS Code) with the extension and the demo host"
 mkdir -p "$work/workspace"
 cp -r examples/host-in-trouble "$work/workspace/"
-args=(--vsix "$vsix" --ssh-config "$cfg" --host demo --state "$work/code-server" --workspace "$work/workspace/host-in-trouble")
+args=(--vsix "$vsix" --ssh-config "$cfg" --host demo --state "$work/code-server" --workspace "$work/workspace/host-in-trouble" --prometheus "$prom_url")
 [ -n "$port" ] && args+=(--port "$port")
 [ "$check" -eq 1 ] && args+=(--check --screenshots "$shots" --dominant "$dominant")
 # In the background, so that a signal to this script reaches the trap at once; the trap hands

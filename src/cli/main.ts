@@ -2,6 +2,7 @@
 import { runLint } from './lint';
 import { HOST_USAGE, runApply, runDiagnose, runEntries, runRollback } from './host-commands';
 import { processIO, type CliIO } from './io';
+import { FLEET_USAGE, runFleet } from './fleet';
 
 const VERSION = '0.1.0';
 
@@ -11,6 +12,7 @@ Commands:
   lint [FILES...] [--root DIR] [--loader systemd|procps|both] [--format text|json]
         lint sysctl files for conntrack problems (precedence, boot persistence, risky values)
 ${HOST_USAGE}
+${FLEET_USAGE}
   help  show this help
   version
 
@@ -29,6 +31,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       return runApply(rest, io);
     case 'rollback':
       return runRollback(rest, io);
+    case 'fleet':
+      return runFleet(rest, io);
     case 'version':
     case '--version':
       io.stdout(`${VERSION}\n`);

@@ -16,6 +16,7 @@ import { registerHostFileActions } from './sysctl/hostActions';
 import { registerUsageChart, type UsageChart } from './chart';
 import { registerEntryCommands } from './entries';
 import { registerReadOnlyDocs } from './readOnlyDocs';
+import { registerFleet, type FleetView } from './fleet';
 
 /** What tests (and other extensions) can reach. */
 export interface ConntrackDoctorApi {
@@ -24,6 +25,7 @@ export interface ConntrackDoctorApi {
   readonly statusBar: UsageStatusBar;
   readonly tree: HostsTree;
   readonly chart: UsageChart;
+  readonly fleet: FleetView;
 }
 
 export function activate(context: vscode.ExtensionContext): ConntrackDoctorApi {
@@ -35,6 +37,7 @@ export function activate(context: vscode.ExtensionContext): ConntrackDoctorApi {
   const statusBar = new UsageStatusBar(hosts);
   const remoteFs = new RemoteFileSystem(hosts);
   const { chart, disposables: chartDisposables } = registerUsageChart(hosts);
+  const { fleet, disposables: fleetDisposables } = registerFleet(hosts, context.secrets);
 
   // Badge: warnings of all connected hosts; polling only while the view is visible.
   let timer: NodeJS.Timeout | undefined;
@@ -73,6 +76,7 @@ export function activate(context: vscode.ExtensionContext): ConntrackDoctorApi {
     ...registerCommands(hosts),
     ...registerHostFileActions(hosts),
     ...chartDisposables,
+    ...fleetDisposables,
     ...registerEntryCommands(hosts, tree),
     vscode.commands.registerCommand('conntrack-doctor.showLog', () => log.show()),
     vscode.commands.registerCommand('conntrack-doctor.openRemoteFile', async (arg?: { host?: { id: string } }) => {
@@ -96,7 +100,7 @@ export function activate(context: vscode.ExtensionContext): ConntrackDoctorApi {
   );
   void hosts.reload();
   log.info(`Conntrack Doctor activated (VS Code ${vscode.version})`);
-  return { hosts, language, statusBar, tree, chart };
+  return { hosts, language, statusBar, tree, chart, fleet };
 }
 
 export function deactivate(): void {

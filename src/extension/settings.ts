@@ -40,3 +40,48 @@ export function onSettingsChanged(listener: () => void): vscode.Disposable {
     if (e.affectsConfiguration(SECTION)) listener();
   });
 }
+
+// --- conntrackDoctor.prometheus.* (the Fleet view) -------------------------------------------
+// The URL, credentials' kind, TLS trust and the instance → SSH mapping decide what is contacted:
+// application-scoped, taken from the user's settings only. The password or token itself is in
+// SecretStorage, never here.
+
+const PROMETHEUS = `${SECTION}.prometheus`;
+
+const prometheusSchema = z.object({
+  url: z.string().trim().catch(''),
+  selector: z.string().catch(''),
+  auth: z.enum(['none', 'basic', 'bearer']).catch('none'),
+  username: z.string().catch(''),
+  headers: z.record(z.string(), z.string()).catch({}),
+  caFile: z.string().catch(''),
+  insecureSkipVerify: z.boolean().catch(false),
+  timeoutSeconds: z.number().int().min(1).max(600).catch(10),
+  sshTargetLabel: z.string().regex(/^$|^[A-Za-z_][A-Za-z0-9_]*$/).catch(''),
+  sshTargets: z.record(z.string(), z.string()).catch({}),
+  sshUser: z.string().regex(/^$|^[A-Za-z0-9._][A-Za-z0-9._-]*$/).catch(''),
+});
+export type PrometheusSettings = z.infer<typeof prometheusSchema>;
+
+/** Keys a workspace may set (when trusted): they only narrow or time what the user's Prometheus is asked. */
+const PROMETHEUS_WORKSPACE_OK = new Set(['selector', 'timeoutSeconds']);
+
+export function readPrometheusSettings(): PrometheusSettings {
+  const cfg = vscode.workspace.getConfiguration(PROMETHEUS);
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(prometheusSchema.shape)) {
+    const i = cfg.inspect(key);
+    raw[key] = PROMETHEUS_WORKSPACE_OK.has(key) && vscode.workspace.isTrusted ? cfg.get(key) : (i?.globalValue ?? i?.defaultValue);
+  }
+  return prometheusSchema.parse(raw);
+}
+
+export async function updatePrometheusSetting(key: keyof PrometheusSettings, value: unknown): Promise<void> {
+  await vscode.workspace.getConfiguration(PROMETHEUS).update(key, value, vscode.ConfigurationTarget.Global);
+}
+
+export function onPrometheusSettingsChanged(listener: () => void): vscode.Disposable {
+  return vscode.workspace.onDidChangeConfiguration((e) => {
+    if (e.affectsConfiguration(PROMETHEUS) || e.affectsConfiguration(`${SECTION}.warnPercent`) || e.affectsConfiguration(`${SECTION}.highPercent`) || e.affectsConfiguration(`${SECTION}.criticalPercent`) || e.affectsConfiguration(`${SECTION}.refreshIntervalSeconds`)) listener();
+  });
+}

@@ -3,7 +3,8 @@
 # variants included (busybox and opendoas for `--variant busybox`, locales for `--variant locale-de`).
 # Idempotent: only packages whose command is missing are installed, and apt-get update runs
 # only when something is missing. Starts nothing: no service is enabled or launched
-# (ctd-host runs its own sshd inside each test network namespace).
+# (ctd-host runs its own sshd inside each test network namespace; the fleet tests start their
+# own prometheus, node_exporter and tinyproxy processes).
 set -euo pipefail
 
 # command-that-must-exist:package
@@ -39,6 +40,13 @@ wanted=(
   dmesg:util-linux
   chpasswd:passwd
   update-alternatives:dpkg
+  # the fleet view's real parts: a Prometheus scraping one node_exporter per test host, and a
+  # real HTTP proxy in front of it (tests start their own processes; never the packages' services)
+  /usr/bin/prometheus:prometheus
+  /usr/bin/prometheus-node-exporter:prometheus-node-exporter
+  /usr/bin/tinyproxy:tinyproxy
+  openssl:openssl
+  curl:curl
 )
 
 missing=()

@@ -69,6 +69,11 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
 
 export type UsageLevel = 'unknown' | 'ok' | 'elevated' | 'high' | 'critical';
 
+/** The one place a usage percentage becomes a level (host view, status bar, fleet view). */
+export function usageLevel(percent: number | undefined, t: Pick<Thresholds, 'warnPercent' | 'highPercent' | 'criticalPercent'> = DEFAULT_THRESHOLDS): UsageLevel {
+  return percent === undefined ? 'unknown' : percent >= t.criticalPercent ? 'critical' : percent >= t.highPercent ? 'high' : percent >= t.warnPercent ? 'elevated' : 'ok';
+}
+
 export interface TimeoutRow {
   readonly key: string;
   readonly value?: number;
@@ -184,7 +189,7 @@ export function diagnose(s: HostSnapshot, options: DiagnoseOptions = {}): Diagno
   const rates = options.previous ? computeRates(options.previous, s) : undefined;
   const r = rates?.perSecond ?? {};
   const totals = s.counters?.totals;
-  const level: UsageLevel = percent === undefined ? 'unknown' : percent >= t.criticalPercent ? 'critical' : percent >= t.highPercent ? 'high' : percent >= t.warnPercent ? 'elevated' : 'ok';
+  const level = usageLevel(percent, t);
   const inNetns = s.initialNetns === false;
   const hostNote = inNetns ? ' This is not the initial network namespace: max and buckets are global and can only be changed on the host (initial namespace).' : '';
   const summary = s.entrySummary;
