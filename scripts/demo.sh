@@ -132,7 +132,10 @@ cleanup() {
 # whose run crashed (its owner process is gone) is removed; one still in use is not.
 if [ -x "$host" ] && command -v ip >/dev/null 2>&1; then
   "$host" reap >/dev/null 2>&1 || true
-  if "$host" list 2>/dev/null | grep -qx "$name"; then
+  # Not `list | grep -q`: grep stops at the first match, list dies of SIGPIPE, and pipefail
+  # turns the match into a failure.
+  up_hosts=$("$host" list 2>/dev/null) || up_hosts=
+  if grep -qx "$name" <<<"$up_hosts"; then
     # The pid that started it (ctd-host's registry records OWNER=pid:start-time).
     owner=$(sed -n 's/^OWNER=\([0-9]*\):.*/\1/p' "${CTD_HOSTS_ROOT:-/tmp/ctd-hosts}/.registry/$name" 2>/dev/null) || owner=
     echo "demo: a demo is already running on this machine (host ctd-$name is up${owner:+, started by pid $owner})." >&2
