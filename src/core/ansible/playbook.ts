@@ -206,9 +206,23 @@ function argvItems(argv: readonly string[]): YamlScalar[] {
   return argv.map((a) => (a.includes('{{') || a.includes('{%') || a.includes('{#') ? new Unsafe(a) : a));
 }
 
-/** Literal text for `copy: content` (never templated by Ansible). */
-function literal(text: string): YamlNode {
-  return new Unsafe(text);
+const JINJA_MARK = /\{[{%#]/;
+
+/**
+ * A file's content for `copy`, never templated by Ansible: `!unsafe` text a person can read and
+ * diff; or, when the text holds Jinja delimiters, base64 that the task decodes (`!unsafe` text
+ * is taken as it is by Ansible, but ansible-lint still parses it as a template and fails on
+ * text such as `{% raw %}`).
+ */
+function fileContent(text: string): { content: YamlNode; vars?: YamlMapping } {
+  if (!JINJA_MARK.test(text)) return { content: new Unsafe(text) };
+  const b64 = Buffer.from(text, 'utf8').toString('base64').replace(/.{1,76}/g, '$&\n');
+  return { content: '{{ ctd_content_b64 | b64decode }}', vars: { ctd_content_b64: b64 } };
+}
+
+/** Text for a message (debug, fail_msg) that is never a template: braces are left out. */
+function message(text: string): YamlNode {
+  return new Unsafe(text.replace(/[{}]/g, ''));
 }
 
 const command = (argv: readonly string[]): YamlMapping => ({ argv: new Flow(argvItems(argv)) });
@@ -240,10 +254,12 @@ function stepSucceededExpr(step: CommandStep, r: string): { changed_when: YamlNo
   return { changed_when: `${r}.rc == 0`, failed_when: `${r}.rc not in [${ok.join(', ')}]` };
 }
 
+/** In check mode (where `command` does not run): the command that would run, counted as a change. */
 function wouldRun(step: CommandStep, when: string | undefined): YamlMapping {
   return {
     name: title(`Check mode: would run ${renderCommand(step.argv)}`),
-    'ansible.builtin.debug': { msg: new Unsafe(`would run: ${renderCommand(step.argv)}${step.stdoutTo ? ` > ${step.stdoutTo}` : ''}`) },
+    'ansible.builtin.debug': { msg: message(`would run: ${renderCommand(step.argv)}${step.stdoutTo ? ` > ${step.stdoutTo}` : ''}`) },
+    changed_when: true,
     when: when === undefined ? 'ansible_check_mode' : `ansible_check_mode and (${when})`,
   };
 }
@@ -302,7 +318,7 @@ function runtimeTasks(fix: Fix, i: number, step: CommandStep, j: number, files: 
     tasks.push(
       { name: title(`Has this step run on this host already (${markerPath(i, j).replace('{{ conntrack_doctor_state_dir }}/', '')})`), 'ansible.builtin.stat': { path: markerPath(i, j), get_checksum: false }, register: done },
       ...fix.verify.map((v, k): YamlMapping => ({
-        name: title(`Before: ${renderCommand(v.argv)}`),
+        name: title(`Read before the change: ${renderCommand(v.argv)}`),
         'ansible.builtin.command': command(v.argv),
         register: reg.before(i, k),
         ...readOnly,
@@ -310,7 +326,7 @@ function runtimeTasks(fix: Fix, i: number, step: CommandStep, j: number, files: 
         when: `not ${done}.stat.exists`,
       })),
       ...fix.verify.map((v, k): YamlMapping => ({
-        name: title(`Report before: ${v.description}`),
+        name: title(`Report before the change: ${renderCommand(v.argv)}`),
         'ansible.builtin.debug': { msg: `{{ ${measured(v, reg.before(i, k))} }}` },
         when: `not ${done}.stat.exists`,
       })),
@@ -332,7 +348,8 @@ function runtimeTasks(fix: Fix, i: number, step: CommandStep, j: number, files: 
 function handleTasks(step: CommandStep, list: string, r: string, when: string | undefined): YamlNode[] {
   if (!step.handleFrom || step.argv.filter((a) => a === HANDLE_PLACEHOLDER).length !== 1) throw new ValidationError('rollback', `${step.description}: expected one ${HANDLE_PLACEHOLDER} in the command`);
   return [
-    { name: title(`List the handles: ${renderCommand(step.handleFrom.argv)}`), 'ansible.builtin.command': command(step.handleFrom.argv), register: list, ...readOnly, ...(when ? { when } : {}) },
+    // A listing that fails (no such chain) lists no handle: nothing to delete, as in apply.
+    { name: title(`List the handles: ${renderCommand(step.handleFrom.argv)}`), 'ansible.builtin.command': command(step.handleFrom.argv), register: list, ...readOnly, failed_when: false, ...(when ? { when } : {}) },
     {
       name: title(step.description),
       'ansible.builtin.command': { argv: new Flow([...argvItems(step.argv.slice(0, step.argv.indexOf(HANDLE_PLACEHOLDER))), '{{ item }}', ...argvItems(step.argv.slice(step.argv.indexOf(HANDLE_PLACEHOLDER) + 1))]) },
@@ -407,9 +424,10 @@ function guardTask(f: ChangedFile, computedOn: string): YamlMapping {
 
 function writeTask(f: ChangedFile): YamlMapping {
   const r = reg.file(f.n);
+  const { content, vars } = fileContent(f.after);
   const copy: Record<string, YamlNode> = {
     dest: f.path,
-    content: literal(f.after),
+    content,
     mode: `{{ ${r}.stat.mode | default('${mode(f.createMode ?? 0o644)}') }}`,
   };
   if (f.validate) copy['validate'] = renderCommand(f.validate.map((a) => (a === f.path ? '%s' : a)));
@@ -417,6 +435,7 @@ function writeTask(f: ChangedFile): YamlMapping {
     name: title(f.descriptions.length === 1 ? (f.descriptions[0] ?? `Write ${f.path}`) : `Write ${f.path}: ${f.descriptions.join('; ')}`),
     'ansible.builtin.copy': copy,
     ...(loadsSettings(f) ? { notify: handlerName(f.path) } : {}),
+    ...(vars ? { vars } : {}),
   };
 }
 
@@ -592,13 +611,14 @@ function applyPlay(c: Context): YamlMapping {
         { ...writeTask(f), when: `not ansible_check_mode or ${dir}.stat.exists` },
         {
           name: title(`Check mode: would create ${f.path}`),
-          'ansible.builtin.debug': { msg: literal(`would create ${parentDir(f.path)}/ and ${f.path}:\n${f.after}`) },
+          'ansible.builtin.debug': { msg: message(`would create ${parentDir(f.path)}/ and ${f.path}${JINJA_MARK.test(f.after) ? '' : `:\n${f.after}`}`) },
+          changed_when: true,
           when: `ansible_check_mode and not ${dir}.stat.exists`,
         },
       );
     }
     fix.runtime.forEach((s, j) => body.push(...runtimeTasks(fix, i, s, j, c.files)));
-    if (body.length === 0) body.push({ name: title(`Nothing to change for: ${fix.title}`), 'ansible.builtin.debug': { msg: new Unsafe(fix.summary) } });
+    if (body.length === 0) body.push({ name: title(`Nothing to change for: ${fix.title}`), 'ansible.builtin.debug': { msg: message(fix.summary) } });
     tasks.push(new Commented(fixComment(fix, i, c.computedOn), { name: title(`Fix ${i + 1}: ${fix.title}`), ...(fix.destructive ? { any_errors_fatal: true } : {}), block: body }));
   });
   tasks.push({ name: 'Load the changed sysctl files now', 'ansible.builtin.meta': 'flush_handlers' });
@@ -693,6 +713,7 @@ function rollbackPlay(c: Context): YamlMapping {
           {
             name: title(`Check mode: would restore ${w.key}`),
             'ansible.builtin.debug': { msg: `would run: sysctl -w {{ ctd_key }}={{ ${reg.state}.sysctl[ctd_key] }} (now {{ ${live}.stdout | trim }})` },
+            changed_when: true,
             when: `ansible_check_mode and ${when}`,
             vars: { ctd_key: w.key },
           },
@@ -807,8 +828,9 @@ function header(c: Context, rollback: boolean): string[] {
 /** The playbook and its rollback for `fixes` (applied in that order). */
 export function buildPlaybooks(input: PlaybookInput): ExportedPlaybooks {
   if (input.fixes.length === 0) throw new ValidationError('fixes', 'give at least one fix');
-  const computedOn = input.computedOn;
-  if (!/^[A-Za-z0-9_.@:[\]-]{1,200}$/.test(computedOn)) throw new ValidationError('computedOn', `expected a host name or user@host[:port], got ${JSON.stringify(computedOn)}`);
+  // A host's name goes into comments and messages, never into a template: no braces.
+  const computedOn = validateSingleLine('computedOn', input.computedOn);
+  if (computedOn.length === 0 || computedOn.length > 200 || /[{}]/.test(computedOn)) throw new ValidationError('computedOn', `expected a host name, got ${JSON.stringify(computedOn)}`);
   const id = playbookId(input.fixes);
   const fileName = input.fileName ?? `conntrack-doctor-${id}.yml`;
   const c: Context = {

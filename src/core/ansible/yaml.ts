@@ -88,22 +88,24 @@ function doubleQuoted(text: string): string {
 }
 
 /**
- * A double-quoted scalar cut into lines of at most `width` characters. A single space between
- * two other characters becomes the line break (YAML folds it back into one space); where there
- * is none, the line ends in an escaped line break (`\` then newline: nothing is added to the
- * value), and a space that would start the next line is written `\ ` (folding strips it).
+ * A double-quoted scalar cut into lines that end before MAX_LINE: the first one after `used`
+ * columns, the others at `indent`. A single space between two other characters becomes the line
+ * break (YAML folds it back into one space); where there is none, the line ends in an escaped
+ * line break (`\` then newline: nothing is added to the value), and a space that would start the
+ * next line is written `\ ` (folding strips it).
  */
-function foldedDoubleQuoted(text: string, indent: string, width: number): string {
+function foldedDoubleQuoted(text: string, indent: string, used: number): string {
   const units = ['"', ...escapedUnits(text), '"'];
-  if (units.join('').length <= width - 24) return units.join('');
-  // The first line follows `key: ` (our keys are short): leave room for it on every line.
-  const room = Math.max(24, width - indent.length - 24);
+  if (used + units.join('').length <= MAX_LINE) return units.join('');
   const lines: string[] = [];
   let start = 0;
   while (start < units.length) {
+    // Room for this line's text and its trailing backslash.
+    const room = Math.max(16, MAX_LINE - (lines.length === 0 ? used : indent.length) - 1);
     let len = 0;
     let end = start;
     while (end < units.length && len + (units[end] ?? '').length <= room) len += (units[end++] ?? '').length;
+    if (end === start) end = start + 1; // a unit longer than the room still moves on
     if (end >= units.length) {
       lines.push(units.slice(start).join(''));
       break;
@@ -156,27 +158,30 @@ function literalBlock(text: string, indent: string): string {
   return `|${indicator}${chomp}\n${out.join('\n')}`;
 }
 
-/** The scalar as it appears after `key: ` or `- ` at `indent`. */
-export function scalar(value: YamlScalar, indent = ''): string {
+/**
+ * The scalar as it appears after `key: ` or `- ` of a node at `indent`, whose first line already
+ * has `used` columns (default: `- ` at indent).
+ */
+export function scalar(value: YamlScalar, indent = '', used = indent.length + 2): string {
   if (value === null) return 'null';
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new Error(`cannot write ${value} as YAML`);
     return String(value);
   }
-  if (value instanceof Unsafe) return `!unsafe ${stringScalar(value.text, indent, false)}`;
-  return stringScalar(value, indent, true);
+  if (value instanceof Unsafe) return `!unsafe ${stringScalar(value.text, indent, false, used + '!unsafe '.length)}`;
+  return stringScalar(value, indent, true, used);
 }
 
-function stringScalar(text: string, indent: string, allowPlain: boolean): string {
-  if (allowPlain && isPlainSafe(text)) return text;
+function stringScalar(text: string, indent: string, allowPlain: boolean, used: number): string {
+  if (allowPlain && isPlainSafe(text) && used + text.length <= MAX_LINE) return text;
   const oneLine = !text.includes('\n') && !text.includes('\r') && isPrintable(text);
-  if (oneLine && text.length + indent.length + 2 <= MAX_LINE) {
+  if (oneLine && used + text.length + 2 <= MAX_LINE) {
     if (!text.includes('"') && !text.includes('\\')) return `"${text}"`;
     if (!text.includes("'")) return `'${text}'`;
   }
   if (literalFits(text, indent)) return literalBlock(text, indent);
-  return foldedDoubleQuoted(text, indent + INDENT, MAX_LINE);
+  return foldedDoubleQuoted(text, indent + INDENT, used);
 }
 
 const KEY_PLAIN = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
@@ -187,11 +192,15 @@ function key(k: string): string {
   return doubleQuoted(k);
 }
 
+/**
+ * Comment lines. Every YAML line break (CR, NEL, LS, PS too) starts a new comment line, so no
+ * text can leave the comment; other control characters are written as escapes.
+ */
 function commentLines(lines: readonly string[], indent: string): string[] {
   const out: string[] = [];
   for (const raw of lines) {
-    for (const line of raw.split('\n')) {
-      const text = line.replace(/[\t ]+$/, '');
+    for (const line of raw.split(/\r\n|[\n\r\u0085\u2028\u2029]/)) {
+      const text = [...line].map((ch) => (isPrintable(ch) ? ch : (escapedUnits(ch)[0] ?? '?'))).join('').replace(/[\t ]+$/, '');
       out.push(text.length === 0 ? `${indent}#` : `${indent}# ${text}`);
     }
   }
@@ -230,12 +239,8 @@ function blockLines(node: YamlNode, indent: string): string[] {
     const items = node as readonly YamlNode[];
     const out: string[] = [];
     for (const item of items) {
-      let value = item;
-      if (value instanceof Commented) {
-        out.push(...commentLines(value.comment, indent));
-        value = value.node;
-      }
-      if (value instanceof Flow) value = flowLine(value, MAX_LINE - indent.length - 2) === undefined ? value.items : value;
+      const { comments, value } = unwrap(item, MAX_LINE - indent.length - 2);
+      out.push(...commentLines(comments, indent));
       if (isCollection(value) && !isEmpty(value)) {
         // The first line of the nested block goes on the dash line.
         const inner = blockLines(value, indent + INDENT);
@@ -244,26 +249,35 @@ function blockLines(node: YamlNode, indent: string): string[] {
         out.push(...comments.map((c) => `${indent}${c.slice(indent.length)}`));
         out.push(`${indent}- ${(inner[firstIdx] ?? '').slice(indent.length + INDENT.length)}`, ...inner.slice(firstIdx + 1));
       } else {
-        out.push(`${indent}- ${inline(value, indent + INDENT)}`);
+        // A block scalar of a sequence item is indented from the dash (PyYAML: the indicator counts from the dash's column).
+        out.push(`${indent}- ${inline(value, indent, indent.length + 2)}`);
       }
     }
     return out;
   }
   const out: string[] = [];
   for (const [k, raw] of entries(node as YamlMapping)) {
-    let value = raw;
-    if (value instanceof Commented) {
-      out.push(...commentLines(value.comment, indent));
-      value = value.node;
-    }
-    if (value instanceof Flow) value = flowLine(value, MAX_LINE - indent.length - key(k).length - 2) === undefined ? value.items : value;
+    const { comments, value } = unwrap(raw, MAX_LINE - indent.length - key(k).length - 2);
+    out.push(...commentLines(comments, indent));
     if (isCollection(value) && !isEmpty(value)) {
       out.push(`${indent}${key(k)}:`, ...blockLines(value, indent + INDENT));
     } else {
-      out.push(`${indent}${key(k)}: ${inline(value, indent)}`);
+      out.push(`${indent}${key(k)}: ${inline(value, indent, indent.length + key(k).length + 2)}`);
     }
   }
   return out;
+}
+
+/** The node without its comments (collected), and a flow list that does not fit as a block list. */
+function unwrap(node: YamlNode, room: number): { comments: string[]; value: YamlNode } {
+  const comments: string[] = [];
+  let value = node;
+  while (value instanceof Commented) {
+    comments.push(...value.comment);
+    value = value.node;
+  }
+  if (value instanceof Flow && flowLine(value, room) === undefined) value = value.items;
+  return { comments, value };
 }
 
 function isEmpty(node: readonly YamlNode[] | YamlMapping): boolean {
@@ -271,12 +285,16 @@ function isEmpty(node: readonly YamlNode[] | YamlMapping): boolean {
 }
 
 /** A scalar, or an empty collection, written after `key: ` / `- `. */
-function inline(node: YamlNode, indent: string): string {
-  if (node instanceof Commented) return inline(node.node, indent);
-  if (node instanceof Flow) return flowLine(node, Number.MAX_SAFE_INTEGER) ?? '[]';
+function inline(node: YamlNode, indent: string, used: number): string {
+  if (node instanceof Commented) return inline(node.node, indent, used);
+  if (node instanceof Flow) {
+    const line = flowLine(node, Number.MAX_SAFE_INTEGER);
+    if (line === undefined) throw new Error('a flow list that cannot be written on one line reached inline()');
+    return line;
+  }
   if (Array.isArray(node)) return '[]';
   if (isCollection(node)) return '{}';
-  return scalar(node, indent);
+  return scalar(node, indent, used);
 }
 
 /** One YAML document: `---`, the leading comment lines, the root collection, a final newline. */
