@@ -16,6 +16,7 @@ import { registerHostFileActions } from './sysctl/hostActions';
 import { registerUsageChart, type UsageChart } from './chart';
 import { registerEntryCommands } from './entries';
 import { registerReadOnlyDocs } from './readOnlyDocs';
+import { registerAnsibleExport } from './ansible';
 
 /** What tests (and other extensions) can reach. */
 export interface ConntrackDoctorApi {
@@ -74,6 +75,7 @@ export function activate(context: vscode.ExtensionContext): ConntrackDoctorApi {
     ...registerHostFileActions(hosts),
     ...chartDisposables,
     ...registerEntryCommands(hosts, tree),
+    ...registerAnsibleExport(hosts),
     vscode.commands.registerCommand('conntrack-doctor.showLog', () => log.show()),
     vscode.commands.registerCommand('conntrack-doctor.openRemoteFile', async (arg?: { host?: { id: string } }) => {
       const list = hosts.list().filter((h) => h.status === 'connected');

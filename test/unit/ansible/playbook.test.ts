@@ -7,12 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { Fix } from '../../../src/core/fix/model';
-import { deleteEntries, flushTable, invalidDropRule, loadModuleAtBoot, raiseMax, setBuckets, setSysctl, SYSCTL_DROP_IN } from '../../../src/core/fix/builders';
+import { deleteEntries, flushTable, invalidDropRule, loadModuleAtBoot, raiseMax, setBuckets, setSysctl, MODULES_LOAD_PATH, SYSCTL_DROP_IN } from '../../../src/core/fix/builders';
 import { sysctlWriteOf } from '../../../src/core/fix/steps';
 import { ValidationError } from '../../../src/core/fix/validate';
 import { ANSIBLE_STATE_ROOT, buildPlaybooks, rollbackNameFor } from '../../../src/core/ansible/playbook';
 import { buildFixSequence, parseFixSpec, snapshotAfter } from '../../../src/core/ansible/fixes';
 import { buildInventory } from '../../../src/core/ansible/inventory';
+import { fixFromLintFix } from '../../../src/core/ansible/lint-fix';
+import { lintFixFileContent } from '../../../src/core/fix/lint-fix';
 import type { HostSnapshot } from '../../../src/core/host/snapshot';
 
 const sha = (t: string): string => createHash('sha256').update(t, 'utf8').digest('hex');
@@ -112,9 +114,9 @@ test('nftables: the persisted file is validated with nft -c -f before it replace
 test('iptables: the rules file written from iptables-save without its timestamps and counters, so a second run changes nothing', () => {
   const p = buildPlaybooks({ fixes: [everyFix()['iptablesLegacy'] as Fix], computedOn: 'web-1' });
   assert.match(p.playbook, /argv: \[iptables-legacy-save\]\n {10}register: ctd_fix1_out_3\n/);
-  // (a double-quoted YAML scalar: each backslash is written twice)
-  assert.ok(p.playbook.includes(`content: "{{ ctd_fix1_out_3.stdout | regex_replace('(?m)^# (Generated|Completed) .*\\\\n?', '') |`), p.playbook);
-  assert.ok(p.playbook.includes(`regex_replace('(?m)^(:\\\\S+ \\\\S+) \\\\[[0-9]+:[0-9]+\\\\]$', '\\\\1 [0:0]') | trim }}\\n"`));
+  // A double-quoted YAML scalar (each backslash written twice), folded at spaces.
+  const content = /content: ("\{\{ ctd_fix1_out_3[^"]*")\n/.exec(p.playbook)?.[1]?.replace(/\n\s+/g, ' ');
+  assert.equal(content, `"{{ ctd_fix1_out_3.stdout | regex_replace('(?m)^# (Generated|Completed) .*\\\\n?', '') | regex_replace('(?m)^(:\\\\S+ \\\\S+) \\\\[[0-9]+:[0-9]+\\\\]$', '\\\\1 [0:0]') | trim }}\\n"`);
   assert.match(p.rollback, /Delete the tagged INVALID drop rule from INPUT \(ip6tables-legacy\)\n/);
 });
 
@@ -151,17 +153,17 @@ test('several fixes on one file: built one after the other they become one write
   assert.notEqual(buildPlaybooks({ fixes: buildFixSequence(snap, [parseFixSpec('raise-max=131073')]), computedOn: 'web-1' }).id.slice(-10), p.id.slice(-10));
 });
 
-test('a host\'s text never becomes a template: file contents and values are !unsafe, names carry no braces', () => {
+test('a host\'s text never becomes a template: contents are !unsafe, or base64 when they hold Jinja; names and messages carry no braces', () => {
+  const plain = raiseMax({ conntrack: 'builtin', moduleLoadedAtBoot: false, files: [], value: 131072, current: 65536 });
+  assert.match(buildPlaybooks({ fixes: [plain], computedOn: 'web-1' }).playbook, /\n {12}content: !unsafe \|\n/);
   const evil = "net.netfilter.nf_conntrack_max = 1\n# {{ lookup('pipe', 'touch /tmp/pwned') }} {% raw %}\n";
   const fix = raiseMax({ conntrack: 'builtin', moduleLoadedAtBoot: false, files: [{ path: SYSCTL_DROP_IN, content: evil }], value: 131072, current: 65536 });
   const p = buildPlaybooks({ fixes: [fix], computedOn: 'web-1' });
-  const lines = p.playbook.split('\n');
-  const at = lines.findIndex((l) => l.includes("lookup('pipe'"));
-  assert.ok(at > 0);
-  // the line belongs to a literal block whose header is tagged !unsafe
-  const header = lines.slice(0, at).reverse().find((l) => /content: /.test(l));
-  assert.equal(header?.trim(), 'content: !unsafe |');
-  for (const l of lines.filter((x) => x.trimStart().startsWith('- name:') || x.trimStart().startsWith('name:'))) assert.doesNotMatch(l, /[{}]{2}/, l);
+  assert.doesNotMatch(p.playbook, /lookup|raw %/, 'the text is not in the playbook as text');
+  const b64 = /content: "\{\{ ctd_content_b64 \| b64decode \}\}"\n[\s\S]*?ctd_content_b64: \|\n((?: {14}[A-Za-z0-9+/=]+\n)+)/.exec(p.playbook)?.[1];
+  assert.ok(b64, p.playbook);
+  assert.equal(Buffer.from(b64.replace(/\s+/g, ''), 'base64').toString('utf8'), fix.fileEdits[0]?.after);
+  for (const l of p.playbook.split('\n').filter((x) => /^\s*-? ?name:/.test(x))) assert.doesNotMatch(l, /[{}]/, l);
 });
 
 test('bad input is refused with the field named', () => {
@@ -208,4 +210,33 @@ test('inventory from ssh config aliases', () => {
   assert.throws(() => buildInventory({ group: 'conntrack_doctor', hosts: [] }), /no concrete Host/);
   assert.throws(() => buildInventory({ group: 'a-b', hosts: ['x'] }), /group/);
   assert.throws(() => buildInventory({ group: 'g', hosts: ['x y'] }), /cannot be an inventory host name/);
+});
+
+test('a quick fix on a host file: the file as it leaves it, the files beside it, and its values at runtime', () => {
+  const path = '/etc/sysctl.d/70-app.conf';
+  const text = 'net.netfilter.nf_conntrack_tcp_timeout_established = 7200 # raised\n';
+  const fix = fixFromLintFix({
+    path,
+    hostContent: text,
+    text,
+    fix: {
+      title: 'Move the comment to the line above',
+      preferred: true,
+      edits: [{ range: { startLine: 0, startCol: 0, endLine: 0, endCol: 0 }, newText: '# raised\n' }, { range: { startLine: 0, startCol: 57, endLine: 0, endCol: 66 }, newText: '' }],
+      files: [{ path: MODULES_LOAD_PATH, content: 'nf_conntrack\n' }],
+    },
+    contentOf: (p) => (p === MODULES_LOAD_PATH ? '# mine\n' : undefined),
+    live: { 'net.netfilter.nf_conntrack_tcp_timeout_established': '432000' },
+    initialNetns: false,
+  });
+  assert.equal(fix.fileEdits[0]?.after, '# raised\nnet.netfilter.nf_conntrack_tcp_timeout_established = 7200\n');
+  assert.deepEqual(fix.fileEdits[1], { path: MODULES_LOAD_PATH, description: `Move the comment to the line above (${MODULES_LOAD_PATH})`, before: '# mine\n', after: '# mine\nnf_conntrack\n', winsAfter: [] });
+  assert.deepEqual(fix.runtime.map((s) => s.argv.join(' ')), ['sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=7200']);
+  assert.deepEqual(fix.rollback.map((s) => s.argv.join(' ')), ['sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=432000']);
+  assert.ok(!fix.notes.some((n) => n.includes('already saved')), 'the playbook writes the file itself');
+  assert.match(buildPlaybooks({ fixes: [fix], computedOn: 'web-1' }).playbook, /dest: \/etc\/sysctl\.d\/70-app\.conf\n/);
+  // what the quick fix's files make of a file, in one place (the editor uses it too)
+  assert.equal(lintFixFileContent(undefined, 'nf_conntrack\n'), 'nf_conntrack\n');
+  assert.equal(lintFixFileContent('a', 'nf_conntrack\n'), 'a\nnf_conntrack\n');
+  assert.equal(lintFixFileContent('nf_conntrack\n', 'nf_conntrack\n'), undefined);
 });
