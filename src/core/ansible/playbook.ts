@@ -206,18 +206,26 @@ function argvItems(argv: readonly string[]): YamlScalar[] {
   return argv.map((a) => (a.includes('{{') || a.includes('{%') || a.includes('{#') ? new Unsafe(a) : a));
 }
 
-const JINJA_MARK = /\{[{%#]/;
+/** Text ansible-lint refuses in a task's values even when Ansible takes it as it is. */
+function lintRefuses(text: string): boolean {
+  return /\{[{%#]/.test(text) || text.includes('\t');
+}
 
 /**
  * A file's content for `copy`, never templated by Ansible: `!unsafe` text a person can read and
- * diff; or, when the text holds Jinja delimiters, base64 that the task decodes (`!unsafe` text
- * is taken as it is by Ansible, but ansible-lint still parses it as a template and fails on
- * text such as `{% raw %}`).
+ * diff. ansible-lint parses even `!unsafe` text as a template (and fails on `{% raw %}`) and
+ * refuses tabs (nftables.conf is indented with them): such a content is base64 that the task
+ * decodes, shown as comment lines above the task for the person who reads the playbook.
  */
-function fileContent(text: string): { content: YamlNode; vars?: YamlMapping } {
-  if (!JINJA_MARK.test(text)) return { content: new Unsafe(text) };
+function fileContent(text: string): { content: YamlNode; vars?: YamlMapping; shown?: string[] } {
+  if (!lintRefuses(text)) return { content: new Unsafe(text) };
   const b64 = Buffer.from(text, 'utf8').toString('base64').replace(/.{1,76}/g, '$&\n');
-  return { content: '{{ ctd_content_b64 | b64decode }}', vars: { ctd_content_b64: b64 } };
+  const lines = text.replace(/\n$/, '').split('\n');
+  return {
+    content: '{{ ctd_content_b64 | b64decode }}',
+    vars: { ctd_content_b64: b64 },
+    shown: ['The content, decoded (base64 below: ansible-lint refuses tabs and Jinja delimiters in task values):', ...lines.map((l) => `| ${l}`)],
+  };
 }
 
 /** Text for a message (debug, fail_msg) that is never a template: braces are left out. */
@@ -422,21 +430,23 @@ function guardTask(f: ChangedFile, computedOn: string): YamlMapping {
   };
 }
 
-function writeTask(f: ChangedFile): YamlMapping {
+function writeTask(f: ChangedFile, extra: YamlMapping = {}): YamlNode {
   const r = reg.file(f.n);
-  const { content, vars } = fileContent(f.after);
+  const { content, vars, shown } = fileContent(f.after);
   const copy: Record<string, YamlNode> = {
     dest: f.path,
     content,
     mode: `{{ ${r}.stat.mode | default('${mode(f.createMode ?? 0o644)}') }}`,
   };
   if (f.validate) copy['validate'] = renderCommand(f.validate.map((a) => (a === f.path ? '%s' : a)));
-  return {
+  const task: YamlMapping = {
     name: title(f.descriptions.length === 1 ? (f.descriptions[0] ?? `Write ${f.path}`) : `Write ${f.path}: ${f.descriptions.join('; ')}`),
     'ansible.builtin.copy': copy,
     ...(loadsSettings(f) ? { notify: handlerName(f.path) } : {}),
+    ...extra,
     ...(vars ? { vars } : {}),
   };
+  return shown ? new Commented(shown, task) : task;
 }
 
 function parentDir(path: string): string {
@@ -608,10 +618,10 @@ function applyPlay(c: Context): YamlMapping {
       body.push(
         statTask(parentDir(f.path), dir, `Read ${parentDir(f.path)}`),
         { name: title(`Create ${parentDir(f.path)} if missing`), 'ansible.builtin.file': { path: parentDir(f.path), state: 'directory', mode: '0755' } },
-        { ...writeTask(f), when: `not ansible_check_mode or ${dir}.stat.exists` },
+        writeTask(f, { when: `not ansible_check_mode or ${dir}.stat.exists` }),
         {
           name: title(`Check mode: would create ${f.path}`),
-          'ansible.builtin.debug': { msg: message(`would create ${parentDir(f.path)}/ and ${f.path}${JINJA_MARK.test(f.after) ? '' : `:\n${f.after}`}`) },
+          'ansible.builtin.debug': { msg: message(`would create ${parentDir(f.path)}/ and ${f.path}${lintRefuses(f.after) ? '' : `:\n${f.after}`}`) },
           changed_when: true,
           when: `ansible_check_mode and not ${dir}.stat.exists`,
         },
@@ -621,7 +631,13 @@ function applyPlay(c: Context): YamlMapping {
     if (body.length === 0) body.push({ name: title(`Nothing to change for: ${fix.title}`), 'ansible.builtin.debug': { msg: message(fix.summary) } });
     tasks.push(new Commented(fixComment(fix, i, c.computedOn), { name: title(`Fix ${i + 1}: ${fix.title}`), ...(fix.destructive ? { any_errors_fatal: true } : {}), block: body }));
   });
-  tasks.push({ name: 'Load the changed sysctl files now', 'ansible.builtin.meta': 'flush_handlers' });
+  const handlers: YamlNode[] = c.files.filter(loadsSettings).map((f) => ({
+    name: handlerName(f.path),
+    'ansible.builtin.command': command(['sysctl', '-p', f.path]),
+    changed_when: true,
+  }));
+  // The files are loaded before the read-back, not at the end of the play.
+  if (handlers.length > 0) tasks.push({ name: 'Load the changed sysctl files now', 'ansible.builtin.meta': 'flush_handlers' });
   const verify: YamlNode[] = [];
   c.fixes.forEach((fix, i) => fix.verify.forEach((v, k) => verify.push(...verifyTasks(v, reg.verify(i, k), `Fix ${i + 1}: `))));
   if (verify.length > 0) {
@@ -631,11 +647,6 @@ function applyPlay(c: Context): YamlMapping {
       block: verify,
     }));
   }
-  const handlers: YamlNode[] = c.files.filter(loadsSettings).map((f) => ({
-    name: handlerName(f.path),
-    'ansible.builtin.command': command(['sysctl', '-p', f.path]),
-    changed_when: true,
-  }));
   return {
     ...playHead(c, `Conntrack Doctor: ${c.fixes.map((f) => f.title).join('; ')}`.slice(0, 150), destructive),
     ...(handlers.length > 0 ? { handlers } : {}),
@@ -812,8 +823,8 @@ function header(c: Context, rollback: boolean): string[] {
     `Run:       ansible-playbook -i INVENTORY ${rollback ? c.rollbackFileName : c.fileName}${c.fixes.some((f) => f.destructive) && !rollback ? ' -e conntrack_doctor_confirm=true' : ''}`,
     ...(rollback ? [] : [`Roll back: ansible-playbook -i INVENTORY ${c.rollbackFileName}`]),
     `Hosts:     group "${c.hosts}" (-e conntrack_doctor_hosts=PATTERN)`,
-    `Batches:   ${c.serial} of the hosts at a time (-e conntrack_doctor_serial=N); the play stops when`,
-    `           more than ${c.maxFail} % of the hosts fail.`,
+    `Batches:   ${c.serial} of the hosts at a time (-e conntrack_doctor_serial=N); the play stops`,
+    c.maxFail === 0 ? '           after the batch in which a host fails (max_fail_percentage 0).' : `           when more than ${c.maxFail} % of the hosts fail (max_fail_percentage ${c.maxFail}).`,
     '',
   ];
   if (!rollback) {
