@@ -6,11 +6,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: busybox/dash/bash for the shell tests, conntrack/nftables/iptables/iproute2
 # for the real-kernel tests, openssh-server for the test hosts (installed, never started as a
-# service), gcc for the packet generator. Only what is missing is installed.
+# service), gcc for the packet generator, ansible and ansible-lint for the exported playbooks.
+# Only what is missing is installed.
 bash test/host/install-deps.sh
-# Debian's Ansible (ansible-core 2.14 with ansible.posix and community.general) and
-# ansible-lint, for the tests that run exported playbooks against the test hosts.
-bash test/host/install-ansible.sh
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -lt 20 ]; then

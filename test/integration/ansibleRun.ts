@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { run, type ExecResult, type TestHost } from '../host/testHost';
 
-const INSTALL_HINT = 'run test/host/install-ansible.sh as root (scripts/setup.sh does)';
+const INSTALL_HINT = 'run test/host/install-deps.sh as root (scripts/setup.sh does)';
 
 /** Throws with the install hint unless ansible-playbook (with ansible.posix) and ansible-lint are here. */
 export function requireAnsible(): void {

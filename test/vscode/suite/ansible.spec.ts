@@ -114,7 +114,7 @@ describe('Export as Ansible Playbook…', () => {
     assert.equal(ruleOnHost(), '0', 'exporting applies nothing');
     for (const file of [saved, rollback]) {
       const r = spawnSync('ansible-playbook', ['-i', 'localhost,', '--syntax-check', file], { encoding: 'utf8', env: { ...process.env, HOME: dir, ANSIBLE_LOCAL_TEMP: join(dir, 'tmp') } });
-      assert.equal(r.status, 0, `ansible-playbook --syntax-check ${file}: ${r.error?.message ?? ''}${r.stdout}${r.stderr} (run scripts/setup.sh: it installs Debian's ansible)`);
+      assert.equal(r.status, 0, `ansible-playbook --syntax-check ${file}: ${r.error?.message ?? ''}${r.stdout}${r.stderr} (run test/host/install-deps.sh: it installs Debian's ansible)`);
     }
   }, { timeoutMs: 60_000 });
 
