@@ -16,7 +16,8 @@ ctd_require_node
 
 # Debian packages: busybox/dash/bash for the shell tests, conntrack/nftables/iptables/iproute2
 # for the real-kernel tests, openssh-server for the test hosts (installed, never started as a
-# service), gcc for the packet generator. Only what is missing is installed.
+# service), gcc for the packet generator, ansible and ansible-lint for the exported playbooks.
+# Only what is missing is installed.
 bash test/host/install-deps.sh
 
 # npm ci installs exactly the lock file and runs our own "prepare" (the esbuild bundle).

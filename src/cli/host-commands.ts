@@ -21,7 +21,7 @@ import type { CommandLogEntry } from '../io/runner';
 import { confirmOnTerminal, terminalPrompter } from './prompt';
 import type { CliIO } from './io';
 
-const common = {
+export const common = {
   'ssh-config': { type: 'string' },
   'host-key-check': { type: 'string' },
   sudo: { type: 'boolean', default: false },
@@ -29,7 +29,7 @@ const common = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
 
-const filterOptions = {
+export const filterOptions = {
   src: { type: 'string' },
   dst: { type: 'string' },
   proto: { type: 'string' },
@@ -51,9 +51,9 @@ Filter: --src IP[/len] --dst IP[/len] --proto P --sport N --dport N --state S --
 Common: --ssh-config FILE  --host-key-check yes|accept-new|ask  --sudo (may ask for a sudo password)  -v (log every command)
 Host keys are verified before authenticating; a changed key is always refused.`;
 
-type Values = Record<string, string | boolean | undefined>;
+export type Values = Record<string, string | boolean | undefined>;
 
-function filterFrom(v: Values): EntryFilter | undefined {
+export function filterFrom(v: Values): EntryFilter | undefined {
   const f: Record<string, string> = {};
   for (const k of Object.keys(filterOptions)) {
     const x = v[k];
@@ -63,7 +63,7 @@ function filterFrom(v: Values): EntryFilter | undefined {
 }
 
 /** `interactive: false` for many hosts at once: questions from parallel connections cannot share one terminal. */
-async function open(target: string, v: Values, io: CliIO, allowPrompts = true): Promise<HostSession> {
+export async function open(target: string, v: Values, io: CliIO, allowPrompts = true): Promise<HostSession> {
   const check = v['host-key-check'];
   if (check !== undefined && !['yes', 'accept-new', 'ask'].includes(String(check))) throw new ValidationError('--host-key-check', 'must be yes, accept-new or ask');
   const interactive = allowPrompts && Boolean(process.stdin.isTTY);
@@ -88,7 +88,7 @@ async function open(target: string, v: Values, io: CliIO, allowPrompts = true): 
   });
 }
 
-function fail(io: CliIO, err: unknown): number {
+export function fail(io: CliIO, err: unknown): number {
   if (err instanceof ValidationError) {
     io.stderr(`conntrack-doctor: ${err.message}\n`);
     return 2;
@@ -235,6 +235,13 @@ export async function runEntries(argv: readonly string[], io: CliIO): Promise<nu
   }
 }
 
+/** How many entries `filter` matches on the host now (`conntrack -L`, one entry per line). */
+export async function countMatchingEntries(host: HostSession, filter: EntryFilter): Promise<number> {
+  const counted = await host.runner.run(countArgv(filter), { privileged: true, timeoutMs: 300_000 });
+  if (counted.exitCode !== 0) throw new Error(`counting the matching entries failed (${renderCommand(countArgv(filter))}, exit ${counted.exitCode}): ${counted.stderr.trim()}`);
+  return counted.stdout.split('\n').filter((l) => l.trim()).length;
+}
+
 export async function runApply(argv: readonly string[], io: CliIO): Promise<number> {
   const p = parse(argv, { ...filterOptions, value: { type: 'string' }, key: { type: 'string' }, path: { type: 'string' }, ipv6: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false }, yes: { type: 'boolean', short: 'y', default: false } }, io);
   if (typeof p === 'number') return p;
@@ -259,9 +266,7 @@ export async function runApply(argv: readonly string[], io: CliIO): Promise<numb
     const snap = await host.snapshot({ entries: false });
     let expectedCount: number | undefined;
     if (fixId === 'delete-entries' && filter) {
-      const counted = await host.runner.run(countArgv(filter), { privileged: true, timeoutMs: 300_000 });
-      if (counted.exitCode !== 0) throw new Error(`counting the matching entries failed (${renderCommand(countArgv(filter))}, exit ${counted.exitCode}): ${counted.stderr.trim()}`);
-      expectedCount = counted.stdout.split('\n').filter((l) => l.trim()).length;
+      expectedCount = await countMatchingEntries(host, filter);
       if (expectedCount === 0) {
         io.stdout(`No entries match (${renderCommand(countArgv(filter))}): nothing to delete.\n`);
         return 0;

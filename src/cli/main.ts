@@ -3,6 +3,7 @@ import { runLint } from './lint';
 import { HOST_USAGE, runApply, runDiagnose, runEntries, runRollback } from './host-commands';
 import { processIO, type CliIO } from './io';
 import { FLEET_USAGE, runFleet } from './fleet';
+import { runAnsible } from './ansible';
 
 const VERSION = '0.1.0';
 
@@ -13,6 +14,8 @@ Commands:
         lint sysctl files for conntrack problems (precedence, boot persistence, risky values)
 ${HOST_USAGE}
 ${FLEET_USAGE}
+  ansible TARGET FIX... [-o FILE] [--hosts PATTERN] [--inventory FILE]
+        an Ansible playbook (and its rollback) that applies fixes computed on TARGET to many hosts
   help  show this help
   version
 
@@ -33,6 +36,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       return runRollback(rest, io);
     case 'fleet':
       return runFleet(rest, io);
+    case 'ansible':
+      return runAnsible(rest, io);
     case 'version':
     case '--version':
       io.stdout(`${VERSION}\n`);

@@ -15,6 +15,7 @@ import type { HostEntry, HostManager } from './hosts';
 import type { Node } from './tree';
 import { log } from './log';
 import { showReadOnly } from './readOnlyDocs';
+import { EXPORT_ANSIBLE_COMMAND, EXPORT_ANSIBLE_TITLE } from './ansible';
 
 async function pickHost(hosts: HostManager, arg: unknown, connectedOnly = false): Promise<HostEntry | undefined> {
   if (arg && typeof arg === 'object' && 'host' in arg) return (arg as { host: HostEntry }).host;
@@ -62,7 +63,12 @@ export async function previewAndApply(hosts: HostManager, h: HostEntry, fix: Fix
     fix.destructive ? (fix.confirmation ?? fix.title) : `${fix.title} on ${h.label}?`,
     { modal: true, detail: `${fix.summary}\n\nThe exact commands and file changes are shown in the preview. ${fix.rollback.length > 0 || fix.fileEdits.length > 0 ? 'It can be rolled back (Conntrack: Roll Back Last Change).' : 'It cannot be undone.'}` },
     go,
+    EXPORT_ANSIBLE_TITLE,
   );
+  if (answer === EXPORT_ANSIBLE_TITLE) {
+    await vscode.commands.executeCommand(EXPORT_ANSIBLE_COMMAND, { host: h, fix });
+    return false;
+  }
   if (answer !== go) {
     log.info(`not applied (not confirmed): ${fix.title} on ${h.label}`);
     return false;

@@ -17,6 +17,7 @@ import { registerUsageChart, type UsageChart } from './chart';
 import { registerEntryCommands } from './entries';
 import { registerReadOnlyDocs } from './readOnlyDocs';
 import { registerFleet, type FleetView } from './fleet';
+import { registerAnsibleExport } from './ansible';
 
 /** What tests (and other extensions) can reach. */
 export interface ConntrackDoctorApi {
@@ -78,6 +79,7 @@ export function activate(context: vscode.ExtensionContext): ConntrackDoctorApi {
     ...chartDisposables,
     ...fleetDisposables,
     ...registerEntryCommands(hosts, tree),
+    ...registerAnsibleExport(hosts),
     vscode.commands.registerCommand('conntrack-doctor.showLog', () => log.show()),
     vscode.commands.registerCommand('conntrack-doctor.openRemoteFile', async (arg?: { host?: { id: string } }) => {
       const list = hosts.list().filter((h) => h.status === 'connected');

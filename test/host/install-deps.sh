@@ -47,6 +47,13 @@ wanted=(
   /usr/bin/tinyproxy:tinyproxy
   openssl:openssl
   curl:curl
+  # Debian's Ansible (ansible-core 2.14; the `ansible` package adds the community collections,
+  # among them ansible.posix and community.general) and ansible-lint 6.13: the exported
+  # playbooks are run against the test hosts and linted (test/integration/ansible*.test.ts).
+  ansible-playbook:ansible-core
+  /usr/lib/python3/dist-packages/ansible_collections/ansible/posix:ansible
+  /usr/lib/python3/dist-packages/ansible_collections/community/general:ansible
+  ansible-lint:ansible-lint
 )
 
 missing=()

@@ -36,6 +36,20 @@ export function machineSysctl(path: string): number {
   return Number(readFileSync(path, 'utf8').trim());
 }
 
+/**
+ * The machine's nf_conntrack_max and nf_conntrack_buckets as they are now; the function returned
+ * writes back whichever changed and asserts both (for files that change them, in `after`).
+ */
+export function machineConntrackRestorer(): () => void {
+  const saved = [[MAX_PATH, machineSysctl(MAX_PATH)], [BUCKETS_PATH, machineSysctl(BUCKETS_PATH)]] as const;
+  return () => {
+    for (const [path, value] of saved) {
+      if (machineSysctl(path) !== value) writeFileSync(path, `${value}\n`);
+      assert.equal(machineSysctl(path), value, `${path} restored`);
+    }
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Waiting
 

@@ -9,6 +9,8 @@ import { lintFiles, type LintFinding } from '../../core/sysctl/lint';
 import type { LintFix } from '../../core/fix/model';
 import { changedAssignmentLines } from '../../core/fix/apply-file';
 import { applyTextEdits } from '../../core/text-edits';
+import { lintFixFileContent } from '../../core/fix/lint-fix';
+import { EXPORT_ANSIBLE_COMMAND, EXPORT_ANSIBLE_TITLE } from '../ansible';
 import { assignments, parseSysctl, suppressedCodes } from '../../core/sysctl/syntax';
 import { CATALOG, LEGACY_KEYS, canonicalKey, kernelDocUrl } from '../../core/sysctl/catalog';
 import { lookupSysctl } from '../../core/sysctl/keyCatalog';
@@ -210,6 +212,12 @@ export class SysctlLanguage implements vscode.Disposable {
           if (lines.length > 0) action.command = { command: 'conntrack-doctor.offerApplyLines', title: 'Offer to apply on the host', arguments: [doc.uri.toString(), lines] };
         }
         actions.push(action);
+        if (state.ctx.host && doc.uri.scheme !== 'file') {
+          const exportAction = new vscode.CodeAction(`${fx.title}: ${EXPORT_ANSIBLE_TITLE}`, vscode.CodeActionKind.QuickFix);
+          exportAction.diagnostics = [diag];
+          exportAction.command = { command: EXPORT_ANSIBLE_COMMAND, title: EXPORT_ANSIBLE_TITLE, arguments: [{ kind: 'lint-fix', uri: doc.uri.toString(), fix: fx }] };
+          actions.push(exportAction);
+        }
       }
       actions.push(this.disableAction(doc, diag, code));
       const docAction = new vscode.CodeAction(`Show documentation for ${code}`, vscode.CodeActionKind.QuickFix);
@@ -243,12 +251,14 @@ export class SysctlLanguage implements vscode.Disposable {
     for (const f of fx.files ?? []) {
       const uri = ctx.uriFor(f.path);
       const existing = await this.existingContent(uri, f.path, ctx);
+      const after = lintFixFileContent(existing, f.content);
+      if (after === undefined) continue;
       if (existing === undefined) {
-        edit.createFile(uri, { ignoreIfExists: true, contents: new TextEncoder().encode(f.content) });
-      } else if (!existing.includes(f.content.trim())) {
+        edit.createFile(uri, { ignoreIfExists: true, contents: new TextEncoder().encode(after) });
+      } else {
         const lines = existing.split('\n');
         const last = lines.length - 1;
-        edit.insert(uri, new vscode.Position(last, lines[last]?.length ?? 0), `${existing.endsWith('\n') || existing === '' ? '' : '\n'}${f.content}`);
+        edit.insert(uri, new vscode.Position(last, lines[last]?.length ?? 0), after.slice(existing.length));
       }
     }
     return edit;
