@@ -133,6 +133,20 @@ export async function openViewContainer(page: Page, title: string, timeoutMs = 6
   });
 }
 
+/**
+ * Collapses the view section titled `title` (e.g. "Fleet") in the open view container, as a user
+ * clicks its header, so the other sections get its height. No-op when it is already collapsed.
+ */
+export async function collapseViewSection(page: Page, title: string, timeoutMs = 30_000): Promise<void> {
+  const header = page.locator(`.part.sidebar .pane-header[aria-label=${quoted(`${title} Section`)}]`).first();
+  await retryUntil(`collapse view "${title}"`, timeoutMs, async () => {
+    await header.waitFor({ state: 'visible', timeout: 5000 });
+    if ((await header.getAttribute('aria-expanded', { timeout: 2000 })) === 'false') return true;
+    await header.click({ timeout: 5000 });
+    return (await header.getAttribute('aria-expanded', { timeout: 2000 })) === 'false' ? true : undefined;
+  });
+}
+
 // Tree views: test/vscode/workbenchTree.ts does the reading, scrolling and clicking; these are
 // the label-based shorthands the end-to-end flows use.
 
