@@ -9,9 +9,12 @@
 #      that goes on while the demo runs), INVALID packets arriving without a drop rule, the
 #      5-day established timeout, a sysctl.conf with the typical mistakes
 #      (examples/host-in-trouble), legacy iptables tables next to nftables,
-#   4. diagnoses it with the CLI over SSH (host key verified, key login),
+#   4. diagnoses it with the CLI over SSH (host key verified, key login), then brings up a small
+#      fleet (scripts/demo/fleet.ts: demo hosts demof1…3, one in trouble, node_exporter in each,
+#      Prometheus scraping them) and ranks it with `conntrack-doctor fleet`,
 #   5. starts code-server (a real VS Code, password-protected, on 127.0.0.1) with the VSIX
-#      installed and the demo host configured, prints the URL and the password, and waits.
+#      installed, the demo host and the demo Prometheus (Fleet view) configured, prints the URL
+#      and the password, and waits.
 # Ctrl-C (or SIGTERM) stops everything and removes it: code-server and its processes, the
 # traffic, the host (namespace, sshd, state). No sysctl of the machine is changed.
 #
@@ -21,6 +24,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
+# shellcheck source=scripts/lib/fleet-url.sh
+. scripts/lib/fleet-url.sh
 
 usage() {
   cat <<'EOF'
@@ -60,10 +65,15 @@ if [ -n "$port" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   exit 2
 fi
 [ -n "$shots" ] || { echo "demo: --screenshots needs a folder" >&2; exit 2; }
-if [ "$(id -u)" -ne 0 ]; then
-  echo "demo: run as root: it installs packages and creates a network namespace with its own sshd" >&2
-  exit 2
-fi
+# shellcheck source=lib/npm-env.sh
+source scripts/lib/npm-env.sh
+# shellcheck source=lib/preflight.sh
+source scripts/lib/preflight.sh
+# What this script starts (setup, installs, node, code-server) behaves the same under
+# `npm run demo` as from a shell.
+ctd_clean_npm_env
+ctd_require_root
+ctd_require_node
 
 name=demo
 host=harness/host/ctd-host
@@ -71,6 +81,7 @@ dominant=198.18.66.66
 work=
 traffic_pid=
 node_pid=
+fleet_pid=
 host_up=0
 
 # Processes still running with our work folder on their command line or in their environment
@@ -96,6 +107,11 @@ cleanup() {
     kill -TERM "$node_pid" 2>/dev/null || true
     wait "$node_pid" 2>/dev/null || true
   fi
+  if [ -n "$fleet_pid" ]; then
+    # scripts/demo/fleet.ts stops its Prometheus, exporters and hosts (demof1…) on SIGTERM
+    kill -TERM "$fleet_pid" 2>/dev/null || true
+    wait "$fleet_pid" 2>/dev/null || true
+  fi
   if [ -n "$traffic_pid" ]; then
     kill -TERM "$traffic_pid" 2>/dev/null || true
     wait "$traffic_pid" 2>/dev/null || true
@@ -112,6 +128,22 @@ cleanup() {
   echo "== demo stopped: code-server, traffic and the host (namespace ctd-$name) are gone"
   exit "$rc"
 }
+# One demo per machine (its names are fixed): say so before installing anything. A demo host
+# whose run crashed (its owner process is gone) is removed; one still in use is not.
+if [ -x "$host" ] && command -v ip >/dev/null 2>&1; then
+  "$host" reap >/dev/null 2>&1 || true
+  # Not `list | grep -q`: grep stops at the first match, list dies of SIGPIPE, and pipefail
+  # turns the match into a failure.
+  up_hosts=$("$host" list 2>/dev/null) || up_hosts=
+  if grep -qx "$name" <<<"$up_hosts"; then
+    # The pid that started it (ctd-host's registry records OWNER=pid:start-time).
+    owner=$(sed -n 's/^OWNER=\([0-9]*\):.*/\1/p' "${CTD_HOSTS_ROOT:-/tmp/ctd-hosts}/.registry/$name" 2>/dev/null) || owner=
+    echo "demo: a demo is already running on this machine (host ctd-$name is up${owner:+, started by pid $owner})." >&2
+    echo "      Stop it with Ctrl-C in its terminal${owner:+ (or: kill $owner)}, or remove a stale one with: $host down $name" >&2
+    exit 1
+  fi
+fi
+
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -133,13 +165,6 @@ if ! vsix=$(bash scripts/vscode/package.sh "$work/vsix" 2>"$work/package.log"); 
 fi
 tail -n 1 "$work/package.log" | sed 's/^package: /   /'
 
-# A demo host whose run crashed (its owner process is gone) is removed; one still in use is not.
-"$host" reap >/dev/null
-if "$host" list | grep -qx "$name"; then
-  echo "demo: a demo host is already up (another \`npm run demo\` running?): stop that one first," >&2
-  echo "      or remove the host with: $host down $name" >&2
-  exit 1
-fi
 "$host" down "$name" >/dev/null 2>&1 || true   # what a half-made host may have left
 echo "== bringing up the demo host (network namespace ctd-$name, sshd, kernel conntrack)"
 host_up=1
@@ -189,10 +214,24 @@ if [ "$rc" -gt 1 ]; then
 fi
 
 echo
+# The fleet: demo hosts demof1…3 (one in trouble), node_exporter in each, Prometheus scraping them.
+mkdir -p "$work/fleet"
+node --import tsx "$repo/scripts/demo/fleet.ts" --prefix demof --hosts 3 --dir "$work/fleet" </dev/null &
+fleet_pid=$!
+prom_url=$(fleet_url "$work/fleet/fleet.json" "$fleet_pid" "demo: the demo fleet" 180) || exit 1
+# "Diagnose over SSH" on a fleet row connects to the host's address: known key, key login.
+cat "$work/fleet/ssh_config" >>"$cfg"
+echo
+echo "== conntrack-doctor fleet --prometheus $prom_url   (the fleet from Prometheus, worst first)"
+set +e
+node dist/cli.js fleet --prometheus "$prom_url"
+set -e
+
+echo
 echo "== starting code-server (a real VS Code) with the extension and the demo host"
 mkdir -p "$work/workspace"
 cp -r examples/host-in-trouble "$work/workspace/"
-args=(--vsix "$vsix" --ssh-config "$cfg" --host demo --state "$work/code-server" --workspace "$work/workspace/host-in-trouble")
+args=(--vsix "$vsix" --ssh-config "$cfg" --host demo --state "$work/code-server" --workspace "$work/workspace/host-in-trouble" --prometheus "$prom_url")
 [ -n "$port" ] && args+=(--port "$port")
 [ "$check" -eq 1 ] && args+=(--check --screenshots "$shots" --dominant "$dominant")
 # In the background, so that a signal to this script reaches the trap at once; the trap hands

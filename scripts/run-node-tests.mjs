@@ -6,11 +6,15 @@ import { spawnSync } from 'node:child_process';
 
 const dirs = process.argv.slice(2);
 if (dirs.length === 0) {
-  console.error('usage: run-node-tests.mjs DIR [DIR...]');
+  console.error('usage: run-node-tests.mjs DIR|FILE [DIR|FILE...]');
   process.exit(2);
 }
 const files = [];
 const walk = (dir) => {
+  if (!statSync(dir).isDirectory()) {
+    files.push(dir);
+    return;
+  }
   for (const name of readdirSync(dir).sort()) {
     const full = join(dir, name);
     if (statSync(full).isDirectory()) walk(full);

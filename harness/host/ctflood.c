@@ -19,6 +19,11 @@
  *
  * Every flow tuple is derived from a flow number j = offset + i, so runs with disjoint
  * offsets never reuse a tuple. Prints one JSON line with what was sent.
+ *
+ * --ipv6 (assured and unreplied): the same flows as IPv6 packets; an IPv4 address A of the
+ * tuple becomes CLIENTS6::A or SERVERS6::A (its 32 bits as the last 32 bits of
+ * 2001:db8:18::/64 and 2001:db8:19::/64, which the namespace routes to the same ifb devices);
+ * --src and --dominant then take IPv6 addresses.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -35,7 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FRAME_MAX 64
+#define FRAME_MAX 96 /* IPv6 + TCP: 14 + 40 + 20 */
 #define BATCH 1024
 #define SPORT_BASE 1024u
 #define SPORT_SPAN 64000u
@@ -58,7 +63,16 @@ struct opts {
 	int udp;
 	int to_local;
 	int kinds; /* bitmask of 1<<kind */
+	int ipv6;
+	uint8_t src6[16], dominant6[16]; /* --ipv6: the literal --src / --dominant */
 };
+
+/* --ipv6: the /64 prefixes (first 12 bytes; the last 4 are the tuple's IPv4 address). */
+static const uint8_t CLIENTS6[12] = { 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x18 };
+static const uint8_t SERVERS6[12] = { 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x19 };
+/* Stand-ins in the IPv4 tuple for the IPv6 --src / --dominant (outside 198.18.0.0/15). */
+#define SRC6_MARK 0xfffffffeu
+#define DOMINANT6_MARK 0xfffffffdu
 
 static uint8_t frames[BATCH][FRAME_MAX];
 static struct iovec iovs[BATCH];
@@ -80,7 +94,8 @@ static void usage(void)
 		"               --count N [--offset J] [--clients A.B.0.0] [--servers A.B.0.0]\n"
 		"               [--src-count K] [--dst-count D] [--dominant IP [--dominant-pct P]]\n"
 		"               [--src IP] [--proto tcp|udp] [--dport P]\n"
-		"               [--to local|forward] [--local IP] [--kind mix|synfin|badsum|oow]\n");
+		"               [--to local|forward] [--local IP] [--kind mix|synfin|badsum|oow]\n"
+		"               [--ipv6 1]\n");
 	exit(2);
 }
 
@@ -141,7 +156,26 @@ static void flush(void)
 	nframes = 0;
 }
 
-/* Appends one IPv4 frame: TCP (flags != 0xffff) or UDP (udp = 1). bad_csum corrupts the L4 checksum. */
+/* The IPv6 address standing for the tuple's IPv4 address a (see --ipv6). */
+static void addr6(const struct opts *o, uint32_t a, int server, uint8_t out[16])
+{
+	if (!server && a == SRC6_MARK) {
+		memcpy(out, o->src6, 16);
+		return;
+	}
+	if (!server && a == DOMINANT6_MARK) {
+		memcpy(out, o->dominant6, 16);
+		return;
+	}
+	memcpy(out, server ? SERVERS6 : CLIENTS6, 12);
+	uint32_t n = htonl(a);
+	memcpy(out + 12, &n, 4);
+}
+
+/*
+ * Appends one frame: TCP, or UDP (udp = 1); IPv4, or IPv6 with o->ipv6 (the server of the pair is
+ * the address in the server range of tuple()). bad_csum corrupts the L4 checksum.
+ */
 static void frame(const struct opts *o, uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
 		  int udp, uint8_t flags, uint32_t seq, uint32_t ack, int bad_csum, uint16_t id)
 {
@@ -151,28 +185,63 @@ static void frame(const struct opts *o, uint32_t saddr, uint32_t daddr, uint16_t
 	memset(f, 0, FRAME_MAX);
 	memcpy(f, o->dst_mac, 6);
 	memcpy(f + 6, o->src_mac, 6);
-	f[12] = 0x08;
-	f[13] = 0x00;
-
-	uint8_t *ip = f + 14;
 	size_t l4len = udp ? 8 : 20;
-	uint16_t tot = (uint16_t)(20 + l4len);
-	ip[0] = 0x45;
-	ip[2] = (uint8_t)(tot >> 8);
-	ip[3] = (uint8_t)tot;
-	ip[4] = (uint8_t)(id >> 8);
-	ip[5] = (uint8_t)id;
-	ip[6] = 0x40; /* DF */
-	ip[8] = 64;
-	ip[9] = udp ? IPPROTO_UDP : IPPROTO_TCP;
-	uint32_t s = htonl(saddr), d = htonl(daddr);
-	memcpy(ip + 12, &s, 4);
-	memcpy(ip + 16, &d, 4);
-	uint16_t ipc = fold(sum16(ip, 20, 0));
-	ip[10] = (uint8_t)(ipc >> 8);
-	ip[11] = (uint8_t)ipc;
+	uint8_t *l4;
+	uint32_t psum;
+	size_t total;
+	if (o->ipv6) {
+		f[12] = 0x86;
+		f[13] = 0xdd;
+		uint8_t *ip = f + 14;
+		ip[0] = 0x60;
+		ip[2] = (uint8_t)(id >> 12 & 0x0f); /* flow label from the packet id: varied, harmless */
+		ip[3] = (uint8_t)(id >> 4);
+		ip[4] = (uint8_t)(l4len >> 8);
+		ip[5] = (uint8_t)l4len;
+		ip[6] = udp ? IPPROTO_UDP : IPPROTO_TCP;
+		ip[7] = 64;
+		/* The client is the source of SYN/ACK/datagrams and the destination of SYN-ACKs. */
+		int client_is_src = !(saddr > o->servers && saddr <= o->servers + o->dst_count);
+		addr6(o, saddr, !client_is_src, ip + 8);
+		addr6(o, daddr, client_is_src, ip + 24);
+		uint8_t pseudo[40] = {0};
+		memcpy(pseudo, ip + 8, 32);
+		pseudo[34] = (uint8_t)(l4len >> 8);
+		pseudo[35] = (uint8_t)l4len;
+		pseudo[39] = ip[6];
+		psum = sum16(pseudo, 40, 0);
+		l4 = ip + 40;
+		total = 14 + 40 + l4len;
+	} else {
+		f[12] = 0x08;
+		f[13] = 0x00;
+		uint8_t *ip = f + 14;
+		uint16_t tot = (uint16_t)(20 + l4len);
+		ip[0] = 0x45;
+		ip[2] = (uint8_t)(tot >> 8);
+		ip[3] = (uint8_t)tot;
+		ip[4] = (uint8_t)(id >> 8);
+		ip[5] = (uint8_t)id;
+		ip[6] = 0x40; /* DF */
+		ip[8] = 64;
+		ip[9] = udp ? IPPROTO_UDP : IPPROTO_TCP;
+		uint32_t s = htonl(saddr), d = htonl(daddr);
+		memcpy(ip + 12, &s, 4);
+		memcpy(ip + 16, &d, 4);
+		uint16_t ipc = fold(sum16(ip, 20, 0));
+		ip[10] = (uint8_t)(ipc >> 8);
+		ip[11] = (uint8_t)ipc;
+		uint8_t pseudo[12];
+		memcpy(pseudo, ip + 12, 8);
+		pseudo[8] = 0;
+		pseudo[9] = ip[9];
+		pseudo[10] = 0;
+		pseudo[11] = (uint8_t)l4len;
+		psum = sum16(pseudo, 12, 0);
+		l4 = ip + 20;
+		total = 14 + tot;
+	}
 
-	uint8_t *l4 = ip + 20;
 	l4[0] = (uint8_t)(sport >> 8);
 	l4[1] = (uint8_t)sport;
 	l4[2] = (uint8_t)(dport >> 8);
@@ -197,13 +266,7 @@ static void frame(const struct opts *o, uint32_t saddr, uint32_t daddr, uint16_t
 		l4[15] = 0xf0;
 		csum_off = 16;
 	}
-	uint8_t pseudo[12];
-	memcpy(pseudo, ip + 12, 8);
-	pseudo[8] = 0;
-	pseudo[9] = ip[9];
-	pseudo[10] = 0;
-	pseudo[11] = (uint8_t)l4len;
-	uint16_t c = fold(sum16(l4, l4len, sum16(pseudo, 12, 0)));
+	uint16_t c = fold(sum16(l4, l4len, psum));
 	if (udp && c == 0)
 		c = 0xffff;
 	if (bad_csum)
@@ -212,7 +275,7 @@ static void frame(const struct opts *o, uint32_t saddr, uint32_t daddr, uint16_t
 	l4[csum_off + 1] = (uint8_t)c;
 
 	iovs[nframes].iov_base = f;
-	iovs[nframes].iov_len = 14 + tot;
+	iovs[nframes].iov_len = total;
 	nframes++;
 }
 
@@ -280,9 +343,16 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--servers")) o.servers = parse_ip(v);
 		else if (!strcmp(a, "--src-count")) o.src_count = (uint32_t)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--dst-count")) o.dst_count = (uint32_t)strtoul(v, NULL, 10);
-		else if (!strcmp(a, "--dominant")) o.dominant = parse_ip(v);
+		else if (!strcmp(a, "--dominant")) {
+			if (inet_pton(AF_INET6, v, o.dominant6) == 1) o.dominant = DOMINANT6_MARK;
+			else o.dominant = parse_ip(v);
+		}
 		else if (!strcmp(a, "--dominant-pct")) o.dominant_pct = (unsigned)strtoul(v, NULL, 10);
-		else if (!strcmp(a, "--src")) o.src = parse_ip(v);
+		else if (!strcmp(a, "--src")) {
+			if (inet_pton(AF_INET6, v, o.src6) == 1) o.src = SRC6_MARK;
+			else o.src = parse_ip(v);
+		}
+		else if (!strcmp(a, "--ipv6")) o.ipv6 = strcmp(v, "0") != 0;
 		else if (!strcmp(a, "--local")) o.local = parse_ip(v);
 		else if (!strcmp(a, "--dport")) o.dport = (uint16_t)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--proto")) {
@@ -309,6 +379,18 @@ int main(int argc, char **argv)
 	if (o.src_count < 1 || o.src_count > 254u * 256u || o.dst_count < 1 || o.dst_count > 65000 ||
 	    o.dominant_pct > 100)
 		usage();
+	if (o.ipv6 && o.mode == M_INVALID) {
+		fprintf(stderr, "ctflood: --ipv6 is for --mode assured and unreplied\n");
+		return 2;
+	}
+	if (!o.ipv6 && (o.src == SRC6_MARK || o.dominant == DOMINANT6_MARK)) {
+		fprintf(stderr, "ctflood: an IPv6 --src/--dominant needs --ipv6 1\n");
+		return 2;
+	}
+	if (o.ipv6 && ((o.mode == M_UNREPLIED && o.src != SRC6_MARK) || (o.dominant && o.dominant != DOMINANT6_MARK))) {
+		fprintf(stderr, "ctflood: with --ipv6, --src and --dominant take IPv6 addresses\n");
+		return 2;
+	}
 	if (o.mode == M_UNREPLIED && !o.src) {
 		fprintf(stderr, "ctflood: --mode unreplied needs --src IP\n");
 		return 2;
@@ -417,6 +499,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	const char *mn = o.mode == M_ASSURED ? "assured" : o.mode == M_UNREPLIED ? "unreplied" : "invalid";
-	printf("{\"mode\":\"%s\",\"flows\":%llu,\"packets\":%llu,\"seconds\":%.3f}\n", mn, flows, packets_sent, secs);
+	printf("{\"mode\":\"%s\",\"flows\":%llu,\"packets\":%llu,\"seconds\":%.3f%s}\n", mn, flows, packets_sent, secs,
+	       o.ipv6 ? ",\"ipv6\":true" : "");
 	return 0;
 }

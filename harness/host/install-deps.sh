@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs what harness/host/ctd-host needs on a fresh Debian/Ubuntu machine (run as root).
+# Installs what harness/host/ctd-host needs on a fresh Debian/Ubuntu machine (run as root), its host
+# variants included (busybox and opendoas for `--variant busybox`, locales for `--variant locale-de`).
 # Idempotent: only packages whose command is missing are installed, and apt-get update runs
 # only when something is missing. Starts nothing: no service is enabled or launched
-# (ctd-host runs its own sshd inside each test network namespace).
+# (ctd-host runs its own sshd inside each test network namespace; the fleet tests start their
+# own prometheus, node_exporter and tinyproxy processes).
 set -euo pipefail
 
 # command-that-must-exist:package
@@ -19,12 +21,18 @@ wanted=(
   tc:iproute2
   sudo:sudo
   sysctl:procps
+  # systemd-sysctl is run by hand on test files (test/integration/sysctlKernel.test.ts); Debian ships
+  # it only in the systemd package, which installs fine without systemd running as init.
+  /lib/systemd/systemd-sysctl:systemd
   ps:procps
   tcpdump:tcpdump
   gcc:gcc
   /usr/include/linux/if_packet.h:linux-libc-dev
   /usr/include/stdio.h:libc6-dev
   busybox:busybox
+  doas:opendoas
+  localedef:libc-bin
+  /usr/share/i18n/locales/de_DE:locales
   unshare:util-linux
   nsenter:util-linux
   flock:util-linux
@@ -32,6 +40,20 @@ wanted=(
   dmesg:util-linux
   chpasswd:passwd
   update-alternatives:dpkg
+  # the fleet view's real parts: a Prometheus scraping one node_exporter per test host, and a
+  # real HTTP proxy in front of it (tests start their own processes; never the packages' services)
+  /usr/bin/prometheus:prometheus
+  /usr/bin/prometheus-node-exporter:prometheus-node-exporter
+  /usr/bin/tinyproxy:tinyproxy
+  openssl:openssl
+  curl:curl
+  # Debian's Ansible (ansible-core 2.14; the `ansible` package adds the community collections,
+  # among them ansible.posix and community.general) and ansible-lint 6.13: the exported
+  # playbooks are run against the test hosts and linted (test/integration/ansible*.test.ts).
+  ansible-playbook:ansible-core
+  /usr/lib/python3/dist-packages/ansible_collections/ansible/posix:ansible
+  /usr/lib/python3/dist-packages/ansible_collections/community/general:ansible
+  ansible-lint:ansible-lint
 )
 
 missing=()
@@ -51,12 +73,14 @@ if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all test-host prerequisites present"
   exit 0
 fi
+# shellcheck source=../../scripts/lib/preflight.sh
+source "$(dirname "$0")/../../scripts/lib/preflight.sh"
 if [[ $(id -u) -ne 0 ]]; then
   echo "install-deps: need root to install: ${missing[*]}" >&2
   exit 1
 fi
+ctd_require_apt "${missing[@]}"
 echo "install-deps: apt-get install ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
 # policy-rc.d 101 keeps openssh-server's postinst from trying to start the machine's own sshd
 # (there is no init system here anyway; this makes it explicit and harmless on machines that have one).
 # Only installed if absent, and removed again afterwards.
@@ -68,6 +92,5 @@ if [[ ! -e $policy ]]; then
   made_policy=1
 fi
 trap 'if [[ $made_policy -eq 1 ]]; then rm -f "$policy"; fi' EXIT
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+ctd_apt_install "${missing[@]}"
 echo "install-deps: done"

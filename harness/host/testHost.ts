@@ -9,6 +9,7 @@
  *
  * or imperatively: `const host = await startHost('mytest', { after })` and `await host.stop()`.
  * Either way every started host is also torn down when the process exits (crash, SIGINT/SIGTERM).
+ * A host may be a variant (`{ variants: ['busybox', 'no-procfs'] }`): see HOST_VARIANTS.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -21,6 +22,34 @@ export const CTD_HOST = join(__dirname, 'ctd-host');
 const INSTALL_HINT = 'run harness/host/install-deps.sh as root (the project setup should do it)';
 
 const HostKeySchema = z.object({ path: z.string(), pub: z.string(), sha256: z.string().startsWith('SHA256:') });
+
+/**
+ * The kinds of host `ctd-host up --variant` builds (harness/host/README.md says what each changes,
+ * how, and where it is an approximation); several combine, one fw-* at most.
+ */
+export const HOST_VARIANTS = [
+  /** + user `guest` (key, no sudo rights at all); `audit` (sudo asks a password) exists on every host */
+  'nopriv',
+  /** no `conntrack` program (and no conntrack package in dpkg's status) */
+  'no-conntrack-tools',
+  /** a kernel without CONFIG_NF_CONNTRACK_PROCFS: no /proc/net/nf_conntrack, /proc/net/stat/nf_conntrack */
+  'no-procfs',
+  /** connection tracking not in use: no nf_conntrack sysctls, /proc files or /sys/module entry; nfnetlink unavailable */
+  'no-conntrack',
+  /** BusyBox userland (ash login shell, BusyBox awk/sed/grep/…), no bash, no sudo; doas for ops */
+  'busybox',
+  /** nftables only: no iptables programs */
+  'fw-nft-only',
+  /** iptables-legacy only: no nft, no iptables-nft; the tracking rules are legacy iptables rules */
+  'fw-legacy-only',
+  /** iptables → iptables-nft (rules in iptables-nft's tables), nft present */
+  'fw-iptables-nft',
+  /** neither nft nor iptables */
+  'fw-none',
+  /** LANG=de_DE.UTF-8 (generated), entries with zone=/mark=/labels=, IPv6 on with IPv6 flows */
+  'locale-de',
+] as const;
+export type HostVariant = (typeof HOST_VARIANTS)[number];
 
 export const HostInfoSchema = z.object({
   name: z.string(),
@@ -35,7 +64,22 @@ export const HostInfoSchema = z.object({
     root: z.object({ key: z.string() }),
     ops: z.object({ key: z.string() }),
     audit: z.object({ key: z.string(), password: z.string() }),
+    /** variant nopriv: a key, no sudo rights */
+    guest: z.object({ key: z.string() }).optional(),
   }),
+  variants: z.array(z.enum(HOST_VARIANTS)),
+  /** variant locale-de: the host's IPv6 address and the generator's IPv6 ranges (`fill({ ipv6: true })`) */
+  ipv6: z.object({ address: z.string(), clients: z.string(), servers: z.string() }).optional(),
+  /** variant locale-de: the client ranges whose entries carry a zone, a mark, labels (named in /etc/xtables/connlabel.conf) */
+  quirks: z
+    .object({
+      zone: z.object({ clients: z.string(), zone: z.number().int() }),
+      mark: z.object({ clients: z.string(), mark: z.number().int() }),
+      labels: z.object({ clients: z.string(), labels: z.array(z.string()) }),
+      /** [OFFLOAD] entries: this kernel has no flowtables (CONFIG_NF_FLOW_TABLE is not set) */
+      offload: z.boolean(),
+    })
+    .optional(),
   hostKeys: z.object({ ed25519: HostKeySchema, rsa: HostKeySchema }),
   knownHostsLine: z.string(),
   knownHostsPath: z.string(),
@@ -108,8 +152,8 @@ export interface RunOptions {
 }
 
 export type FillOptions =
-  | { assured: number; srcCount?: number; dstCount?: number; dominant?: string; dominantPct?: number; dport?: number }
-  | { unreplied: number; src: string; proto?: 'tcp' | 'udp'; dstCount?: number; dport?: number }
+  | { assured: number; srcCount?: number; dstCount?: number; dominant?: string; dominantPct?: number; dport?: number; ipv6?: boolean }
+  | { unreplied: number; src: string; proto?: 'tcp' | 'udp'; dstCount?: number; dport?: number; ipv6?: boolean }
   | { invalid: number; to?: 'local' | 'forward'; kind?: InvalidKind };
 export type InvalidKind = 'mix' | 'synfin' | 'badsum' | 'oow';
 
@@ -126,6 +170,8 @@ export interface StartHostOptions {
   initialNetns?: boolean;
   /** State dir of this host (default /tmp/ctd-hosts/NAME). */
   stateDir?: string;
+  /** Host variants (netns hosts only): see HOST_VARIANTS and harness/host/README.md. */
+  variants?: readonly HostVariant[];
   /**
    * Registers `stop()` here, e.g. node:test's `after` called at suite-definition time, or
    * `t.after.bind(t)` of a test context. Do not pass node:test's `after` from inside a
@@ -165,14 +211,14 @@ function ctdEnv(stateDir: string | undefined): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Throws (with the reason and the install hint) unless this process can run test hosts. */
-export function checkPrerequisites(): void {
+/** Throws (with the reason and the install hint) unless this process can run test hosts (of these variants). */
+export function checkPrerequisites(variants: readonly HostVariant[] = []): void {
   if (process.platform !== 'linux') throw new Error(`test hosts need Linux (this is ${process.platform})`);
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     throw new Error('test hosts need root (network namespaces, AF_PACKET, sshd); run the tests as root');
   }
   if (!existsSync(CTD_HOST)) throw new Error(`${CTD_HOST} is missing`);
-  const r = spawnSync(CTD_HOST, ['check'], { encoding: 'utf8' });
+  const r = spawnSync(CTD_HOST, ['check', ...(variants.length > 0 ? ['--variant', variants.join(',')] : [])], { encoding: 'utf8' });
   if (r.error) throw new Error(`cannot run ${CTD_HOST}: ${r.error.message}; ${INSTALL_HINT}`);
   if (r.status !== 0) {
     throw new Error(`test host prerequisites missing: ${r.stdout.trim().split('\n').join(', ')}; ${INSTALL_HINT}`);
@@ -252,15 +298,42 @@ export class TestHost {
     return r.stdout;
   }
 
-  /** `conntrack -C` inside the host. */
-  async conntrackCount(): Promise<number> {
-    return Number((await this.execOk(['conntrack', '-C'])).trim());
+  /**
+   * Runs argv in the host's network namespace with the machine's own files and programs: the
+   * kernel's real state, whatever a variant hides from the host's sessions (`ctd-host netexec`).
+   */
+  netExec(argv: readonly string[], opts: RunOptions = {}): Promise<ExecResult> {
+    return run(CTD_HOST, ['netexec', this.name, ...argv], { ...opts, env: ctdEnv(this.stateDir) });
   }
 
-  /** `conntrack -S` counters summed over CPUs, by name. */
+  /** Like netExec, but resolves with stdout and throws on a non-zero exit. */
+  async netExecOk(argv: readonly string[], opts: RunOptions = {}): Promise<string> {
+    const r = await this.netExec(argv, opts);
+    if (r.code !== 0) throw new Error(`${argv.join(' ')} in the netns of ${this.name} failed (${r.code}): ${r.stderr.trim()}`);
+    return r.stdout;
+  }
+
+  /** The variants this host was started with. */
+  get variants(): readonly HostVariant[] {
+    return this.info.variants;
+  }
+
+  /** The private key of USER; throws when the host has no such user (guest: variant nopriv). */
+  userKey(user: HostUser): string {
+    const u = this.info.users[user];
+    if (!u) throw new Error(`host ${this.name} has no user ${user} (guest comes with the variant nopriv)`);
+    return u.key;
+  }
+
+  /** `conntrack -C` in the host's netns (the machine's conntrack: works whatever the variant hides). */
+  async conntrackCount(): Promise<number> {
+    return Number((await this.netExecOk(['conntrack', '-C'])).trim());
+  }
+
+  /** `conntrack -S` counters summed over CPUs, by name (in the host's netns, like conntrackCount). */
   async conntrackStats(): Promise<Record<string, number>> {
     const sums: Record<string, number> = {};
-    for (const m of (await this.execOk(['conntrack', '-S'])).matchAll(/(\w+)=(\d+)/g)) {
+    for (const m of (await this.netExecOk(['conntrack', '-S'])).matchAll(/(\w+)=(\d+)/g)) {
       const [, key, value] = m;
       if (key === undefined || value === undefined || key === 'cpu') continue;
       sums[key] = (sums[key] ?? 0) + Number(value);
@@ -281,12 +354,14 @@ export class TestHost {
       opt('--dominant', opts.dominant);
       opt('--dominant-pct', opts.dominantPct);
       opt('--dport', opts.dport);
+      if (opts.ipv6 === true) a.push('--ipv6');
     } else if ('unreplied' in opts) {
       opt('--unreplied', opts.unreplied);
       opt('--src', opts.src);
       opt('--proto', opts.proto);
       opt('--dst-count', opts.dstCount);
       opt('--dport', opts.dport);
+      if (opts.ipv6 === true) a.push('--ipv6');
     } else {
       opt('--invalid', opts.invalid);
       opt('--to', opts.to);
@@ -341,7 +416,7 @@ export class TestHost {
       '-o', 'IdentitiesOnly=yes',
       '-o', 'ConnectTimeout=10',
       '-F', '/dev/null',
-      '-i', this.info.users[user].key,
+      '-i', this.userKey(user),
       '-p', String(this.info.port),
       `${user}@${this.info.address}`,
     ];
@@ -367,13 +442,14 @@ export class TestHost {
  * serves its host key. Hosts left behind by crashed runs of other processes are reaped first.
  */
 export async function startHost(name: string, opts: StartHostOptions = {}): Promise<TestHost> {
-  checkPrerequisites();
+  checkPrerequisites(opts.variants);
   installExitHook();
   await run(CTD_HOST, ['reap'], { timeoutMs: 120_000 });
   live.set(name, { stateDir: opts.stateDir });
   const args = ['up', name, '--owner', String(process.pid)];
   if (opts.index !== undefined) args.push('--index', String(opts.index));
   if (opts.initialNetns === true) args.push('--initial-netns');
+  if (opts.variants !== undefined && opts.variants.length > 0) args.push('--variant', opts.variants.join(','));
   const r = await run(CTD_HOST, args, { env: ctdEnv(opts.stateDir), timeoutMs: 120_000 });
   if (r.code !== 0) {
     live.delete(name);

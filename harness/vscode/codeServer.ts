@@ -87,14 +87,32 @@ function stateLayout(stateDir: string): { userData: string; extensions: string; 
 }
 
 /**
- * The environment code-server gets: ours without what would make it talk to another VS Code
- * (VSCODE_IPC_HOOK_CLI when run from a VS Code terminal) or preload our tsx into Node 24.
+ * What npm exports to the scripts it runs (see scripts/lib/npm-env.sh, which removes the same
+ * from the shell scripts): a process started under `npm test` / `npm run demo` must not hand
+ * it on to a program on another Node (code-server runs on Node 24).
  */
-function serverEnv(extra: Readonly<Record<string, string>>, layout: Record<string, string>): NodeJS.ProcessEnv {
+export function isNpmState(name: string): boolean {
+  return /^npm_(config|package|lifecycle)_/.test(name) || ['npm_command', 'npm_execpath', 'npm_node_execpath', 'INIT_CWD', 'NODE', 'COLOR'].includes(name);
+}
+
+/** PATH without the node_modules/.bin folders and node-gyp-bin npm puts first. */
+export function withoutNpmPath(path: string): string {
+  return path
+    .split(':')
+    .filter((p) => p !== '' && !p.endsWith('/node_modules/.bin') && !p.endsWith('/@npmcli/run-script/lib/node-gyp-bin'))
+    .join(':');
+}
+
+/**
+ * The environment code-server gets: ours without what would make it talk to another VS Code
+ * (VSCODE_IPC_HOOK_CLI when run from a VS Code terminal), preload our tsx into Node 24, or
+ * carry the state of an npm on Node 20 that started us.
+ */
+export function serverEnv(extra: Readonly<Record<string, string>>, layout: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('VSCODE_') || key === 'ELECTRON_RUN_AS_NODE' || key === 'NODE_OPTIONS') continue;
-    env[key] = value;
+    if (key.startsWith('VSCODE_') || key === 'ELECTRON_RUN_AS_NODE' || key === 'NODE_OPTIONS' || isNpmState(key)) continue;
+    env[key] = key === 'PATH' && value !== undefined ? withoutNpmPath(value) : value;
   }
   return { ...env, ...layout, ...extra };
 }

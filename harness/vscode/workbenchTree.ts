@@ -20,18 +20,6 @@ export interface TreeRowText {
   readonly expanded: boolean | undefined;
 }
 
-/** The playwright calls used here that browser.ts does not type. */
-interface TreePage {
-  evaluate(expression: string): Promise<unknown>;
-  waitForFunction(expression: string, arg?: undefined, options?: { timeout?: number; polling?: number | 'raf' }): Promise<unknown>;
-  mouse: { move(x: number, y: number): Promise<void>; wheel(deltaX: number, deltaY: number): Promise<void> };
-  locator(selector: string): { first(): { click(options?: { timeout?: number; position?: { x: number; y: number } }): Promise<void>; hover(options?: { timeout?: number }): Promise<void> } };
-}
-
-function treePage(page: Page): TreePage {
-  return page as unknown as TreePage;
-}
-
 /** CSS selector of the list element of the tree in view `view`. */
 export function treeListSelector(view: string): string {
   return `.pane:has(> .pane-header[aria-label=${JSON.stringify(`${view} Section`)}]) .monaco-list`;
@@ -51,7 +39,7 @@ interface Rendered {
 
 /** The rows the tree renders now (sticky-scroll copies excluded), with their boxes. */
 async function rendered(page: Page, view: string): Promise<Rendered> {
-  return (await treePage(page).evaluate(`(() => {
+  return await page.evaluate<Rendered>(`(() => {
     const list = ${listJs(view)};
     if (!list) return { found: false, box: { x: 0, y: 0, width: 0, height: 0 }, rows: [] };
     const b = list.getBoundingClientRect();
@@ -68,7 +56,7 @@ async function rendered(page: Page, view: string): Promise<Rendered> {
       };
     }).sort((a, c) => a.index - c.index);
     return { found: true, box: { x: b.x, y: b.y, width: b.width, height: b.height }, rows };
-  })()`)) as Rendered;
+  })()`);
 }
 
 function strip(row: TreeRowText & { top?: number; bottom?: number; last?: boolean }): TreeRowText {
@@ -81,9 +69,8 @@ export async function readRenderedRows(page: Page, view: string): Promise<TreeRo
 }
 
 async function wheel(page: Page, r: Rendered, deltaY: number): Promise<void> {
-  const p = treePage(page);
-  await p.mouse.move(r.box.x + r.box.width / 2, r.box.y + Math.min(r.box.height / 2, 40));
-  await p.mouse.wheel(0, deltaY);
+  await page.mouse.move(r.box.x + r.box.width / 2, r.box.y + Math.min(r.box.height / 2, 40));
+  await page.mouse.wheel(0, deltaY);
 }
 
 /** Page-side condition: the first row is at the top of the list (the tree is scrolled to the top). */
@@ -97,20 +84,19 @@ function atTopJs(view: string): string {
 
 /** Scrolls the tree of `view` to its top (mouse wheel) and waits until it is there. */
 export async function scrollTreeToTop(page: Page, view: string, timeoutMs = 10_000): Promise<void> {
-  const p = treePage(page);
-  if (await p.evaluate(atTopJs(view))) return;
+  if (await page.evaluate(atTopJs(view))) return;
   await wheel(page, await rendered(page, view), -100_000);
-  await p.waitForFunction(atTopJs(view), undefined, { timeout: timeoutMs });
+  await page.waitForFunction(atTopJs(view), undefined, { timeout: timeoutMs });
 }
 
 /** Moves the mouse off the tree (to the middle of the editor area), so no row hover or tooltip stays. */
 export async function moveMouseOffTree(page: Page): Promise<void> {
-  const box = (await treePage(page).evaluate(`(() => {
+  const box = await page.evaluate<{ x: number; y: number }>(`(() => {
     const e = document.querySelector('.part.editor') ?? document.body;
     const b = e.getBoundingClientRect();
     return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
-  })()`)) as { x: number; y: number };
-  await treePage(page).mouse.move(box.x, box.y);
+  })()`);
+  await page.mouse.move(box.x, box.y);
 }
 
 /**
@@ -133,7 +119,7 @@ export async function revealTreeRow(page: Page, view: string, match: (row: TreeR
     const delta = hit ? Math.ceil(hit.bottom - listBottom) + 2 : Math.max(22, Math.floor(r.box.height * 0.8));
     const before = JSON.stringify(r.rows.map((row) => [row.index, Math.round(row.top)]));
     await wheel(page, r, delta);
-    await treePage(page).waitForFunction(`(() => {
+    await page.waitForFunction(`(() => {
       const list = ${listJs(view)};
       if (!list) return true;
       return JSON.stringify([...list.querySelectorAll('.monaco-list-rows > .monaco-list-row')]
@@ -159,7 +145,7 @@ export async function readWholeTree(page: Page, view: string, timeoutMs = 30_000
     if (!lastRow || lastRow.last) break;
     if (Date.now() > deadline) throw new Error(`tree "${view}": not read to its end within ${timeoutMs} ms`);
     await wheel(page, r, Math.max(22, Math.floor(r.box.height * 0.8)));
-    await treePage(page).waitForFunction(`(() => {
+    await page.waitForFunction(`(() => {
       const list = ${listJs(view)};
       return !list || [...list.querySelectorAll('.monaco-list-rows > .monaco-list-row')].some((row) => Number(row.getAttribute('data-index')) > ${lastRow.index});
     })()`, undefined, { timeout: Math.max(1000, deadline - Date.now()) });
@@ -201,7 +187,7 @@ function rowSelector(view: string, index: number): string {
 export async function clickTreeRowWhere(page: Page, view: string, match: (row: TreeRowText) => boolean, timeoutMs = 30_000): Promise<TreeRowText> {
   const row = await revealTreeRow(page, view, match, timeoutMs);
   if (!row) throw new Error(`tree "${view}": no such row to click`);
-  await treePage(page).locator(`${rowSelector(view, row.index)} .monaco-tl-contents`).first().click({ timeout: timeoutMs });
+  await page.locator(`${rowSelector(view, row.index)} .monaco-tl-contents`).first().click({ timeout: timeoutMs });
   return row;
 }
 
@@ -214,9 +200,9 @@ export async function expandTreeRowWhere(page: Page, view: string, match: (row: 
   if (!row) return false;
   if (row.expanded === undefined) throw new Error(`tree "${view}": "${row.label}" cannot be expanded`);
   if (row.expanded) return true;
-  await treePage(page).locator(`${rowSelector(view, row.index)} .monaco-tl-twistie`).first().click({ timeout: timeoutMs });
+  await page.locator(`${rowSelector(view, row.index)} .monaco-tl-twistie`).first().click({ timeout: timeoutMs });
   const label = JSON.stringify(row.label);
-  await treePage(page).waitForFunction(`[...document.querySelectorAll(${JSON.stringify(`${treeListSelector(view)} .monaco-list-rows > .monaco-list-row[aria-expanded="true"]`)})]
+  await page.waitForFunction(`[...document.querySelectorAll(${JSON.stringify(`${treeListSelector(view)} .monaco-list-rows > .monaco-list-row[aria-expanded="true"]`)})]
     .some((r) => (r.querySelector('.label-name')?.textContent ?? '').trim() === ${label})`, undefined, { timeout: timeoutMs });
   return true;
 }
@@ -226,9 +212,9 @@ export async function collapseTreeRowWhere(page: Page, view: string, match: (row
   const row = await revealTreeRow(page, view, match, timeoutMs);
   if (!row) return false;
   if (row.expanded !== true) return true;
-  await treePage(page).locator(`${rowSelector(view, row.index)} .monaco-tl-twistie`).first().click({ timeout: timeoutMs });
+  await page.locator(`${rowSelector(view, row.index)} .monaco-tl-twistie`).first().click({ timeout: timeoutMs });
   const label = JSON.stringify(row.label);
-  await treePage(page).waitForFunction(`![...document.querySelectorAll(${JSON.stringify(`${treeListSelector(view)} .monaco-list-rows > .monaco-list-row[aria-expanded="true"]`)})]
+  await page.waitForFunction(`![...document.querySelectorAll(${JSON.stringify(`${treeListSelector(view)} .monaco-list-rows > .monaco-list-row[aria-expanded="true"]`)})]
     .some((r) => (r.querySelector('.label-name')?.textContent ?? '').trim() === ${label})`, undefined, { timeout: timeoutMs });
   return true;
 }
@@ -237,7 +223,7 @@ export async function collapseTreeRowWhere(page: Page, view: string, match: (row
 export async function hoverTreeRowWhere(page: Page, view: string, match: (row: TreeRowText) => boolean, timeoutMs = 30_000): Promise<TreeRowText> {
   const row = await revealTreeRow(page, view, match, timeoutMs);
   if (!row) throw new Error(`tree "${view}": no such row to hover`);
-  await treePage(page).locator(`${rowSelector(view, row.index)} .label-name`).first().hover({ timeout: timeoutMs });
+  await page.locator(`${rowSelector(view, row.index)} .label-name`).first().hover({ timeout: timeoutMs });
   return row;
 }
 
@@ -264,7 +250,7 @@ export async function waitForWholeTree(page: Page, view: string, accept: (rows: 
       throw new Error(`tree "${view}": not as expected within ${timeoutMs} ms${why}; it shows:\n${formatTreeRows(last)}`);
     }
     // Wait for the rendered rows to change (a refresh, a row expanded), or a short while at most.
-    await treePage(page).waitForFunction(`(() => {
+    await page.waitForFunction(`(() => {
       const list = ${listJs(view)};
       if (!list) return false;
       const now = [...list.querySelectorAll('.monaco-list-rows > .monaco-list-row')].map((r) => [

@@ -87,38 +87,6 @@ export async function runningExtensionActivation(page: Page, name: string, timeo
 // The workbench DOM of VS Code 1.139 (code-server 4.139.1). Selectors are in one place each.
 // ---------------------------------------------------------------------------------------------
 
-/** The few Playwright calls beyond browser.ts's minimal types that these helpers use. */
-interface UiLocator extends Locator {
-  first(): UiLocator;
-  nth(index: number): UiLocator;
-  locator(selector: string): UiLocator;
-  filter(options: { hasText?: string | RegExp; has?: UiLocator }): UiLocator;
-  hover(options?: { timeout?: number; position?: { x: number; y: number } }): Promise<void>;
-  click(options?: { timeout?: number; position?: { x: number; y: number } }): Promise<void>;
-  innerText(options?: { timeout?: number }): Promise<string>;
-  allInnerTexts(): Promise<string[]>;
-  getAttribute(name: string, options?: { timeout?: number }): Promise<string | null>;
-  isVisible(): Promise<boolean>;
-}
-
-interface UiFrameLocator {
-  first(): UiFrameLocator;
-  frameLocator(selector: string): UiFrameLocator;
-  locator(selector: string): UiLocator;
-}
-
-type UiPage = Omit<Page, 'locator' | 'evaluate'> & {
-  locator(selector: string): UiLocator;
-  frameLocator(selector: string): UiFrameLocator;
-  mouse: { move(x: number, y: number, options?: { steps?: number }): Promise<void>; click(x: number, y: number): Promise<void> };
-  /** `expression`: JavaScript run in the page (the project compiles without DOM types). */
-  evaluate(expression: string): Promise<unknown>;
-};
-
-function rich(page: Page): UiPage {
-  return page as unknown as UiPage;
-}
-
 /** A regular expression matching exactly `text`. */
 function exactly(text: string): RegExp {
   return new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
@@ -131,16 +99,29 @@ function exactly(text: string): RegExp {
  * the side bar's title does not name the container.
  */
 export async function openViewContainer(page: Page, title: string, timeoutMs = 60_000): Promise<void> {
-  const p = rich(page);
-  const item = p.locator(`.part.activitybar .action-item a[aria-label^=${quoted(title)}]`).first();
-  const sidebarTitle = p.locator('.part.sidebar .composite.title .title-label h2').first();
+  const item = page.locator(`.part.activitybar .action-item a[aria-label^=${quoted(title)}]`).first();
+  const sidebarTitle = page.locator('.part.sidebar .composite.title .title-label h2').first();
   await retryUntil(`view container "${title}"`, timeoutMs, async () => {
     await item.waitFor({ state: 'visible', timeout: 5000 });
     const shown = (await sidebarTitle.isVisible()) ? await sidebarTitle.innerText({ timeout: 2000 }) : '';
     if (shown.toLowerCase().startsWith(title.toLowerCase())) return true;
     await item.click({ timeout: 5000 });
-    await p.waitForFunction(`(document.querySelector('.part.sidebar .composite.title .title-label h2')?.textContent ?? '').toLowerCase().startsWith(${quoted(title.toLowerCase())})`, undefined, { timeout: 5000 });
+    await page.waitForFunction(`(document.querySelector('.part.sidebar .composite.title .title-label h2')?.textContent ?? '').toLowerCase().startsWith(${quoted(title.toLowerCase())})`, undefined, { timeout: 5000 });
     return true;
+  });
+}
+
+/**
+ * Collapses the view section titled `title` (e.g. "Fleet") in the open view container, as a user
+ * clicks its header, so the other sections get its height. No-op when it is already collapsed.
+ */
+export async function collapseViewSection(page: Page, title: string, timeoutMs = 30_000): Promise<void> {
+  const header = page.locator(`.part.sidebar .pane-header[aria-label=${quoted(`${title} Section`)}]`).first();
+  await retryUntil(`collapse view "${title}"`, timeoutMs, async () => {
+    await header.waitFor({ state: 'visible', timeout: 5000 });
+    if ((await header.getAttribute('aria-expanded', { timeout: 2000 })) === 'false') return true;
+    await header.click({ timeout: 5000 });
+    return (await header.getAttribute('aria-expanded', { timeout: 2000 })) === 'false' ? true : undefined;
   });
 }
 
@@ -192,8 +173,7 @@ export async function expandTreeRow(page: Page, view: string, label: string, tim
  * entry to appear). Codicons ($(x)) in labels are not part of the text compared.
  */
 export async function pickQuickPickItem(page: Page, label: string, timeoutMs = 30_000): Promise<void> {
-  const p = rich(page);
-  const row = p.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ has: p.locator('.label-name').filter({ hasText: exactly(label) }) }).first();
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name').filter({ hasText: exactly(label) }) }).first();
   try {
     await row.click({ timeout: timeoutMs });
   } catch (err) {
@@ -203,20 +183,18 @@ export async function pickQuickPickItem(page: Page, label: string, timeoutMs = 3
 
 /** Labels of the entries the quick pick shows now ([] when none is open). */
 export async function quickPickLabels(page: Page): Promise<string[]> {
-  const p = rich(page);
-  return (await p.locator('.quick-input-widget .quick-input-list .monaco-list-row .label-name').allInnerTexts()).map((t) => t.trim());
+  return (await page.locator('.quick-input-widget .quick-input-list .monaco-list-row .label-name').allInnerTexts()).map((t) => t.trim());
 }
 
 /** Waits until a quick pick is open; returns its title (or placeholder when untitled). */
 export async function waitForQuickPick(page: Page, timeoutMs = 30_000): Promise<string> {
-  const p = rich(page);
-  await p.locator('.quick-input-widget .quick-input-list .monaco-list-row').first().waitFor({ state: 'visible', timeout: timeoutMs });
-  const title = p.locator('.quick-input-widget .quick-input-title');
+  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row').first().waitFor({ state: 'visible', timeout: timeoutMs });
+  const title = page.locator('.quick-input-widget .quick-input-title');
   return (await title.isVisible()) ? (await title.innerText({ timeout: 2000 })).trim() : '';
 }
 
-function toastLocator(page: Page, text: string | RegExp): UiLocator {
-  return rich(page).locator('.notifications-toasts .notification-toast').filter({ hasText: text }).first();
+function toastLocator(page: Page, text: string | RegExp): Locator {
+  return page.locator('.notifications-toasts .notification-toast').filter({ hasText: text }).first();
 }
 
 /** Waits for a notification toast containing `text`; returns its whole message. */
@@ -232,7 +210,7 @@ export async function waitForNotification(page: Page, text: string | RegExp, tim
 
 /** The messages of the notification toasts shown now. */
 export async function notificationMessages(page: Page): Promise<string[]> {
-  return (await rich(page).locator('.notifications-toasts .notification-toast .notification-list-item-message').allInnerTexts()).map((t) => t.trim());
+  return (await page.locator('.notifications-toasts .notification-toast .notification-list-item-message').allInnerTexts()).map((t) => t.trim());
 }
 
 /** Clicks the button `button` of the notification containing `text` (waits for both). */
@@ -244,9 +222,9 @@ export async function clickNotificationButton(page: Page, text: string | RegExp,
 
 /** The lines the Output panel shows now (the newest, as it scrolls to the end). */
 export async function outputPanelLines(page: Page): Promise<string[]> {
-  return (await rich(page).evaluate(`[...document.querySelectorAll('.part.panel .monaco-editor .view-lines .view-line')]
+  return await page.evaluate<string[]>(`[...document.querySelectorAll('.part.panel .monaco-editor .view-lines .view-line')]
     .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
-    .map((l) => (l.textContent ?? '').replace(/\\u00a0/g, ' '))`)) as string[];
+    .map((l) => (l.textContent ?? '').replace(/\\u00a0/g, ' '))`);
 }
 
 /** Waits until the Output panel's visible text matches `text` (wrapped lines joined); returns that text. */
@@ -272,12 +250,11 @@ export interface DialogInfo {
 
 /** Waits for a modal dialog whose message contains `text`. */
 export async function waitForDialog(page: Page, text: string | RegExp, timeoutMs = 60_000): Promise<DialogInfo> {
-  const p = rich(page);
-  const box = p.locator('.monaco-dialog-box').filter({ hasText: text }).first();
+  const box = page.locator('.monaco-dialog-box').filter({ hasText: text }).first();
   try {
     await box.waitFor({ state: 'visible', timeout: timeoutMs });
   } catch (err) {
-    const shown = await p.locator('.monaco-dialog-box .dialog-message-text').allInnerTexts();
+    const shown = await page.locator('.monaco-dialog-box .dialog-message-text').allInnerTexts();
     throw new Error(`no dialog containing ${String(text)} (shown: ${JSON.stringify(shown)}; notifications: ${JSON.stringify(await notificationMessages(page))}): ${firstLine(err)}`, { cause: err });
   }
   const detail = box.locator('.dialog-message-detail');
@@ -290,15 +267,14 @@ export async function waitForDialog(page: Page, text: string | RegExp, timeoutMs
 
 /** Clicks `button` of the open modal dialog and waits until the dialog is gone. */
 export async function clickDialogButton(page: Page, button: string, timeoutMs = 30_000): Promise<void> {
-  const p = rich(page);
-  const box = p.locator('.monaco-dialog-box').first();
+  const box = page.locator('.monaco-dialog-box').first();
   await box.locator('.dialog-buttons .monaco-button').filter({ hasText: exactly(button) }).first().click({ timeout: timeoutMs });
   await box.waitFor({ state: 'hidden', timeout: timeoutMs });
 }
 
 /** The editor of the active editor group. */
-function activeEditor(page: Page): UiLocator {
-  return rich(page).locator('.part.editor .editor-group-container.active .editor-container .monaco-editor').first();
+function activeEditor(page: Page): Locator {
+  return page.locator('.part.editor .editor-group-container.active .editor-container .monaco-editor').first();
 }
 
 /**
@@ -306,7 +282,7 @@ function activeEditor(page: Page): UiLocator {
  * is `title` or matches it; returns the title.
  */
 export async function waitForActiveEditorTab(page: Page, title: string | RegExp, timeoutMs = 60_000): Promise<string> {
-  const tab = rich(page).locator('.part.editor .editor-group-container.active .tab.active').first();
+  const tab = page.locator('.part.editor .editor-group-container.active .tab.active').first();
   let last = '';
   try {
     return await retryUntil(`active editor tab ${String(title)}`, timeoutMs, async () => {
@@ -324,7 +300,7 @@ const editorLinesJs = `[...(document.querySelector('.part.editor .editor-group-c
 
 /** The text of the lines the active editor renders (top to bottom; spaces normalised). */
 export async function activeEditorLines(page: Page): Promise<string[]> {
-  return (await rich(page).evaluate(`${editorLinesJs}.map((l) => (l.textContent ?? '').replace(/\\u00a0/g, ' '))`)) as string[];
+  return await page.evaluate<string[]>(`${editorLinesJs}.map((l) => (l.textContent ?? '').replace(/\\u00a0/g, ' '))`);
 }
 
 /**
@@ -332,11 +308,10 @@ export async function activeEditorLines(page: Page): Promise<string[]> {
  * all, copy, read the clipboard; the cursor goes back to the start of the document.
  */
 export async function activeEditorText(page: Page): Promise<string> {
-  const p = rich(page);
   await activeEditor(page).locator('.view-lines').click({ timeout: 10_000, position: { x: 5, y: 5 } });
   await page.keyboard.press('Control+A');
   await page.keyboard.press('Control+C');
-  const text = (await p.evaluate('navigator.clipboard.readText()')) as string;
+  const text = await page.evaluate<string>('navigator.clipboard.readText()');
   await page.keyboard.press('Control+Home');
   return text;
 }
@@ -367,7 +342,7 @@ export interface LineSquiggles {
 
 /** Per rendered line of the active editor: its number, text and the squiggles drawn on it. */
 export async function squigglesByLine(page: Page): Promise<LineSquiggles[]> {
-  return (await rich(page).evaluate(`(() => {
+  return await page.evaluate<LineSquiggles[]>(`(() => {
     const editor = document.querySelector('.part.editor .editor-group-container.active .editor-container .monaco-editor');
     if (!editor) return [];
     const byTop = (sel) => new Map([...editor.querySelectorAll(sel)].map((el) => [el.style.top, el]));
@@ -379,7 +354,7 @@ export async function squigglesByLine(page: Page): Promise<LineSquiggles[]> {
       for (const s of ['error', 'warning', 'info']) if (overlay?.querySelector('.squiggly-' + s)) severities.push(s);
       return { line: Number((numbers.get(l.style.top)?.textContent ?? '').trim()), text: (l.textContent ?? '').replace(/\\u00a0/g, ' '), severities };
     }).sort((a, b) => a.line - b.line);
-  })()`)) as LineSquiggles[];
+  })()`);
 }
 
 /** Waits until the active editor shows at least the given squiggles; returns what it shows. */
@@ -401,7 +376,7 @@ export async function waitForSquiggles(page: Page, atLeast: Partial<SquiggleCoun
  * centre of its first `chars` characters, in page pixels.
  */
 async function textPosition(page: Page, text: string, chars = text.length): Promise<{ x: number; y: number } | undefined> {
-  const found = await rich(page).evaluate(`((text, chars) => {
+  const found = await page.evaluate(`((text, chars) => {
     for (const line of ${editorLinesJs}) {
       const full = (line.textContent ?? '').replace(/\\u00a0/g, ' ');
       const at = full.indexOf(text);
@@ -433,7 +408,7 @@ async function textPosition(page: Page, text: string, chars = text.length): Prom
 /** Clicks into the active editor on `text` (puts the cursor there). */
 export async function clickEditorText(page: Page, text: string, timeoutMs = 30_000): Promise<void> {
   const pos = await retryUntil(`editor text "${text}"`, timeoutMs, () => textPosition(page, text, Math.min(3, text.length)));
-  await rich(page).mouse.click(pos.x, pos.y);
+  await page.mouse.click(pos.x, pos.y);
 }
 
 /**
@@ -442,15 +417,14 @@ export async function clickEditorText(page: Page, text: string, timeoutMs = 30_0
  * move).
  */
 export async function hoverEditorText(page: Page, text: string, expect: string | RegExp, timeoutMs = 60_000): Promise<string> {
-  const p = rich(page);
-  const hover = p.locator('.monaco-editor .monaco-hover:not(.hidden) .monaco-hover-content').first();
+  const hover = page.locator('.monaco-editor .monaco-hover:not(.hidden) .monaco-hover-content').first();
   let last = '';
   try {
     return await retryUntil(`hover over "${text}"`, timeoutMs, async () => {
       const pos = await textPosition(page, text);
       if (!pos) return undefined;
-      await p.mouse.move(pos.x - 40, pos.y + 200);
-      await p.mouse.move(pos.x, pos.y, { steps: 4 });
+      await page.mouse.move(pos.x - 40, pos.y + 200);
+      await page.mouse.move(pos.x, pos.y, { steps: 4 });
       await hover.waitFor({ state: 'visible', timeout: 5000 });
       // The hover fills in as its providers answer: wait for the expected part.
       return await retryUntil('hover content', 10_000, async () => {
@@ -465,7 +439,7 @@ export async function hoverEditorText(page: Page, text: string, expect: string |
 
 /** Moves the mouse away from any hover, and presses Escape. */
 export async function dismissHover(page: Page): Promise<void> {
-  await rich(page).mouse.move(5, 5);
+  await page.mouse.move(5, 5);
   await page.keyboard.press('Escape');
 }
 
@@ -476,15 +450,14 @@ const codeActionRows = '.action-widget .monaco-list .monaco-list-row';
  * the titles it offers once one matches `expect`.
  */
 export async function openQuickFixMenu(page: Page, text: string, expect: string | RegExp, timeoutMs = 60_000): Promise<string[]> {
-  const p = rich(page);
   let titles: string[] = [];
   try {
     return await retryUntil(`quick fix menu on "${text}"`, timeoutMs, async () => {
       await page.keyboard.press('Escape');
       await clickEditorText(page, text, 10_000);
       await page.keyboard.press('Control+Period');
-      await p.locator(codeActionRows).first().waitFor({ state: 'visible', timeout: 10_000 });
-      titles = (await p.locator(`${codeActionRows} .title`).allInnerTexts()).map((t) => t.trim());
+      await page.locator(codeActionRows).first().waitFor({ state: 'visible', timeout: 10_000 });
+      titles = (await page.locator(`${codeActionRows} .title`).allInnerTexts()).map((t) => t.trim());
       return titles.some((t) => (typeof expect === 'string' ? t === expect : expect.test(t))) ? titles : undefined;
     });
   } catch (err) {
@@ -494,9 +467,8 @@ export async function openQuickFixMenu(page: Page, text: string, expect: string 
 
 /** Picks the action titled exactly `title` in the open quick-fix menu; waits until the menu closes. */
 export async function pickCodeAction(page: Page, title: string, timeoutMs = 30_000): Promise<void> {
-  const p = rich(page);
-  await p.locator(codeActionRows).filter({ has: p.locator('.title').filter({ hasText: exactly(title) }) }).first().click({ timeout: timeoutMs });
-  await p.locator('.action-widget').first().waitFor({ state: 'hidden', timeout: timeoutMs });
+  await page.locator(codeActionRows).filter({ has: page.locator('.title').filter({ hasText: exactly(title) }) }).first().click({ timeout: timeoutMs });
+  await page.locator('.action-widget').first().waitFor({ state: 'hidden', timeout: timeoutMs });
 }
 
 /**
@@ -504,14 +476,14 @@ export async function pickCodeAction(page: Page, title: string, timeoutMs = 30_0
  * document lives in an iframe inside the workbench's webview iframe); waits for it.
  */
 export async function webviewText(page: Page, selector: string, timeoutMs = 60_000): Promise<string> {
-  const el = rich(page).frameLocator('iframe.webview.ready:visible').first().frameLocator('iframe#active-frame').locator(selector).first();
+  const el = page.frameLocator('iframe.webview.ready:visible').first().frameLocator('iframe#active-frame').locator(selector).first();
   await el.waitFor({ state: 'visible', timeout: timeoutMs });
   return (await el.innerText({ timeout: 5000 })).trim();
 }
 
 /** An attribute of the first element matching `selector` in the webview shown now (waits for it). */
 export async function webviewAttribute(page: Page, selector: string, name: string, timeoutMs = 60_000): Promise<string | null> {
-  const el = rich(page).frameLocator('iframe.webview.ready:visible').first().frameLocator('iframe#active-frame').locator(selector).first();
+  const el = page.frameLocator('iframe.webview.ready:visible').first().frameLocator('iframe#active-frame').locator(selector).first();
   await el.waitFor({ state: 'attached', timeout: timeoutMs });
   return el.getAttribute(name, { timeout: 5000 });
 }

@@ -37,19 +37,6 @@ const VIEW = 'Hosts';
 const PERCENT = /^(\d+\.\d) %$/;
 const USAGE = /^[\d,]+ \/ [\d,]+ \((\d+\.\d) %\)$/;
 
-/** The playwright calls used here that browser.ts does not type. */
-interface DemoPage {
-  locator(selector: string): { first(): { fill(text: string, o?: { timeout?: number }): Promise<void>; click(o?: { timeout?: number }): Promise<void>; hover(o?: { timeout?: number }): Promise<void>; waitFor(o?: { timeout?: number; state?: 'attached' | 'visible' | 'hidden' }): Promise<void> } };
-  mouse: { move(x: number, y: number, o?: { steps?: number }): Promise<void>; down(): Promise<void>; up(): Promise<void> };
-  evaluate(expression: string): Promise<unknown>;
-  waitForFunction(expression: string, arg?: undefined, options?: { timeout?: number }): Promise<unknown>;
-  url(): string;
-}
-
-function demoPage(page: Page): DemoPage {
-  return page as unknown as DemoPage;
-}
-
 /** One expectation on the sidebar: what must be shown, and how it is found in the rows. */
 interface Expectation {
   readonly what: string;
@@ -90,48 +77,45 @@ export function expectations(host: string, dominant: string): Expectation[] {
 
 /** code-server's login page: the password, then the workbench it redirects to. */
 async function logIn(page: Page, password: string, timeoutMs: number): Promise<void> {
-  const p = demoPage(page);
-  const field = p.locator('.login-form input[name="password"]').first();
+  const field = page.locator('.login-form input[name="password"]').first();
   await field.waitFor({ state: 'visible', timeout: timeoutMs });
   await field.fill(password, { timeout: timeoutMs });
-  await p.locator('.login-form input[type="submit"]').first().click({ timeout: timeoutMs });
+  await page.locator('.login-form input[type="submit"]').first().click({ timeout: timeoutMs });
   // Either the workbench loads, or the login page says why not.
-  await p.waitForFunction(`!!document.querySelector('.monaco-workbench') || !!document.querySelector('.login-form .error')`, undefined, { timeout: timeoutMs });
-  const error = (await p.evaluate(`document.querySelector('.login-form .error')?.textContent ?? ''`)) as string;
+  await page.waitForFunction(`!!document.querySelector('.monaco-workbench') || !!document.querySelector('.login-form .error')`, undefined, { timeout: timeoutMs });
+  const error = await page.evaluate<string>(`document.querySelector('.login-form .error')?.textContent ?? ''`);
   if (error) throw new Error(`code-server refused the password: ${error.trim()}`);
 }
 
 /** Shows the Conntrack view container (clicking its activity bar entry unless it is shown already). */
 async function openConntrackView(page: Page, timeoutMs: number): Promise<void> {
-  const p = demoPage(page);
   await waitForActivityBarItem(page, 'Conntrack', timeoutMs);
   const shown = `!!document.querySelector(${JSON.stringify(treeListSelector(VIEW))}) || !!document.querySelector('.part.sidebar .pane-header[aria-label="Hosts Section"]')`;
-  if (!(await p.evaluate(shown))) await p.locator('.part.activitybar .action-item a[aria-label^="Conntrack"]').first().click({ timeout: timeoutMs });
-  await p.waitForFunction(shown, undefined, { timeout: timeoutMs });
+  if (!(await page.evaluate(shown))) await page.locator('.part.activitybar .action-item a[aria-label^="Conntrack"]').first().click({ timeout: timeoutMs });
+  await page.waitForFunction(shown, undefined, { timeout: timeoutMs });
 }
 
 /** Drags the sash right of the side bar so that the bar is `width` px wide (long finding titles fit). */
 async function widenSidebar(page: Page, width: number): Promise<void> {
-  const p = demoPage(page);
-  const geometry = (await p.evaluate(`(() => {
+  const geometry = await page.evaluate<{ x: number; y: number; left: number; right: number } | null>(`(() => {
     const bar = document.querySelector('.part.sidebar');
     if (!bar) return null;
     const b = bar.getBoundingClientRect();
     const sash = [...document.querySelectorAll('.monaco-sash.vertical')].map((s) => s.getBoundingClientRect())
       .filter((s) => s.height > b.height / 2 && Math.abs(s.x + s.width / 2 - b.right) < 8)[0];
     return sash ? { x: sash.x + sash.width / 2, y: sash.y + sash.height / 2, left: b.left, right: b.right } : null;
-  })()`)) as { x: number; y: number; left: number; right: number } | null;
+  })()`);
   if (!geometry || geometry.right - geometry.left >= width) return;
-  await p.mouse.move(geometry.x, geometry.y);
-  await p.mouse.down();
-  await p.mouse.move(geometry.left + width, geometry.y, { steps: 8 });
-  await p.mouse.up();
-  await p.waitForFunction(`(document.querySelector('.part.sidebar')?.getBoundingClientRect().width ?? 0) >= ${width - 20}`, undefined, { timeout: 10_000 }).catch(() => undefined);
+  await page.mouse.move(geometry.x, geometry.y);
+  await page.mouse.down();
+  await page.mouse.move(geometry.left + width, geometry.y, { steps: 8 });
+  await page.mouse.up();
+  await page.waitForFunction(`(document.querySelector('.part.sidebar')?.getBoundingClientRect().width ?? 0) >= ${width - 20}`, undefined, { timeout: 10_000 }).catch(() => undefined);
 }
 
 /** Waits until a hover (a tree row's tooltip) containing `text` is shown and fully faded in. */
 async function waitForSettledHover(page: Page, text: string, timeoutMs: number): Promise<boolean> {
-  return demoPage(page).waitForFunction(`[...document.querySelectorAll('.workbench-hover, .monaco-hover')].some((h) => {
+  return page.waitForFunction(`[...document.querySelectorAll('.workbench-hover, .monaco-hover')].some((h) => {
     if (h.getBoundingClientRect().height === 0 || !(h.textContent ?? '').includes(${JSON.stringify(text)})) return false;
     for (let e = h; e && e !== document.body; e = e.parentElement) {
       if (getComputedStyle(e).opacity !== '1') return false;
@@ -196,8 +180,9 @@ export function runDemoCheck(o: DemoCheckOptions): { done: Promise<number>; abor
       const hostRow = rows.find(isHost);
       if (hostRow?.description === 'error') {
         // The command's error message is in a notification toast ("Conntrack: …").
-        const toasts = await demoPage(page).waitForFunction(`[...document.querySelectorAll('.notifications-toasts .notification-list-item-message')].some((m) => (m.textContent ?? '').includes('Conntrack:'))`, undefined, { timeout: 20_000 })
-          .then(async () => (await demoPage(page as Page).evaluate(`[...document.querySelectorAll('.notifications-toasts .notification-list-item-message')].map((m) => (m.textContent ?? '').trim())`)) as string[], () => [] as string[]);
+        const p = page; // `page` is reassigned elsewhere: the callback below needs a const
+        const toasts = await p.waitForFunction(`[...document.querySelectorAll('.notifications-toasts .notification-list-item-message')].some((m) => (m.textContent ?? '').includes('Conntrack:'))`, undefined, { timeout: 20_000 })
+          .then(async () => p.evaluate<string[]>(`[...document.querySelectorAll('.notifications-toasts .notification-list-item-message')].map((m) => (m.textContent ?? '').trim())`), () => [] as string[]);
         throw new Error(`the extension could not connect to "${o.host}" (its row shows "error")${toasts.length > 0 ? `; VS Code says: ${toasts.join(' | ')}` : ''}`);
       }
       print(`   [${at()}] connected: "${o.host}" shows ${hostRow?.description ?? '?'}`);
@@ -239,21 +224,20 @@ export function runDemoCheck(o: DemoCheckOptions): { done: Promise<number>; abor
 
       setStep('opening the remote /etc/sysctl.conf');
       await runPaletteCommand(page, { id: 'conntrack-doctor.openRemoteFile', label: 'Conntrack: Open Remote sysctl File…' }, 120_000);
-      const p = demoPage(page);
-      await p.locator('.quick-input-widget input.input').first().fill('/etc/sysctl.conf', { timeout: 60_000 });
-      await p.locator('.quick-input-widget .quick-input-list .monaco-list-row[aria-label="/etc/sysctl.conf"]').first().click({ timeout: 60_000 });
+      await page.locator('.quick-input-widget input.input').first().fill('/etc/sysctl.conf', { timeout: 60_000 });
+      await page.locator('.quick-input-widget .quick-input-list .monaco-list-row[aria-label="/etc/sysctl.conf"]').first().click({ timeout: 60_000 });
       const editor = '.part.editor .editor-group-container.active .monaco-editor';
-      await p.waitForFunction(`[...document.querySelectorAll('.part.editor .tab.active')].some((t) => (t.getAttribute('aria-label') ?? '').startsWith('sysctl.conf'))`, undefined, { timeout: 60_000 });
+      await page.waitForFunction(`[...document.querySelectorAll('.part.editor .tab.active')].some((t) => (t.getAttribute('aria-label') ?? '').startsWith('sysctl.conf'))`, undefined, { timeout: 60_000 });
       setStep('waiting for squiggles in the remote /etc/sysctl.conf');
-      await p.waitForFunction(`document.querySelectorAll(${JSON.stringify(`${editor} .view-overlays .squiggly-error, ${editor} .view-overlays .squiggly-warning`)}).length >= 3`, undefined, { timeout: 120_000 });
-      const squiggles = (await p.evaluate(`(() => {
+      await page.waitForFunction(`document.querySelectorAll(${JSON.stringify(`${editor} .view-overlays .squiggly-error, ${editor} .view-overlays .squiggly-warning`)}).length >= 3`, undefined, { timeout: 120_000 });
+      const squiggles = await page.evaluate<{ errors: number; warnings: number }>(`(() => {
         const ed = document.querySelector(${JSON.stringify(editor)});
         return { errors: ed.querySelectorAll('.view-overlays .squiggly-error').length, warnings: ed.querySelectorAll('.view-overlays .squiggly-warning').length };
-      })()`)) as { errors: number; warnings: number };
+      })()`);
       print(`PASS remote /etc/sysctl.conf opened (conntrack://${o.host}/etc/sysctl.conf): ${squiggles.errors} error and ${squiggles.warnings} warning squiggles`);
       // The Problems panel under the editor: every diagnostic of the file with its message and rule.
       await page.keyboard.press('Control+Shift+M');
-      const problems = await p.waitForFunction(`document.querySelectorAll('.part.panel .markers-panel .monaco-list-row').length >= 3`, undefined, { timeout: 30_000 }).then(() => true, () => false);
+      const problems = await page.waitForFunction(`document.querySelectorAll('.part.panel .markers-panel .monaco-list-row').length >= 3`, undefined, { timeout: 30_000 }).then(() => true, () => false);
       if (!problems) print('note: the Problems panel did not open for the screenshot');
       const sysctlShot = await shot(SCREENSHOTS.sysctl);
 

@@ -8,7 +8,7 @@
  * Either way code-server and every process it started are stopped before it exits.
  *
  *   node --import tsx scripts/demo/demo.ts --vsix X.vsix --ssh-config FILE --host ALIAS \
- *        --state DIR --workspace DIR [--port N] [--check --screenshots DIR --dominant IP]
+ *        --state DIR --workspace DIR [--port N] [--prometheus URL] [--check --screenshots DIR --dominant IP]
  *
  * Exit code: 0 ok (check passed), 1 the check failed, 2 the harness failed, 130/143 signal.
  */
@@ -35,6 +35,8 @@ interface Options {
   readonly check: boolean;
   readonly screenshots: string;
   readonly dominant: string;
+  /** The demo fleet's Prometheus, for the Fleet view. */
+  readonly prometheus?: string;
 }
 
 function options(): Options {
@@ -49,6 +51,7 @@ function options(): Options {
       check: { type: 'boolean', default: false },
       screenshots: { type: 'string', default: 'test-output/demo' },
       dominant: { type: 'string', default: '198.18.66.66' },
+      prometheus: { type: 'string' },
     },
   });
   const missing = (['vsix', 'ssh-config', 'state', 'workspace'] as const).filter((k) => !values[k]);
@@ -65,6 +68,7 @@ function options(): Options {
     check: values.check,
     screenshots: resolve(repoRoot, values.screenshots),
     dominant: values.dominant,
+    ...(values.prometheus !== undefined ? { prometheus: values.prometheus } : {}),
   };
 }
 
@@ -106,6 +110,7 @@ async function main(): Promise<number> {
       // The host key is known (UserKnownHostsFile in that ssh config): no prompt, no trust on first use.
       'conntrackDoctor.hostKeyChecking': 'yes',
       'conntrackDoctor.refreshIntervalSeconds': 10,
+      ...(o.prometheus !== undefined ? { 'conntrackDoctor.prometheus.url': o.prometheus } : {}),
       // Screen room for the side bar and the editor: no chat side bar; the usual dark theme.
       'workbench.secondarySideBar.defaultVisibility': 'hidden',
       'workbench.colorTheme': 'Default Dark Modern',
@@ -142,6 +147,7 @@ async function main(): Promise<number> {
     print();
     print(`From another machine: ssh -L ${port}:127.0.0.1:${port} root@${hostname()}   then open the URL there.`);
     print(`Open the Conntrack view in the activity bar and click "${o.host}" in Hosts.`);
+    if (o.prometheus !== undefined) print(`The Fleet view below it ranks the demo fleet from Prometheus (${o.prometheus}): "Diagnose over SSH" on the first row.`);
     print('The workspace holds a copy of examples/host-in-trouble (local sysctl files to open).');
     print('Ctrl-C stops VS Code, the traffic and the demo host.');
     const ended = await Promise.race([stopped, server.exited.then((how) => how)]);

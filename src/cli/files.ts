@@ -3,10 +3,10 @@
  * reboot) from a directory that stands for a host's filesystem root. I/O lives here so the
  * core stays pure.
  */
-import { lstat, readFile, readdir, readlink, stat } from 'node:fs/promises';
+import { lstat, readFile, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ALL_SYSCTL_DIRS, SYSCTL_CONF, resolveLink, type SysctlFile } from '../core/sysctl/loaders';
-import { ETC_MODULES, MODPROBE_DIRS, MODULES_LOAD_DIRS, type BootFacts, type ConfigFile } from '../core/sysctl/boot';
+import { ETC_MODULES, MODPROBE_DIRS, MODULES_LOAD_DIRS, isModuleListFile, type BootFacts, type ConfigFile } from '../core/sysctl/boot';
 import { errorMessage } from '../core/format';
 
 export class InputError extends Error {}
@@ -65,7 +65,14 @@ export function diskPathOf(root: string, hostPath: string): string {
 export async function collectSysctlFiles(root: string): Promise<SysctlFile[]> {
   const out: SysctlFile[] = [];
   const hostPaths = [SYSCTL_CONF];
-  for (const dir of ALL_SYSCTL_DIRS) for (const name of await listDir(diskPathOf(root, dir))) hostPaths.push(`${dir}/${name}`);
+  // On merged-/usr systems /lib is a link to /usr/lib: list each real directory once.
+  const seen = new Set<string>();
+  for (const dir of ALL_SYSCTL_DIRS) {
+    const real = await realpath(diskPathOf(root, dir)).catch(() => undefined);
+    if (real !== undefined && seen.has(real)) continue;
+    if (real !== undefined) seen.add(real);
+    for (const name of await listDir(diskPathOf(root, dir))) hostPaths.push(`${dir}/${name}`);
+  }
   for (const hostPath of hostPaths) {
     const file = await readHostFile(root, hostPath);
     if (file) out.push(file);
@@ -95,17 +102,17 @@ export async function readHostFile(root: string, hostPath: string): Promise<Sysc
 }
 
 export async function collectBootFacts(root: string): Promise<BootFacts> {
-  const read = async (dirs: readonly string[], extra: readonly string[] = []): Promise<ConfigFile[]> => {
+  const read = async (dirs: readonly string[], extra: readonly string[], counts: (path: string) => boolean): Promise<ConfigFile[]> => {
     const files: ConfigFile[] = [];
     const paths = [...extra];
-    for (const dir of dirs) for (const name of await listDir(diskPathOf(root, dir))) if (name.endsWith('.conf')) paths.push(`${dir}/${name}`);
+    for (const dir of dirs) for (const name of await listDir(diskPathOf(root, dir))) if (counts(`${dir}/${name}`)) paths.push(`${dir}/${name}`);
     for (const p of paths) {
       const f = await readHostFile(root, p);
       if (f?.content !== undefined) files.push({ path: p, content: f.content });
     }
     return files;
   };
-  return { modulesLoad: await read(MODULES_LOAD_DIRS, [ETC_MODULES]), modprobe: await read(MODPROBE_DIRS) };
+  return { modulesLoad: await read(MODULES_LOAD_DIRS, [ETC_MODULES], isModuleListFile), modprobe: await read(MODPROBE_DIRS, [], (p) => p.endsWith('.conf')) };
 }
 
 export function absolute(p: string): string {

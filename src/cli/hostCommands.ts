@@ -23,7 +23,7 @@ import { confirmOnTerminal, terminalPrompter } from './prompt';
 import type { CliIO } from './io';
 import { errorMessage } from '../core/format';
 
-const common = {
+export const common = {
   'ssh-config': { type: 'string' },
   'host-key-check': { type: 'string' },
   sudo: { type: 'boolean', default: false },
@@ -31,7 +31,7 @@ const common = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
 
-const filterOptions = {
+export const filterOptions = {
   src: { type: 'string' },
   dst: { type: 'string' },
   proto: { type: 'string' },
@@ -53,9 +53,9 @@ Filter: --src IP[/len] --dst IP[/len] --proto P --sport N --dport N --state S --
 Common: --ssh-config FILE  --host-key-check yes|accept-new|ask  --sudo (may ask for a sudo password)  -v (log every command)
 Host keys are verified before authenticating; a changed key is always refused.`;
 
-type Values = Record<string, string | boolean | undefined>;
+export type Values = Record<string, string | boolean | undefined>;
 
-function filterFrom(v: Values): EntryFilter | undefined {
+export function filterFrom(v: Values): EntryFilter | undefined {
   const f: Record<string, string> = {};
   for (const k of Object.keys(filterOptions)) {
     const x = v[k];
@@ -65,7 +65,7 @@ function filterFrom(v: Values): EntryFilter | undefined {
 }
 
 /** `interactive: false` for many hosts at once: questions from parallel connections cannot share one terminal. */
-async function open(target: string, v: Values, io: CliIO, allowPrompts = true): Promise<HostSession> {
+export async function open(target: string, v: Values, io: CliIO, allowPrompts = true): Promise<HostSession> {
   const check = v['host-key-check'];
   if (check !== undefined && !['yes', 'accept-new', 'ask'].includes(String(check))) throw new ValidationError('--host-key-check', 'must be yes, accept-new or ask');
   const interactive = allowPrompts && Boolean(process.stdin.isTTY);
@@ -101,7 +101,7 @@ async function withSession<T>(opened: Promise<HostSession>, fn: (host: HostSessi
 }
 
 /** An error as the exit status: 2 bad input, 3 connection or host trouble, 1 a fix that failed. */
-function fail(io: CliIO, err: unknown): number {
+export function fail(io: CliIO, err: unknown): number {
   if (err instanceof ValidationError) {
     io.stderr(`conntrack-doctor: ${err.message}\n`);
     return 2;

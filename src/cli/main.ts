@@ -2,6 +2,8 @@
 import { runLint } from './lint';
 import { HOST_USAGE, runApply, runDiagnose, runEntries, runRollback } from './hostCommands';
 import { processIO, type CliIO } from './io';
+import { FLEET_USAGE, runFleet } from './fleet';
+import { runAnsible } from './ansible';
 
 const VERSION = '0.1.0';
 
@@ -11,6 +13,9 @@ Commands:
   lint [FILES...] [--root DIR] [--loader systemd|procps|both] [--format text|json]
         lint sysctl files for conntrack problems (precedence, boot persistence, risky values)
 ${HOST_USAGE}
+${FLEET_USAGE}
+  ansible TARGET FIX... [-o FILE] [--hosts PATTERN] [--inventory FILE]
+        an Ansible playbook (and its rollback) that applies fixes computed on TARGET to many hosts
   help  show this help
   version
 
@@ -29,6 +34,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       return runApply(rest, io);
     case 'rollback':
       return runRollback(rest, io);
+    case 'fleet':
+      return runFleet(rest, io);
+    case 'ansible':
+      return runAnsible(rest, io);
     case 'version':
     case '--version':
       io.stdout(`${VERSION}\n`);

@@ -6,11 +6,13 @@
  * HostManager's (hosts.ts), whose connections deactivate() closes and waits for.
  */
 import * as vscode from 'vscode';
+import { ansibleCommands } from './ansible';
 import { UsageChart, chartCommands } from './chart';
 import { registerCommands } from './commands';
 import { EntryBrowser } from './entryBrowser';
 import { entryCommands } from './entryCommands';
 import { fixCommands } from './fixCommands';
+import { registerFleet, type FleetView } from './fleet';
 import { hostCommands } from './hostCommands';
 import { HostManager } from './hosts';
 import { HostsView } from './hostsView';
@@ -31,6 +33,7 @@ export interface ConntrackDoctorApi {
   readonly statusBar: UsageStatusBar;
   readonly tree: HostsTree;
   readonly chart: UsageChart;
+  readonly fleet: FleetView;
 }
 
 let hostManager: HostManager | undefined;
@@ -46,6 +49,7 @@ export function activate(context: vscode.ExtensionContext): ConntrackDoctorApi {
     const remoteFs = new RemoteFileSystem(hosts);
     const chart = new UsageChart(hosts);
     const fileActions = hostFileActions(hosts);
+    const fleet = registerFleet(hosts, context.secrets);
 
     context.subscriptions.push(
       hosts, language, entries, tree, new HostsView(hosts, tree), statusBar, chart,
@@ -53,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): ConntrackDoctorApi {
       vscode.workspace.registerFileSystemProvider(REMOTE_SCHEME, remoteFs, { isCaseSensitive: true }),
       registerContextSource(remoteFs),
       ...fileActions.disposables,
+      ...fleet.disposables,
       hosts.onDidChange(() => language.refreshAll()),
       onSettingsChanged(() => {
         language.refreshAll();
@@ -65,11 +70,13 @@ export function activate(context: vscode.ExtensionContext): ConntrackDoctorApi {
         ...chartCommands(hosts, chart),
         ...fileActions.commands,
         ...language.commands(),
+        ...fleet.commands,
+        ...ansibleCommands(hosts),
       ]),
     );
     void hosts.reload();
     log.info(`Conntrack Doctor activated (VS Code ${vscode.version})`);
-    return { hosts, language, statusBar, tree, chart };
+    return { hosts, language, statusBar, tree, chart, fleet: fleet.fleet };
   } catch (err) {
     void showError('activating Conntrack Doctor', 'Conntrack Doctor could not start', err);
     throw err;

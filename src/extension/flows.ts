@@ -8,6 +8,7 @@ import type { Fix } from '../core/fix/model';
 import { renderPreview } from '../core/fix/preview';
 import { buildHostFix, type FixParams } from '../core/host/fixes';
 import { applyFix } from '../io/apply';
+import { EXPORT_ANSIBLE_COMMAND, EXPORT_ANSIBLE_TITLE } from './ansible';
 import type { HostEntry, HostManager } from './hosts';
 import { log, showError, showInfoWithLog } from './log';
 import { showReadOnly } from './readOnlyDocs';
@@ -47,7 +48,12 @@ export async function previewAndApply(hosts: HostManager, h: HostEntry, fix: Fix
     fix.destructive ? (fix.confirmation ?? fix.title) : `${fix.title} on ${h.label}?`,
     { modal: true, detail: `${fix.summary}\n\nThe exact commands and file changes are shown in the preview. ${fix.rollback.length > 0 || fix.fileEdits.length > 0 ? 'It can be rolled back (Conntrack: Roll Back Last Change).' : 'It cannot be undone.'}` },
     go,
+    EXPORT_ANSIBLE_TITLE,
   );
+  if (answer === EXPORT_ANSIBLE_TITLE) {
+    await vscode.commands.executeCommand(EXPORT_ANSIBLE_COMMAND, { host: h, fix });
+    return false;
+  }
   if (answer !== go) {
     log.info(`not applied (not confirmed): ${fix.title} on ${h.label}`);
     return false;

@@ -5,10 +5,10 @@
  * never inject a host or a command. An invalid value is logged (once) and its default used.
  */
 import * as vscode from 'vscode';
-import { MACHINE_ONLY, SETTINGS_SECTION, parseSettings, settingsSchema, type Settings } from './settingsSchema';
+import { MACHINE_ONLY, SETTINGS_SECTION, parseSettings, prometheusSchema, settingsSchema, type PrometheusSettings, type Settings } from './settingsSchema';
 import { log } from './log';
 
-export type { Settings } from './settingsSchema';
+export type { PrometheusSettings, Settings } from './settingsSchema';
 
 const reported = new Set<string>();
 
@@ -34,5 +34,35 @@ export function readSettings(scope?: vscode.ConfigurationScope): Settings {
 export function onSettingsChanged(listener: () => void): vscode.Disposable {
   return vscode.workspace.onDidChangeConfiguration((e) => {
     if (e.affectsConfiguration(SETTINGS_SECTION)) listener();
+  });
+}
+
+// --- conntrackDoctor.prometheus.* (the Fleet view) -------------------------------------------
+// The URL, credentials' kind, TLS trust and the instance → SSH mapping decide what is contacted:
+// application-scoped, taken from the user's settings only. The password or token itself is in
+// SecretStorage, never here.
+
+const PROMETHEUS = `${SETTINGS_SECTION}.prometheus`;
+
+/** Keys a workspace may set (when trusted): they only narrow or time what the user's Prometheus is asked. */
+const PROMETHEUS_WORKSPACE_OK = new Set(['selector', 'timeoutSeconds']);
+
+export function readPrometheusSettings(): PrometheusSettings {
+  const cfg = vscode.workspace.getConfiguration(PROMETHEUS);
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(prometheusSchema.shape)) {
+    const i = cfg.inspect(key);
+    raw[key] = PROMETHEUS_WORKSPACE_OK.has(key) && vscode.workspace.isTrusted ? cfg.get(key) : (i?.globalValue ?? i?.defaultValue);
+  }
+  return prometheusSchema.parse(raw);
+}
+
+export async function updatePrometheusSetting(key: keyof PrometheusSettings, value: unknown): Promise<void> {
+  await vscode.workspace.getConfiguration(PROMETHEUS).update(key, value, vscode.ConfigurationTarget.Global);
+}
+
+export function onPrometheusSettingsChanged(listener: () => void): vscode.Disposable {
+  return vscode.workspace.onDidChangeConfiguration((e) => {
+    if (e.affectsConfiguration(PROMETHEUS) || e.affectsConfiguration(`${SETTINGS_SECTION}.warnPercent`) || e.affectsConfiguration(`${SETTINGS_SECTION}.highPercent`) || e.affectsConfiguration(`${SETTINGS_SECTION}.criticalPercent`) || e.affectsConfiguration(`${SETTINGS_SECTION}.refreshIntervalSeconds`)) listener();
   });
 }

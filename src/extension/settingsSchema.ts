@@ -47,3 +47,22 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): { setting
   }
   return { settings: settingsSchema.parse(checked), invalid };
 }
+
+/**
+ * conntrackDoctor.prometheus.* (the Fleet view): an invalid value falls back to its default
+ * (catch), as the view must still open.
+ */
+export const prometheusSchema = z.object({
+  url: z.string().trim().catch(''),
+  selector: z.string().catch(''),
+  auth: z.enum(['none', 'basic', 'bearer']).catch('none'),
+  username: z.string().catch(''),
+  headers: z.record(z.string(), z.string()).catch({}),
+  caFile: z.string().catch(''),
+  insecureSkipVerify: z.boolean().catch(false),
+  timeoutSeconds: z.number().int().min(1).max(600).catch(10),
+  sshTargetLabel: z.string().regex(/^$|^[A-Za-z_][A-Za-z0-9_]*$/).catch(''),
+  sshTargets: z.record(z.string(), z.string()).catch({}),
+  sshUser: z.string().regex(/^$|^[A-Za-z0-9._][A-Za-z0-9._-]*$/).catch(''),
+});
+export type PrometheusSettings = z.infer<typeof prometheusSchema>;

@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { CommandStep, Fix, FileEdit, Verification } from '../core/fix/model';
-import { checkVerification, expandHandleStep, shouldSkip, stepSucceeded } from '../core/fix/steps';
+import { checkVerification, expandHandleStep, shouldSkip, stepSucceeded, sysctlWriteOf } from '../core/fix/steps';
 import { renderCommand } from '../core/fix/quote';
 import type { CommandRunner, RunResult } from './runner';
 import { errorMessage } from '../core/format';
@@ -334,8 +334,8 @@ export async function rollbackLast(runner: CommandRunner, o: ApplyOptions & { id
   }
   // Read back what the rollback set (sysctl -w key=value → sysctl -n key).
   const verify: Verification[] = record.rollback.flatMap((s) => {
-    const kv = s.argv[0] === 'sysctl' && s.argv[1] === '-w' ? /^([^=]+)=(.*)$/.exec(s.argv[2] ?? '') : null;
-    return kv?.[1] && kv[2] !== undefined ? [{ description: `${kv[1]} is back to ${kv[2]}`, argv: ['sysctl', '-n', kv[1]], privileged: false, expect: { kind: 'equals', value: kv[2] } } satisfies Verification] : [];
+    const w = sysctlWriteOf(s);
+    return w ? [{ description: `${w.key} is back to ${w.value}`, argv: ['sysctl', '-n', w.key], privileged: false, expect: { kind: 'equals', value: w.value } } satisfies Verification] : [];
   });
   const verification = await verifyAll(runner, verify, o);
   const done: ChangeRecord = { ...record, rolledBackAt: (o.now ?? (() => new Date()))().toISOString() };

@@ -1,5 +1,5 @@
 /**
- * The README's main command, as CI runs it: `bash scripts/demo.sh --check` installs (cached),
+ * The README's main command, as CI runs it: `npm run demo -- --check` installs (cached),
  * packages the extension, brings up the demo host in trouble, diagnoses it with the CLI, starts
  * code-server with the VSIX, and drives it with headless Chromium: the extension must connect to
  * the demo host and show the expected findings. Afterwards nothing of the demo may be left.
@@ -82,7 +82,8 @@ async function closedPort(): Promise<number> {
 describe('npm run demo -- --check', () => {
   test('connects a real VS Code to the demo host in trouble, shows the findings, then removes everything', { timeout: 660_000 }, async () => {
     const started = Date.now();
-    const r = await run('bash', [join(repo, 'scripts/demo.sh'), '--check'], 600_000);
+    // Through npm, exactly as a user types it (npm's environment reaches every nested install).
+    const r = await run('npm', ['run', 'demo', '--', '--check'], 600_000);
     const out = r.out;
     const context = `\n--- demo output ---\n${out}`;
     assert.equal(r.code, 0, `exit ${r.code ?? r.signal}${context}`);
@@ -97,6 +98,9 @@ describe('npm run demo -- --check', () => {
       /\(inline-comment\)/,
       /Did you mean `net\.netfilter\.nf_conntrack_tcp_timeout_established`/,
       /top sources:\n\s+[\d,]+\s+\d+\.\d %\s+198\.18\.66\.66/,
+      // The demo fleet from its Prometheus: the host in trouble among three, one without counters.
+      /== conntrack-doctor fleet --prometheus http:\/\/127\.0\.0\.1:\d+\//,
+      /3 instance\(s\) from .*: 1 at warning or above or dropping, 0 down, 1 without counters/,
     ]) assert.match(out, expected, context);
     // INVALID packets are never said to sit in the table.
     assert.doesNotMatch(out, /INVALID entries (fill|consume|occupy)/i);
@@ -134,6 +138,31 @@ describe('npm run demo -- --check', () => {
     assert.deepEqual(processesWith(`${work}/`), [], 'processes of the demo (code-server, its extension hosts) are still running');
     assert.deepEqual(processesWith('scripts/demo/traffic.sh demo'), [], 'the traffic loop is still running');
     assert.match(out, /== demo stopped/);
+  });
+
+  test('a second demo says that one is already running and how to stop it, before installing anything', { timeout: 420_000 }, async () => {
+    // A demo host that is up and owned by a live process (this test): what a running demo leaves.
+    const host = join(repo, 'harness/host/ctd-host');
+    spawnSync(host, ['down', 'demo'], { encoding: 'utf8' });
+    let t = Date.now();
+    const up = spawnSync(host, ['up', 'demo', '--owner', String(process.pid)], { encoding: 'utf8', timeout: 180_000 });
+    console.log(`ctd-host up demo: ${Date.now() - t} ms`);
+    assert.equal(up.status, 0, up.stderr);
+    try {
+      t = Date.now();
+      const r = await run('npm', ['run', 'demo', '--', '--check'], 180_000);
+      const context = `\n--- output ---\n${r.out}`;
+      assert.equal(r.code, 1, `exit ${r.code ?? r.signal}${context}`);
+      assert.match(r.out, /demo: a demo is already running on this machine \(host ctd-demo is up, started by pid (\d+)\)/, context);
+      assert.match(r.out, new RegExp(`kill ${process.pid}\\b`), context);
+      assert.match(r.out, /ctd-host down demo/, context);
+      assert.doesNotMatch(r.out, /== installing|vscode-install|== packaging/, `it must stop before installing${context}`);
+      console.log(`refused after ${Date.now() - t} ms`);
+      // The running demo's host is left alone.
+      assert.match(netnsList(), /\bctd-demo\b/);
+    } finally {
+      spawnSync(host, ['down', 'demo'], { encoding: 'utf8' });
+    }
   });
 
   test('--check fails, with a screenshot, when the extension cannot connect', { timeout: 480_000 }, async () => {

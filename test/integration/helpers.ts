@@ -36,6 +36,20 @@ export function machineSysctl(path: string): number {
   return Number(readFileSync(path, 'utf8').trim());
 }
 
+/**
+ * The machine's nf_conntrack_max and nf_conntrack_buckets as they are now; the function returned
+ * writes back whichever changed and asserts both (for files that change them, in `after`).
+ */
+export function machineConntrackRestorer(): () => void {
+  const saved = [[MAX_PATH, machineSysctl(MAX_PATH)], [BUCKETS_PATH, machineSysctl(BUCKETS_PATH)]] as const;
+  return () => {
+    for (const [path, value] of saved) {
+      if (machineSysctl(path) !== value) writeFileSync(path, `${value}\n`);
+      assert.equal(machineSysctl(path), value, `${path} restored`);
+    }
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // ssh config files, as a user would write them
 
@@ -63,7 +77,7 @@ export function writeSshConfig(dir: string, host: TestHost, o: SshConfigOptions 
       `  HostName ${o.hostName ?? host.address}`,
       `  Port ${host.info.port}`,
       `  User ${user}`,
-      `  IdentityFile ${host.info.users[user].key}`,
+      `  IdentityFile ${host.userKey(user)}`,
       '  IdentitiesOnly yes',
       '  IdentityAgent none',
       `  UserKnownHostsFile ${o.knownHosts ?? host.info.knownHostsPath}`,

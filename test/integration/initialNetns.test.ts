@@ -8,19 +8,19 @@
  * The machine's nf_conntrack_max is restored in `after` whatever happens (and by `ctd-host down`).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildHostFix } from '../../src/core/host/fixes';
 import { applyFix, ApplyError, CHANGES_DIR, type ChangeRecord } from '../../src/io/apply';
 import { useHost } from '../../harness/host/testHost';
-import { BUCKETS_PATH, MAX_PATH, cli, machineSysctl, openSession, scratchDir, sshOk, writeSshConfig, type Session } from './helpers';
+import { MAX_PATH, cli, machineConntrackRestorer, machineSysctl, openSession, scratchDir, sshOk, writeSshConfig, type Session } from './helpers';
 import { globalConntrackLock, type HeldLock } from '../../harness/conntrackLock';
 
 const DROP_IN = '/etc/sysctl.d/90-conntrack-doctor.conf';
 const dir = scratchDir('initial');
 const max0 = machineSysctl(MAX_PATH);
-const buckets0 = machineSysctl(BUCKETS_PATH);
+const restoreMachine = machineConntrackRestorer();
 let lock: HeldLock | undefined;
 let s: Session | undefined;
 
@@ -33,10 +33,7 @@ const h = useHost(`iti${process.pid % 10000}`, { initialNetns: true });
 after(async () => {
   await s?.session.close();
   try {
-    for (const [path, value] of [[MAX_PATH, max0], [BUCKETS_PATH, buckets0]] as const) {
-      if (machineSysctl(path) !== value) writeFileSync(path, `${value}\n`);
-      assert.equal(machineSysctl(path), value, `${path} restored`);
-    }
+    restoreMachine();
   } finally {
     await lock?.release();
   }

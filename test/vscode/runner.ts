@@ -4,19 +4,15 @@
  * loaded from this repository. The exit code is the one VS Code reports (0 pass, 1 fail);
  * 2 means the harness itself failed (no first paint, timeout, crash).
  *
- *   node --import tsx test/vscode/runner.ts                 # build, run test/vscode/suite
- *   node --import tsx test/vscode/runner.ts --help
  *   scripts/vscode/code-shim --extensionDevelopmentPath=… --extensionTestsPath=… [folder]
- *       (the arguments @vscode/test-electron's runTests passes to a VS Code executable)
+ *       (the arguments @vscode/test-electron's runTests passes to a VS Code executable;
+ *       test/vscode/testElectron.ts is the suite's entry point and passes them)
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { launchBrowser, type Browser, type Page } from '../../harness/vscode/browser';
-import { buildSuite } from './buildSuite';
 import { startCodeServer, writeUserSettings, type CodeServer } from '../../harness/vscode/codeServer';
 import { installedPaths, repoRoot } from '../../harness/vscode/paths';
 import { grepEnv, reportPrefix, resultsFileEnv, type SuiteResults } from './protocol';
@@ -253,91 +249,36 @@ export function parseCodeArgs(argv: readonly string[]): { extensionDevelopmentPa
   return { extensionDevelopmentPath, ...(extensionTestsPath ? { extensionTestsPath } : {}), ...(workspace ? { workspace } : {}), ignored };
 }
 
-const usage = `usage: node --import tsx test/vscode/runner.ts [options]
-  --tests DIR|FILE     extensionTestsPath; a folder of *.spec.ts is bundled first
-                       (default test/vscode/suite)
-  --extension DIR      extensionDevelopmentPath (default: the repository)
-  --workspace DIR      folder to open (default test/vscode/fixtures/workspace)
-  --env KEY=VALUE      environment for the extension host (repeatable)
-  --grep REGEXP        only tests whose "describe › it" name matches
-  --artifacts DIR      screenshot and logs of a failed run (default test-output/vscode)
-  --timeout SECONDS    whole run (default 300)
-  --no-build           do not run esbuild.js (the extension) before the run
-  --verbose            print the workbench and code-server logs too
-  --keep-state         keep the temporary user data and logs
-or, as a VS Code executable for @vscode/test-electron:
-  runner.ts --code-cli --extensionDevelopmentPath=DIR --extensionTestsPath=PATH [FOLDER]`;
-
+/**
+ * As a VS Code executable (scripts/vscode/code-shim), for @vscode/test-electron's runTests:
+ * `--version`, or a test run. Options that have no VS Code argument come from the environment:
+ * CTD_VSCODE_VERBOSE=1, CTD_VSCODE_KEEP_STATE=1, CTD_VSCODE_ARTIFACTS=DIR.
+ */
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] === '--code-cli') {
-    if (argv.includes('--version') || argv.includes('-v')) {
-      // `code --version`: version, commit, architecture.
-      const product = JSON.parse(readFileSync(join(installedPaths().codeServerPackage, 'lib/vscode/product.json'), 'utf8')) as { version: string; commit: string };
-      console.log(`${product.version}\n${product.commit}\n${process.arch}`);
-      return 0;
-    }
-    const code = parseCodeArgs(argv.slice(1));
-    if (!code.extensionTestsPath) {
-      console.error('code-shim: only extension test runs are supported (no --extensionTestsPath given)');
-      return 2;
-    }
-    const outcome = await runVscodeTests({
-      extensionTestsPath: code.extensionTestsPath,
-      ...(code.extensionDevelopmentPath.length > 0 ? { extensionDevelopmentPath: code.extensionDevelopmentPath } : {}),
-      ...(code.workspace ? { workspace: code.workspace } : {}),
-      verbose: process.env['CTD_VSCODE_VERBOSE'] === '1',
-    });
-    return outcome.exitCode;
+  if (argv[0] !== '--code-cli') {
+    console.error('usage: scripts/vscode/code-shim --extensionDevelopmentPath=DIR --extensionTestsPath=PATH [FOLDER]\n(run the suite with: node --import tsx test/vscode/testElectron.ts --help)');
+    return 2;
   }
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      tests: { type: 'string' },
-      extension: { type: 'string' },
-      workspace: { type: 'string' },
-      env: { type: 'string', multiple: true },
-      grep: { type: 'string' },
-      artifacts: { type: 'string' },
-      timeout: { type: 'string' },
-      'no-build': { type: 'boolean' },
-      verbose: { type: 'boolean' },
-      'keep-state': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    console.log(usage);
+  if (argv.includes('--version') || argv.includes('-v')) {
+    // `code --version`: version, commit, architecture.
+    const product = JSON.parse(readFileSync(join(installedPaths().codeServerPackage, 'lib/vscode/product.json'), 'utf8')) as { version: string; commit: string };
+    console.log(`${product.version}\n${product.commit}\n${process.arch}`);
     return 0;
   }
-  const env: Record<string, string> = {};
-  for (const pair of values.env ?? []) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new Error(`--env ${pair}: expected KEY=VALUE`);
-    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  const code = parseCodeArgs(argv.slice(1));
+  if (!code.extensionTestsPath) {
+    console.error('code-shim: only extension test runs are supported (no --extensionTestsPath given)');
+    return 2;
   }
-  const timeoutSeconds = values.timeout === undefined ? undefined : Number(values.timeout);
-  if (timeoutSeconds !== undefined && !(timeoutSeconds > 0)) throw new Error(`--timeout ${values.timeout}: expected seconds > 0`);
-  if (!values['no-build']) {
-    const built = spawnSync(process.execPath, ['esbuild.js'], { cwd: repoRoot, stdio: 'inherit' });
-    if (built.status !== 0) return 2;
-  }
-  let tests = resolve(values.tests ?? join(repoRoot, 'test/vscode/suite'));
-  // A source folder (index.ts + specs) is bundled; anything else is used as built.
-  // Per process, so that two runs on one machine never load each other's half-written bundle.
-  let built: string | undefined;
-  if (existsSync(join(tests, 'index.ts'))) tests = built = await buildSuite(tests, `suite-${process.pid}`);
+  const artifacts = process.env['CTD_VSCODE_ARTIFACTS'];
   const outcome = await runVscodeTests({
-    extensionTestsPath: tests,
-    env,
-    verbose: values.verbose ?? false,
-    keepState: values['keep-state'] ?? false,
-    ...(values.extension ? { extensionDevelopmentPath: values.extension } : {}),
-    ...(values.workspace ? { workspace: values.workspace } : {}),
-    ...(values.grep ? { grep: values.grep } : {}),
-    ...(values.artifacts ? { artifactsDir: values.artifacts } : {}),
-    ...(timeoutSeconds ? { timeoutMs: timeoutSeconds * 1000 } : {}),
+    extensionTestsPath: code.extensionTestsPath,
+    ...(code.extensionDevelopmentPath.length > 0 ? { extensionDevelopmentPath: code.extensionDevelopmentPath } : {}),
+    ...(code.workspace ? { workspace: code.workspace } : {}),
+    ...(artifacts ? { artifactsDir: artifacts } : {}),
+    verbose: process.env['CTD_VSCODE_VERBOSE'] === '1',
+    keepState: process.env['CTD_VSCODE_KEEP_STATE'] === '1',
   });
-  if (built) rmSync(built, { recursive: true, force: true });
   return outcome.exitCode;
 }
 

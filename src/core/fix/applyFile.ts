@@ -27,6 +27,8 @@ export interface ApplyFileInput {
   readonly initialNetns?: boolean | undefined;
   /** Only the assignment on this 0-based line (the quick-fix flow). */
   readonly line?: number;
+  /** false when the file is written by the same change (an exported playbook): no note that it already is. */
+  readonly fileAlreadySaved?: boolean;
 }
 
 interface Planned {
@@ -109,7 +111,7 @@ export function applySysctlFile(input: ApplyFileInput): Fix {
     expect: { kind: 'equals', value: String(p.value) },
   }));
   const rollback: CommandStep[] = changes.map((p) => ({ argv: ['sysctl', '-w', `${p.key}=${p.current}`], description: `Restore ${short(p.key)} to ${p.current}`, privileged: true }));
-  notes.push(`${path} itself is already saved on the host (with a backup); this changes only the running kernel. Whether the file wins at boot is shown by its diagnostics ("overridden", "lost at boot").`);
+  if (input.fileAlreadySaved !== false) notes.push(`${path} itself is already saved on the host (with a backup); this changes only the running kernel. Whether the file wins at boot is shown by its diagnostics ("overridden", "lost at boot").`);
   if (changes.some((p) => lookupKey(p.key)?.unit === 'seconds')) notes.push('A new timeout applies to an existing entry only when its next packet arrives.');
   const only = changes.length === 1 ? changes[0] : undefined;
   return {

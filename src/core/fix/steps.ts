@@ -19,6 +19,13 @@ export function shouldSkip(step: CommandStep, check: CommandResult | undefined):
   return step.skipIfContains === undefined || check.stdout.includes(step.skipIfContains);
 }
 
+/** The key and value of a `sysctl -w KEY=VALUE` step (a runtime write or its undo), else undefined. */
+export function sysctlWriteOf(step: Pick<CommandStep, 'argv'>): { key: string; value: string } | undefined {
+  if (step.argv.length !== 3 || step.argv[0] !== 'sysctl' || step.argv[1] !== '-w') return undefined;
+  const m = /^([^=]+)=(.*)$/.exec(step.argv[2] ?? '');
+  return m?.[1] && m[2] !== undefined ? { key: m[1], value: m[2] } : undefined;
+}
+
 /** True when the step's exit code means success. */
 export function stepSucceeded(step: CommandStep, exitCode: number): boolean {
   return (step.okExitCodes ?? [0]).includes(exitCode);

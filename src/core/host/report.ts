@@ -52,7 +52,7 @@ export function renderDiagnosis(d: Diagnosis): string {
   return `${out.join('\n').trimEnd()}\n`;
 }
 
-function wrap(text: string, indent: string, width = 100): string {
+export function wrap(text: string, indent: string, width = 100): string {
   const words = text.split(/\s+/);
   const lines: string[] = [];
   let cur = '';

@@ -33,7 +33,8 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   memoryBudgetPercent: DEFAULT_MEMORY_BUDGET_PERCENT,
 };
 
-export function usageLevel(percent: number | undefined, t: Thresholds): UsageLevel {
+/** The one place a usage percentage becomes a level (host view, status bar, fleet view). */
+export function usageLevel(percent: number | undefined, t: Pick<Thresholds, 'warnPercent' | 'highPercent' | 'criticalPercent'> = DEFAULT_THRESHOLDS): UsageLevel {
   if (percent === undefined) return 'unknown';
   return percent >= t.criticalPercent ? 'critical' : percent >= t.highPercent ? 'high' : percent >= t.warnPercent ? 'elevated' : 'ok';
 }

@@ -1,8 +1,14 @@
 /**
  * Boot ordering for net.netfilter.* keys: /proc/sys/net/netfilter exists only once nf_conntrack
- * is loaded, and the sysctl loaders skip missing keys silently. systemd-sysctl runs after
- * systemd-modules-load, so a modules-load.d entry (or /etc/modules on Debian) that loads
- * nf_conntrack — or a module that depends on it — makes the keys exist in time.
+ * is loaded, and the sysctl loaders skip missing keys silently. A module list read before the
+ * sysctl files are applied, naming nf_conntrack or a module that depends on it, makes the keys
+ * exist in time:
+ * - systemd: `modules-load.d/*.conf` (systemd-sysctl.service runs after systemd-modules-load);
+ * - Debian/Alpine: /etc/modules;
+ * - OpenWrt: /etc/modules-boot.d/* (preinit) and /etc/modules.d/* (any file name), loaded by
+ *   /etc/init.d/boot (START=10, `load_modules /etc/modules.d/*`) before /etc/init.d/sysctl
+ *   (START=11) applies /etc/sysctl.d/*.conf and /etc/sysctl.conf (openwrt/openwrt
+ *   package/base-files/files/etc/init.d/boot and …/sysctl).
  */
 
 export interface ConfigFile {
@@ -10,8 +16,15 @@ export interface ConfigFile {
   readonly content: string;
 }
 
-/** Directories modules-load.d files live in (plus Debian's /etc/modules). */
-export const MODULES_LOAD_DIRS: readonly string[] = ['/etc/modules-load.d', '/run/modules-load.d', '/usr/local/lib/modules-load.d', '/usr/lib/modules-load.d', '/lib/modules-load.d'];
+/** systemd's modules-load.d directories (only `*.conf` files count). */
+const SYSTEMD_MODULES_LOAD_DIRS: readonly string[] = ['/etc/modules-load.d', '/run/modules-load.d', '/usr/local/lib/modules-load.d', '/usr/lib/modules-load.d', '/lib/modules-load.d'];
+/** OpenWrt's module lists (every file counts, whatever its name). */
+export const OPENWRT_MODULES_DIR = '/etc/modules.d';
+const OPENWRT_MODULES_DIRS: readonly string[] = ['/etc/modules-boot.d', OPENWRT_MODULES_DIR];
+/** The list the product writes on OpenWrt (every file of the directory is loaded, so the name is ours). */
+export const OPENWRT_MODULES_FILE = `${OPENWRT_MODULES_DIR}/nf-conntrack`;
+/** Every directory of module lists loaded at boot before the sysctl files (plus /etc/modules). */
+export const MODULES_LOAD_DIRS: readonly string[] = [...SYSTEMD_MODULES_LOAD_DIRS, ...OPENWRT_MODULES_DIRS];
 export const ETC_MODULES = '/etc/modules';
 export const MODPROBE_DIRS: readonly string[] = ['/etc/modprobe.d', '/run/modprobe.d', '/usr/local/lib/modprobe.d', '/usr/lib/modprobe.d', '/lib/modprobe.d'];
 
@@ -26,6 +39,14 @@ const PULLS_IN_CONNTRACK = new Set([
   'nf_nat', 'nf_nat_ipv4', 'nf_nat_ipv6', 'nft_ct', 'nft_nat', 'nft_masq', 'nft_redir', 'xt_conntrack', 'xt_state', 'xt_nat',
   'xt_MASQUERADE', 'xt_REDIRECT', 'xt_CT', 'xt_connmark', 'xt_connlimit', 'iptable_nat', 'ip6table_nat', 'openvswitch',
 ]);
+
+/** Whether a boot-time module loader reads this file (systemd reads only `*.conf` in modules-load.d). */
+export function isModuleListFile(path: string): boolean {
+  if (path === ETC_MODULES) return true;
+  const dir = path.slice(0, path.lastIndexOf('/'));
+  if (OPENWRT_MODULES_DIRS.includes(dir)) return true;
+  return SYSTEMD_MODULES_LOAD_DIRS.includes(dir) && path.endsWith('.conf');
+}
 
 /** Module names a modules-load.d file (or /etc/modules) loads. Module names treat `-` and `_` alike. */
 export function parseModulesLoad(content: string): string[] {
@@ -72,6 +93,7 @@ export interface BootFacts {
 /** The file and module that make nf_conntrack load at boot, if any. */
 export function conntrackLoadedBy(boot: BootFacts): { path: string; module: string } | undefined {
   for (const f of boot.modulesLoad) {
+    if (!isModuleListFile(f.path)) continue;
     const mod = parseModulesLoad(f.content).find((m) => PULLS_IN_CONNTRACK.has(m));
     if (mod) return { path: f.path, module: mod };
   }

@@ -5,7 +5,20 @@
  * authority for "unknown key" on that host; this catalog is the offline fallback.
  */
 
+import { editDistance, suggestionLimit } from './keyCatalog';
+
 export const KERNEL_DOC_URL = 'https://docs.kernel.org/networking/nf_conntrack-sysctl.html';
+
+/** The kernel documentation page that describes a key's directory. */
+export function kernelDocUrl(key: string): string {
+  const base = 'https://docs.kernel.org';
+  if (key.startsWith('net.netfilter.') || key === MAX_ALIAS) return KERNEL_DOC_URL;
+  if (/^net\.ipv[46]\.vs\./.test(key)) return `${base}/networking/ipvs-sysctl.html`;
+  if (/^net\.(ipv4|ipv6|bridge|sctp)\./.test(key)) return `${base}/networking/ip-sysctl.html`;
+  if (key.startsWith('net.mptcp.')) return `${base}/networking/mptcp-sysctl.html`;
+  const top = key.split('.')[0] ?? '';
+  return ['kernel', 'vm', 'fs', 'net', 'abi', 'user', 'sunrpc'].includes(top) ? `${base}/admin-guide/sysctl/${top}.html` : `${base}/admin-guide/sysctl/index.html`;
+}
 
 /** Where a key can be written. */
 export type KeyScope =
@@ -54,7 +67,7 @@ function flag(name: string, def: number, summary: string, scope: KeyScope = 'net
   return { key: NF + name, unit: 'boolean', defaultValue: def, min: 0, max: 1, scope, summary };
 }
 
-const DCCP = 'DCCP conntrack (CONFIG_NF_CT_PROTO_DCCP); DCCP was removed from Linux 6.16';
+const DCCP = 'kernels built with DCCP conntrack (CONFIG_NF_CT_PROTO_DCCP)';
 
 const entries: KeyInfo[] = [
   {
@@ -112,16 +125,6 @@ const entries: KeyInfo[] = [
     max: INT_MAX,
     scope: 'init',
     summary: 'Maximum number of expectations (related connections announced by helpers such as FTP/SIP).',
-  },
-  {
-    key: `${NF}nf_conntrack_helper`,
-    unit: 'boolean',
-    defaultValue: 0,
-    min: 0,
-    max: 1,
-    scope: 'netns',
-    summary: 'Automatic helper assignment by port (insecure; replaced by explicit CT helper rules).',
-    availability: 'removed in Linux 6.0 (automatic helper assignment was dropped)',
   },
   {
     key: `${NF}nf_conntrack_frag6_high_thresh`,
@@ -254,32 +257,17 @@ export function lookupKey(key: string): KeyInfo | undefined {
   return CATALOG.get(canonicalKey(key));
 }
 
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0] ?? 0;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j] ?? 0;
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      prev[j] = Math.min(up + 1, (prev[j - 1] ?? 0) + 1, diag + cost);
-      diag = up;
-    }
-  }
-  return prev[b.length] ?? 0;
-}
-
 /** The closest known key within a small edit distance, for "did you mean". */
 export function suggestKey(key: string, known: Iterable<string> = CATALOG.keys()): string | undefined {
+  const limit = suggestionLimit(key);
   let best: string | undefined;
-  let bestDistance = Infinity;
+  let bestDistance = limit + 1;
   for (const candidate of known) {
-    const d = editDistance(key, candidate);
+    const d = editDistance(key, candidate, bestDistance - 1);
     if (d < bestDistance) {
       best = candidate;
       bestDistance = d;
     }
   }
-  const limit = Math.max(2, Math.floor(key.length / 8));
-  return bestDistance <= limit ? best : undefined;
+  return best;
 }

@@ -12,11 +12,14 @@ import { BUCKETS_KEY, ESTABLISHED_KEY, KUBE_PROXY_ESTABLISHED_TIMEOUT, LONG_CHAI
 import {
   CATALOG, LEGACY_KEYS, MAX_ALIAS, MAX_PORTABLE_TIMEOUT, canonicalKey, isNetfilterKey, lookupKey, suggestKey, type KeyInfo,
 } from './catalog';
-import { LOADERS, computePrecedence, effectiveOf, resolveLink, writeFails, isLoaderPath, loaderLabel, planLoader, type Loader, type Occurrence, type ParsedSysctlFile, type SysctlFile } from './loaders';
-import { MODULES_LOAD_FILE, MODPROBE_FILE, conntrackLoadedBy, configuredHashsize, type BootFacts } from './boot';
+import { KEY_CATALOG_KERNEL, KEY_CATALOG_SOURCE_RELEASE, lookupSysctl, suggestSysctlKey, type SysctlKeyInfo } from './keyCatalog';
+import { kernelWrite, normalizeLiveValue, valueShape, type ValueShape } from './kernelWrite';
+import { detectTemplate, type TemplateInfo } from './template';
+import { LOADERS, SYSCTL_CONF, computePrecedence, effectiveOf, resolveLink, writeFails, isLoaderPath, isVendorPath, loaderLabel, planLoader, type Loader, type Occurrence, type ParsedSysctlFile, type SysctlFile } from './loaders';
+import { MODULES_LOAD_FILE, MODPROBE_FILE, OPENWRT_MODULES_DIR, OPENWRT_MODULES_FILE, conntrackLoadedBy, configuredHashsize, type BootFacts } from './boot';
 import { RULES, ruleDoc, type RuleCode } from './rules';
 import { MAX_VALUE_LENGTH, inlineCommentOffset, lineRange, parseSysctl, spanRange, suppressedCodes, type Assignment, type SysctlLine } from './syntax';
-import { parseKernelInt, readShorthandFor } from './values';
+import { kernelReadInts, parseKernelInt, readShorthandFor, type KernelInt } from './values';
 
 export interface RelatedLocation {
   readonly path: string;
@@ -66,6 +69,7 @@ export interface LintOptions {
   readonly memoryBudgetPercent?: number;
 }
 
+const TW_RECYCLE = 'net.ipv4.tcp_tw_recycle';
 /** Smallest kernel default max for hosts with ≥ 1 GiB RAM. */
 const SMALLEST_COMMON_DEFAULT_MAX = 65536;
 /** Without RAM figures, a max this large needs > 5 GiB of unswappable memory when full. */
@@ -117,7 +121,7 @@ export function lintFiles(files: readonly SysctlFile[], options: LintOptions = {
   const findings: LintFinding[] = [];
   const cache: RunCache = {
     suggestions: new Map(),
-    livePool: ctx.liveKeys ? [...ctx.liveKeys].filter(isNetfilterKey) : undefined,
+    livePool: ctx.liveKeys && ctx.liveKeys.size > 0 ? [...ctx.liveKeys] : undefined,
   };
 
   const paths = new Set(parsed.map((f) => f.path));
@@ -126,10 +130,15 @@ export function lintFiles(files: readonly SysctlFile[], options: LintOptions = {
     // A link (99-sysctl.conf -> ../sysctl.conf) is linted through its target when both are here.
     if (file.linkTarget !== undefined && paths.has(resolveLink(file.path, file.linkTarget))) continue;
     const lines = file.doc.lines;
+    // Lines found dead (a duplicate, overridden under every loader) before the value checks run:
+    // advice about their values would be noise, so it is never built.
+    const dead = new Set<number>();
     const emit: Emit = (code, line, range, message, extra = {}) => {
+      if (dead.has(line.line) && ADVICE.has(code)) return;
       const meta = RULES.get(code);
       if (!meta) throw new Error(`unknown rule ${code}`);
       if (suppressedCodes(lines[line.line - 1]).has(code)) return;
+      if (extra.unnecessary) dead.add(line.line);
       findings.push({
         path: file.path,
         code,
@@ -143,14 +152,26 @@ export function lintFiles(files: readonly SysctlFile[], options: LintOptions = {
         doc: ruleDoc(code),
       });
     };
+    // A file in a loader directory without `.conf` (README.sysctl, a backup) is read by no loader:
+    // only say so (file-not-loaded, when it has settings), do not lint its lines.
+    if (isLoaderPath(file.path) && file.path !== SYSCTL_CONF && !file.path.endsWith('.conf')) {
+      checkLoaded(file, parsed, loaders, emit);
+      continue;
+    }
+    const template = detectTemplate(lines.map((l) => l.text));
+    if (template) checkTemplate(file, template, emit);
+    // Lines whose value the kernel refuses: they set nothing, so they never win or make others dead.
+    const refused = new Set<number>();
+    for (const l of lines) if (l.kind === 'assignment' && !l.glob && writeFails(l)) refused.add(l.line);
+    checkDuplicates(lines, emit, template, refused);
+    if (isLoaderPath(file.path)) {
+      checkPrecedence(file, precedence, emit, refused);
+      checkLoaded(file, parsed, loaders, emit);
+    }
     for (const line of lines) {
+      if (template?.templated.has(line.line)) continue;
       if (line.kind === 'invalid') checkInvalid(line, emit);
       else if (line.kind === 'assignment') checkAssignment(line, emit, ctx, options, parsed, cache);
-    }
-    checkDuplicates(lines, emit);
-    if (isLoaderPath(file.path)) {
-      checkPrecedence(file, precedence, emit);
-      checkLoaded(file, parsed, loaders, emit);
     }
     if (options.boot) checkBoot(file, options.boot, emit, file.doc.eol);
     if (ctx.liveValues) checkDrift(file, precedence, ctx.liveValues, emit, ctx.initialNetns === false);
@@ -163,6 +184,22 @@ export function lintFiles(files: readonly SysctlFile[], options: LintOptions = {
 /** Convenience for one file without context (the editor's offline case). */
 export function lintText(path: string, content: string, options: LintOptions = {}): LintFinding[] {
   return lintFiles([{ path, content }], options);
+}
+
+/** Advice about a value: noise on a line that does nothing (a dead key, a duplicate, overridden everywhere). */
+const ADVICE: ReadonlySet<RuleCode> = new Set<RuleCode>([
+  'established-timeout-long', 'timeout-too-short', 'max-below-default', 'max-exceeds-memory', 'hash-chains-long', 'tcp-loose-off',
+  'checksum-off', 'max-unlimited', 'timeout-not-portable', 'buckets-via-sysctl', 'pages-not-bytes', 'octal-value', 'tcp-tw-recycle',
+]);
+
+function checkTemplate(file: ParsedSysctlFile, t: TemplateInfo, emit: Emit): void {
+  const line = file.doc.lines[t.line];
+  if (!line) return;
+  // In a directory a loader reads, the file is applied as it is: every templated line fails.
+  const onHost = isLoaderPath(file.path);
+  emit('unrendered-template', line, { startLine: t.line, startCol: t.col, endLine: t.line, endCol: line.text.length },
+    `This is an unrendered ${t.engine} template (${t.templated.size} line${t.templated.size === 1 ? '' : 's'} of template code): render it first and lint the result. Templated lines are not checked, and lines inside conditional blocks are not called duplicates.${onHost ? ' A loader reading this file as it is skips or fails every templated line.' : ''}`,
+    { severity: onHost ? 'warning' : 'info' });
 }
 
 function checkInvalid(line: Extract<SysctlLine, { kind: 'invalid' }>, emit: Emit): void {
@@ -178,53 +215,90 @@ function checkInvalid(line: Extract<SysctlLine, { kind: 'invalid' }>, emit: Emit
   }
 }
 
+/** Why a line's key cannot take effect; value checks on such a line would be noise. */
+type DeadKey = 'legacy' | 'unknown' | 'removed' | 'read-only';
+
+function hostKeyList(ctx: HostContext): ReadonlySet<string> | undefined {
+  return ctx.liveKeys && ctx.liveKeys.size > 0 ? ctx.liveKeys : undefined;
+}
+
+/** How sure the catalogue is: named in messages so a reader knows what "unknown" was checked against. */
+const CATALOG_BASIS = `Linux ${KEY_CATALOG_SOURCE_RELEASE} sources and a ${KEY_CATALOG_KERNEL.replace(/-.*$/, '')} kernel`;
+
+function checkKeyExists(a: Assignment, emit: Emit, ctx: HostContext, cache: RunCache, keyRange: Range, known: SysctlKeyInfo | undefined): DeadKey | undefined {
+  const key = a.normalizedKey;
+  const canonical = canonicalKey(key);
+  const live = hostKeyList(ctx);
+  const inCatalogue = (known !== undefined && known.removedIn === undefined) || CATALOG.has(canonical);
+  if (live ? live.has(key) || live.has(canonical) : inCatalogue) return undefined;
+  const ignored = a.ignoreFailure ? ' (systemd-sysctl ignores the failure because of the `-` prefix; procps 4.0.2 still reports it)' : '';
+  const removeFix = [fix('Remove this line', [deleteLine(a.line)], true)];
+  if (known?.removedIn !== undefined) {
+    const host = live ? ' and this host\'s kernel does not have it' : '';
+    const gone = known.removedIn === 'distribution'
+      ? `\`${key}\` never existed in mainline Linux, so on a mainline kernel the write fails${ignored} and the line does nothing. ${known.summary ?? 'A distribution patch.'}`
+      : known.movedTo
+        ? `\`${key}\` left sysctl in Linux ${known.removedIn}${host}: it is \`${known.movedTo}\` in debugfs now, and the write fails${ignored}, so the line does nothing. ${known.summary ?? ''}`
+        : `\`${key}\` was removed in Linux ${known.removedIn}${host}: the write fails${ignored} and the line does nothing. ${known.summary ?? ''}`;
+    const nat = canonical === TW_RECYCLE && /^\s*[1-9]/.test(a.value.text) ? ' On older kernels that still have it, `= 1` drops SYNs from clients behind NAT.' : '';
+    emit('removed-key', a, keyRange, `${gone.trim()}${nat}`, { severity: a.ignoreFailure ? 'info' : 'warning', fixes: removeFix, unnecessary: true });
+    return 'removed';
+  }
+  const suggestion = suggestionFor(key, cache);
+  const hint = suggestion ? ` Did you mean \`${suggestion}\`?` : '';
+  const fixes = suggestion ? [fix(`Change to ${suggestion}`, [replaceSpan(a.line, a.key.start, a.key.end, suggestion)], true)] : [];
+  const severity: Severity = a.ignoreFailure ? 'info' : 'warning';
+  if (live) {
+    const ct = CATALOG.get(canonical);
+    const why = ct?.availability ? ` (${ct.availability})` : ct ? ' (nf_conntrack not loaded, or a protocol tracker not built in)' : known ? ' (a module not loaded, or an option this kernel was built without)' : '';
+    emit('unknown-key', a, keyRange, `\`${key}\` does not exist on this host${known ? '\'s kernel' : ''}${why}: the write fails${ignored}.${hint}`, { severity, fixes });
+  } else if (isNetfilterKey(key)) {
+    emit('unknown-key', a, keyRange, `\`${key}\` is not a conntrack sysctl: the write fails${ignored}.${hint}`, { severity, fixes });
+  } else {
+    emit('unknown-key', a, keyRange, `\`${key}\` is not a sysctl of Linux (checked against the ${CATALOG_BASIS}): the write fails${ignored} ("cannot stat /proc/sys/…: No such file or directory").${hint || ' A key of an out-of-tree module or a vendor kernel is only known on its host: connect to it to check.'}`, { severity, fixes });
+  }
+  return 'unknown';
+}
+
+function suggestionFor(key: string, cache: RunCache): string | undefined {
+  if (cache.suggestions.has(key)) return cache.suggestions.get(key);
+  let suggestion: string | undefined;
+  if (cache.livePool && cache.livePool.length > 0) suggestion = suggestSysctlKey(key, cache.livePool);
+  else if (isNetfilterKey(key)) suggestion = suggestKey(key);
+  if (suggestion === undefined && !cache.livePool) suggestion = suggestSysctlKey(key);
+  cache.suggestions.set(key, suggestion);
+  return suggestion;
+}
+
 function checkAssignment(a: Assignment, emit: Emit, ctx: HostContext, options: LintOptions, files: readonly ParsedSysctlFile[], cache: RunCache): void {
   const keyRange = spanRange(a.line, a.key);
-  const valueRange = a.value.text.length > 0 ? spanRange(a.line, a.value) : keyRange;
   if (a.value.text.length > MAX_VALUE_LENGTH) {
-    emit('value-too-long', a, valueRange, `Value is ${formatInt(a.value.text.length)} characters; loaders accept at most ${MAX_VALUE_LENGTH}.`);
+    emit('value-too-long', a, spanRange(a.line, a.value), `Value is ${formatInt(a.value.text.length)} characters; loaders accept at most ${MAX_VALUE_LENGTH}.`);
   }
   if (a.glob) return;
   const key = a.normalizedKey;
 
-  // Key existence.
+  // Key existence. A line whose key cannot take effect gets no value advice: it is dead.
   const legacy = LEGACY_KEYS.get(key);
-  let info: KeyInfo | undefined;
   if (legacy) {
     emit('legacy-key', a, keyRange, `\`${key}\` was removed with the old ip_conntrack module and does not exist on current kernels: the line does nothing. Use \`${legacy}\`.`, {
       fixes: [fix(`Rename to ${legacy}`, [replaceSpan(a.line, a.key.start, a.key.end, legacy)], true)],
+      unnecessary: true,
     });
-    info = lookupKey(legacy);
-  } else if (key === MAX_ALIAS) {
+    return;
+  }
+  if (key === MAX_ALIAS) {
     emit('key-alias', a, keyRange, `\`${MAX_ALIAS}\` is an alias of \`${MAX_KEY}\` that exists only in the initial network namespace; inside a container or netns the write fails.`, {
       fixes: [fix(`Rename to ${MAX_KEY}`, [replaceSpan(a.line, a.key.start, a.key.end, MAX_KEY)], true)],
     });
-    info = lookupKey(key);
-  } else if (isNetfilterKey(key)) {
-    info = CATALOG.get(key);
-    const live = ctx.liveKeys;
-    if (!info) {
-      let suggestion = cache.suggestions.get(key);
-      if (!cache.suggestions.has(key)) {
-        const pool = cache.livePool && cache.livePool.length > 0 ? cache.livePool : [...CATALOG.keys()];
-        suggestion = suggestKey(key, pool);
-        cache.suggestions.set(key, suggestion);
-      }
-      const hint = suggestion ? ` Did you mean \`${suggestion}\`?` : '';
-      emit('unknown-key', a, keyRange, `\`${key}\` is not a conntrack sysctl${live ? ' on this host' : ''}: the write fails${a.ignoreFailure ? ' (ignored because of the `-` prefix)' : ''}.${hint}`, {
-        fixes: suggestion ? [fix(`Change to ${suggestion}`, [replaceSpan(a.line, a.key.start, a.key.end, suggestion)], true)] : [],
-      });
-    } else if (live && live.size > 0 && !live.has(key)) {
-      const why = info.availability ? ` (${info.availability})` : ' (nf_conntrack not loaded, or a protocol tracker not built in)';
-      emit('unknown-key', a, keyRange, `\`${key}\` does not exist on this host's kernel${why}: the write fails.`, { severity: a.ignoreFailure ? 'info' : 'warning' });
-    }
-  } else if (ctx.liveKeys && ctx.liveKeys.size > 0 && !ctx.liveKeys.has(key)) {
-    emit('unknown-key', a, keyRange, `\`${key}\` does not exist on this host: the write fails${a.ignoreFailure ? ' (ignored because of the `-` prefix)' : ''}.`, {
-      severity: a.ignoreFailure ? 'info' : 'warning',
-    });
   }
-  if (info?.scope === 'read-only') {
-    emit('read-only-key', a, keyRange, `\`${info.key}\` is read-only (it reports the current number of entries); writing it fails.`, { fixes: [fix('Remove this line', [deleteLine(a.line)], true)] });
+  const canonical = canonicalKey(key);
+  const known = lookupSysctl(canonical);
+  const info: KeyInfo | undefined = CATALOG.get(canonical);
+  if (checkKeyExists(a, emit, ctx, cache, keyRange, known)) return;
+  if (info?.scope === 'read-only' || known?.readOnly) {
+    const what = info?.scope === 'read-only' ? ' (it reports the current number of entries)' : ' (a value the kernel reports)';
+    emit('read-only-key', a, keyRange, `\`${key}\` is read-only${what}: even root gets "Permission denied"; systemd-sysctl skips the line silently, procps reports it.`, { fixes: [fix('Remove this line', [deleteLine(a.line)], true)], unnecessary: true });
     return;
   }
   if (info && ctx.initialNetns === false && info.scope === 'init') {
@@ -233,29 +307,125 @@ function checkAssignment(a: Assignment, emit: Emit, ctx: HostContext, options: L
 
   // Values.
   const value = a.value.text;
+  const shape = valueShape(canonical);
   if (value.length === 0) {
-    emit('empty-value', a, keyRange, info ? `\`${info.key}\` needs an integer; an empty value is refused.` : `\`${key}\` is set to an empty string.`, { severity: info ? 'error' : 'warning' });
+    if (shape?.kind === 'int') emit('empty-value', a, keyRange, `\`${key}\` takes ${numbersPhrase(shape.count)}; an empty value is refused.`, { severity: 'error' });
+    else emit('empty-value', a, keyRange, `\`${key}\` is set to an empty string.`);
     return;
   }
-  const commentAt = inlineCommentOffset(value);
-  if (commentAt >= 0) {
-    const clean = value.slice(0, commentAt).trimEnd();
-    const comment = value.slice(commentAt);
-    const indent = /^\s*/.exec(a.text)?.[0] ?? '';
-    const consequence = info ? `the kernel refuses \`${value}\` and the setting is not applied` : `\`${comment}\` is written as part of the value`;
-    emit('inline-comment', a, { startLine: a.line, startCol: a.value.start + commentAt, endLine: a.line, endCol: a.value.end }, `sysctl files have no inline comments: the value is \`${value}\`, so ${consequence}. Put the comment on its own line.`, {
-      severity: info ? 'error' : 'warning',
-      fixes: [
-        fix('Move the comment to the line above', [
-          replaceSpan(a.line, 0, 0, `${indent}${comment.startsWith(';') ? '#' + comment.slice(1) : comment}\n`),
-          replaceSpan(a.line, a.value.start, a.value.end, clean),
-        ], true),
-      ],
+  if (canonical === TW_RECYCLE && /^\s*[1-9]/.test(value)) {
+    emit('tcp-tw-recycle', a, spanRange(a.line, a.value), 'tcp_tw_recycle = 1 drops SYNs from clients behind NAT (it compares per-host TCP timestamps, which NATed clients do not share); Linux 4.12 removed it for that reason. Use 0, or delete the line.', {
+      fixes: [setValueFix(a, '0', 'Set to 0', true)],
     });
-    if (info) checkInteger(a, clean, info, emit, ctx, options, files, cache, { start: a.value.start, end: a.value.start + clean.length });
+  }
+  const comment = checkInlineComment(a, shape, emit);
+  if (comment?.refused) return;
+  const text = comment ? comment.clean : value;
+  const span = { start: a.value.start, end: a.value.start + text.length };
+  if (info) checkInteger(a, text, info, emit, ctx, options, files, cache, span);
+  else if (shape?.kind === 'int') checkIntegers(a, text, shape, known, emit, ctx, span);
+}
+
+function numbersPhrase(count: number): string {
+  return count === 1 ? 'a whole number' : `${count} whole numbers`;
+}
+
+/**
+ * `key = value # text`: there are no inline comments, so what happens depends on the key
+ * (measured on Linux 6.18 with procps 4.0.2 and systemd-sysctl alike, test/integration/sysctlKernel.test.ts):
+ * an integer key reads its numbers and ignores the rest (applied: fragile); a `#` glued to the
+ * number, or a multi-number key given fewer numbers, is refused; a string key stores the text.
+ */
+function checkInlineComment(a: Assignment, shape: ValueShape | undefined, emit: Emit): { clean: string; refused: boolean } | undefined {
+  const value = a.value.text;
+  if (value.indexOf('#') < 0 && value.indexOf(';') < 0) return undefined;
+  let at = inlineCommentOffset(value);
+  let verdict: { severity: Severity; consequence: string; refused: boolean } | undefined;
+  if (shape?.kind === 'int') {
+    const glued = /^-?\w+[#;]/.exec(value);
+    if (at < 0 && glued) at = glued[0].length - 1;
+    if (at < 0) return undefined;
+    const r = kernelReadInts(value, shape.count);
+    if (r.ok) {
+      const fragile = shape.count === 1 ? 'with the `#` glued to the number it would refuse the write' : 'with a number fewer it would read the comment as a number and refuse the write';
+      verdict = { severity: 'warning', refused: false, consequence: `the kernel applies ${r.values.map((v) => v.value).join(' ')} and never reads the rest. That works by accident: ${fragile}` };
+    } else if (r.reason === 'glued' || (r.reason === 'not-a-number' && r.at === 0)) {
+      verdict = { severity: 'error', refused: true, consequence: 'the kernel refuses the value (Invalid argument) and the setting is not applied' };
+    } else {
+      verdict = { severity: 'error', refused: true, consequence: `\`${shortKey(a.normalizedKey)}\` takes ${shape.count} numbers and the comment is read as number ${r.at + 1}: the kernel refuses the value (Invalid argument) and the setting is not applied` };
+    }
+  } else {
+    if (at < 0) return undefined;
+    verdict = shape?.kind === 'string'
+      ? { severity: 'error', refused: false, consequence: `the kernel stores \`${value}\`, comment included, as the value` }
+      : { severity: 'warning', refused: false, consequence: `\`${value.slice(at)}\` is written as part of the value (an integer key ignores it after its numbers; a string key stores it)` };
+  }
+  const clean = value.slice(0, at).trimEnd();
+  const commentText = value.slice(at);
+  const indent = /^\s*/.exec(a.text)?.[0] ?? '';
+  emit('inline-comment', a, { startLine: a.line, startCol: a.value.start + at, endLine: a.line, endCol: a.value.end }, `sysctl files have no inline comments: the value is \`${value}\`, so ${verdict.consequence}. Put the comment on its own line.`, {
+    severity: verdict.severity,
+    fixes: [
+      fix('Move the comment to the line above', [
+        replaceSpan(a.line, 0, 0, `${indent}${commentText.startsWith(';') ? '#' + commentText.slice(1) : commentText}\n`),
+        replaceSpan(a.line, a.value.start, a.value.end, clean),
+      ], true),
+    ],
+  });
+  return { clean, refused: verdict.refused };
+}
+
+function shortKey(key: string): string {
+  return key.slice(key.lastIndexOf('.') + 1);
+}
+
+/** Integer keys outside the conntrack catalogue: what the kernel parses, octal, and units. */
+function checkIntegers(a: Assignment, text: string, shape: ValueShape, known: SysctlKeyInfo | undefined, emit: Emit, ctx: HostContext, span: { start: number; end: number }): void {
+  const range: Range = { startLine: a.line, startCol: span.start, endLine: a.line, endCol: span.end };
+  const r = kernelReadInts(text, shape.count);
+  const reportOnly = text !== a.value.text;
+  if (!r.ok) {
+    emit('not-an-integer', a, range, `\`${a.normalizedKey}\` takes ${numbersPhrase(shape.count)}${known?.unit ? ` (${known.unit})` : ''}; the kernel refuses \`${text}\` (Invalid argument).`);
     return;
   }
-  if (info) checkInteger(a, value, info, emit, ctx, options, files, cache, { start: a.value.start, end: a.value.end });
+  if (r.ignored.length > 0 && !reportOnly) {
+    emit('not-an-integer', a, range, `\`${a.normalizedKey}\` takes ${numbersPhrase(shape.count)}: the kernel applies ${r.values.map((v) => v.value).join(' ')} and ignores \`${r.ignored}\`.`, {
+      severity: 'warning',
+      fixes: [setValueFix(a, r.values.map((v) => v.value).join(' '), `Keep only ${r.values.map((v) => v.value).join(' ')}`, true)],
+    });
+  }
+  checkOctal(a, r.values, emit, range, reportOnly);
+  if (known?.unit === 'pages') checkPages(a, r.values.map((v) => v.value), emit, ctx, range);
+}
+
+function checkOctal(a: Assignment, values: readonly KernelInt[], emit: Emit, range: Range, reportOnly: boolean): void {
+  if (!values.some((v) => v.form === 'octal')) return;
+  const written = a.value.text.split(/\s+/);
+  const asRead = values.map((v) => String(v.value)).join(' ');
+  const meant = written.slice(0, values.length).map((w) => w.replace(/^(-?)0+(?=\d)/, '$1')).join(' ');
+  emit('octal-value', a, range, `The kernel reads numbers with a leading 0 as octal: it applies ${asRead}, not ${meant}.`, {
+    fixes: reportOnly ? [] : [setValueFix(a, asRead, `Replace with ${asRead} (what the kernel reads)`, false), setValueFix(a, meant, `Replace with ${meant}`, true)],
+  });
+}
+
+/** Page size assumed for the pages-not-bytes arithmetic (4 KiB on x86-64 and most arm64 builds). */
+const PAGE_SIZE = 4096;
+/** A per-socket byte size (tcp_rmem/tcp_wmem style) starts with 4096 and then tens of KiB. */
+const SOCKET_BUFFER_SHAPE = (v: readonly number[]): boolean => v.length === 3 && v[0] === PAGE_SIZE && (v[1] ?? 0) >= 16384 && (v[1] ?? 0) <= (v[2] ?? 0);
+/** 2^24 pages = 64 GiB: more TCP/UDP buffer memory than all but the largest hosts have. */
+const OFFLINE_SUSPICIOUS_PAGES = 2 ** 24;
+
+function checkPages(a: Assignment, values: readonly number[], emit: Emit, ctx: HostContext, range: Range): void {
+  const max = Math.max(...values);
+  const asBytes = (n: number): string => formatBytes(n * PAGE_SIZE);
+  const k = shortKey(a.normalizedKey);
+  if (SOCKET_BUFFER_SHAPE(values)) {
+    emit('pages-not-bytes', a, range, `\`${k}\` is counted in pages (4 KiB), for all sockets together; \`${a.value.text}\` has the shape of tcp_rmem/tcp_wmem (bytes per socket) and means ${values.map(asBytes).join(' / ')}. Leave it at the kernel's default (sized from RAM at boot) or give pages.`);
+  } else if (ctx.memTotalBytes !== undefined && max * PAGE_SIZE > ctx.memTotalBytes) {
+    emit('pages-not-bytes', a, range, `\`${k}\` is counted in pages (4 KiB): ${formatInt(max)} pages = ${asBytes(max)}, more than the host's ${formatBytes(ctx.memTotalBytes)} RAM. Were these bytes?`);
+  } else if (ctx.memTotalBytes === undefined && max >= OFFLINE_SUSPICIOUS_PAGES) {
+    emit('pages-not-bytes', a, range, `\`${k}\` is counted in pages (4 KiB): ${formatInt(max)} pages = ${asBytes(max)}. If that was meant as bytes, divide by 4096.`, { severity: 'info' });
+  }
 }
 
 function checkInteger(
@@ -263,21 +433,26 @@ function checkInteger(
   span: { start: number; end: number },
 ): void {
   const range: Range = { startLine: a.line, startCol: span.start, endLine: a.line, endCol: span.end };
-  const parsed = parseKernelInt(text);
+  const read = kernelReadInts(text, 1);
   const reportOnly = text !== a.value.text; // inline comment already reported: don't offer overlapping edits
-  if (!parsed) {
+  if (!read.ok) {
     const guess = readShorthandFor(info.unit, text);
-    emit('not-an-integer', a, range, `\`${info.key}\` takes a whole number${info.unit === 'seconds' ? ' of seconds' : ''}; \`${text}\` is refused by the kernel.${guess !== undefined ? ` Did you mean ${guess}?` : ''}`, {
+    emit('not-an-integer', a, range, `\`${info.key}\` takes a whole number${info.unit === 'seconds' ? ' of seconds' : ''}; \`${text}\` is refused by the kernel (Invalid argument).${guess !== undefined ? ` Did you mean ${guess}?` : ''}`, {
       fixes: guess !== undefined && !reportOnly ? [setValueFix(a, String(guess), `Replace with ${guess}`, false)] : [],
     });
     return;
   }
-  if (parsed.form === 'octal') {
-    const decimal = text.replace(/^([-+]?)0+(?=\d)/, '$1');
-    emit('octal-value', a, range, `The kernel reads \`${text}\` as octal, i.e. ${parsed.value}, not ${decimal}.`, {
-      fixes: reportOnly ? [] : [setValueFix(a, String(parsed.value), `Replace with ${parsed.value} (what the kernel reads)`, false), setValueFix(a, decimal, `Replace with ${decimal}`, true)],
+  const parsed = read.values[0];
+  if (!parsed) return;
+  if (read.ignored.length > 0 && !reportOnly) {
+    const guess = readShorthandFor(info.unit, text);
+    const meant = guess !== undefined && guess !== parsed.value ? ` Did you mean ${guess}?` : '';
+    emit('not-an-integer', a, range, `\`${info.key}\` takes a whole number${info.unit === 'seconds' ? ' of seconds' : ''}: the kernel applies ${parsed.value} and ignores \`${read.ignored}\`.${meant}`, {
+      severity: 'warning',
+      fixes: [setValueFix(a, String(parsed.value), `Keep only ${parsed.value}`, meant === ''), ...(meant ? [setValueFix(a, String(guess), `Replace with ${guess}`, false)] : [])],
     });
   }
+  checkOctal(a, read.values, emit, range, reportOnly);
   const v = parsed.value;
   if (v < info.min || v > info.max) {
     const range_ = info.unit === 'boolean' ? '0 or 1' : `${formatInt(info.min)}–${formatInt(info.max)}`;
@@ -344,9 +519,11 @@ function checkMax(
     }
   } else if (v > OFFLINE_HUGE_MAX) {
     emit('max-exceeds-memory', a, range, `A full table of ${formatInt(v)} entries needs ~${formatBytes(tableMemoryBytes(v, v, objSize))} of unswappable kernel memory (${objNote}); check the host's RAM (the budget is ${DEFAULT_MEMORY_BUDGET_PERCENT} % of MemTotal).`);
-  } else if (v < SMALLEST_COMMON_DEFAULT_MAX) {
-    emit('max-below-default', a, range, `${formatInt(v)} is below the kernel's default on any host with ≥ 1 GiB RAM (65,536 for 1–4 GiB, 262,144 above 4 GiB): the table fills sooner than it would untouched.`, {
-      fixes: reportOnly ? [] : [setValueFix(a, '262144', 'Set to 262144 (default above 4 GiB RAM)', true)],
+  } else if (v < SMALLEST_COMMON_DEFAULT_MAX / 2) {
+    // RAM unknown: small devices (routers, ≤ 1 GiB) default to far less, so this is a question, not a fault.
+    emit('max-below-default', a, range, `${formatInt(v)} is below half the kernel's default on hosts with ≥ 1 GiB RAM (65,536 for 1–4 GiB, 262,144 above 4 GiB). Right for a small device (with ≤ 1 GiB the default is RAM / 16384 / 8, e.g. 1,024 on 128 MiB); on a server the table fills sooner than it would untouched.`, {
+      severity: 'info',
+      fixes: reportOnly ? [] : [setValueFix(a, '262144', 'Set to 262144 (default above 4 GiB RAM)', false)],
     });
   }
   // Chain length against the buckets the host will have.
@@ -378,12 +555,14 @@ function bucketsFromFiles(files: readonly ParsedSysctlFile[]): { value: number; 
   return undefined;
 }
 
-function checkDuplicates(lines: readonly SysctlLine[], emit: Emit): void {
+function checkDuplicates(lines: readonly SysctlLine[], emit: Emit, template: TemplateInfo | undefined, refused: ReadonlySet<number>): void {
   const last = new Map<string, Assignment>();
+  // Lines of a template's conditional blocks may be mutually exclusive: they are not duplicates.
+  const counts = (l: SysctlLine): l is Assignment => l.kind === 'assignment' && !l.glob && !template?.templated.has(l.line) && !template?.conditional.has(l.line);
   // The line that sets the key is the last one the kernel accepts: a refused later write leaves it in force.
-  for (const l of lines) if (l.kind === 'assignment' && !l.glob && !writeFails(l)) last.set(canonicalKey(l.normalizedKey), l);
+  for (const l of lines) if (counts(l) && !refused.has(l.line)) last.set(canonicalKey(l.normalizedKey), l);
   for (const l of lines) {
-    if (l.kind !== 'assignment' || l.glob) continue;
+    if (!counts(l)) continue;
     const winner = last.get(canonicalKey(l.normalizedKey));
     if (!winner || winner === l || winner.line < l.line) continue;
     emit('duplicate-key', l, lineRange(l), `\`${l.normalizedKey}\` is set again on line ${winner.line + 1} (\`${winner.value.text}\`), which wins: this line has no effect.`, {
@@ -394,10 +573,10 @@ function checkDuplicates(lines: readonly SysctlLine[], emit: Emit): void {
   }
 }
 
-function checkPrecedence(file: ParsedSysctlFile, precedence: ReadonlyMap<Loader, ReturnType<typeof computePrecedence>>, emit: Emit): void {
+function checkPrecedence(file: ParsedSysctlFile, precedence: ReadonlyMap<Loader, ReturnType<typeof computePrecedence>>, emit: Emit, refused: ReadonlySet<number>): void {
   // For each key this file sets (its effective line), who wins under each loader that reads the file?
   const mine = new Map<string, Assignment>();
-  for (const l of file.doc.lines) if (l.kind === 'assignment' && !l.glob && !writeFails(l)) mine.set(canonicalKey(l.normalizedKey), l);
+  for (const l of file.doc.lines) if (l.kind === 'assignment' && !l.glob && !refused.has(l.line)) mine.set(canonicalKey(l.normalizedKey), l);
   for (const [key, l] of mine) {
     const readers: Loader[] = [];
     const lost: { loader: Loader; winner: Occurrence }[] = [];
@@ -408,7 +587,11 @@ function checkPrecedence(file: ParsedSysctlFile, precedence: ReadonlyMap<Loader,
       const win = effectiveOf(occ);
       if (win && !(win.contentPath === file.path && win.assignment.line === l.line)) lost.push({ loader, winner: win });
     }
-    const others = lost.filter((v) => v.winner.assignment.value.text !== l.value.text);
+    const applied = (a: Assignment): string => {
+      const w = kernelWrite(a.normalizedKey, a.value.text);
+      return w.accepted ? normalizeLiveValue(w.applied) : a.value.text;
+    };
+    const others = lost.filter((v) => applied(v.winner.assignment) !== applied(l));
     if (others.length === 0) continue; // not overridden, or overridden with the same value: harmless
     const all = others.length === readers.length;
     const parts = others.map((v) => {
@@ -423,7 +606,11 @@ function checkPrecedence(file: ParsedSysctlFile, precedence: ReadonlyMap<Loader,
     }
     const viaLink = myPaths.size > 0 ? ` This file is read as ${[...myPaths].join(', ')}, and a file sorting after that name wins.` : '';
     const disagree = winsUnder.length > 0 ? ` The loaders disagree: under ${winsUnder.map((r) => loaderLabel[r]).join(' and ')} this line wins.` : '';
-    emit('overridden', l, lineRange(l), `\`${l.normalizedKey} = ${l.value.text}\` is overridden ${parts.join('; ')}.${viaLink}${disagree}`, {
+    // A vendor default (/usr/lib/sysctl.d) overridden by the administrator (/etc) is how sysctl.d is meant to be used (sysctl.d(5)).
+    const vendorDefault = isVendorPath(file.path) && others.every((v) => !isVendorPath(v.winner.contentPath));
+    const intended = vendorDefault ? ' A vendor default overridden from /etc or /run: the documented way to change it (sysctl.d(5)), nothing to fix here.' : '';
+    emit('overridden', l, lineRange(l), `\`${l.normalizedKey} = ${l.value.text}\` is overridden ${parts.join('; ')}.${viaLink}${disagree}${intended}`, {
+      ...(vendorDefault ? { severity: 'info' as const } : {}),
       unnecessary: all,
       related: others.map((v) => ({ path: v.winner.contentPath, range: lineRange(v.winner.assignment), message: `wins under ${loaderLabel[v.loader]}` })),
     });
@@ -456,8 +643,12 @@ function checkBoot(file: ParsedSysctlFile, boot: BootFacts, emit: Emit, eol: str
   if (conntrackLoadedBy(boot)) return;
   const hashsize = configuredHashsize(boot);
   const extra = hashsize ? ` (${hashsize.path} sets options for nf_conntrack, but options do not load a module)` : '';
-  emit('module-not-loaded-at-boot', first, lineRange(first), `At boot the sysctl loader runs before nf_conntrack is loaded unless modules-load.d loads it${extra}; /proc/sys/net/netfilter does not exist yet, the keys are skipped silently, and \`sysctl -p\` by hand later "works". Add \`nf_conntrack\` to ${MODULES_LOAD_FILE}.`, {
-    fixes: [fix(`Create ${MODULES_LOAD_FILE}`, [], true, [{ path: MODULES_LOAD_FILE, content: `# Load conntrack before systemd-sysctl applies net.netfilter.* keys (conntrack-doctor)${eol}nf_conntrack${eol}` }])],
+  // OpenWrt reads /etc/modules.d (not modules-load.d): the fix goes where the host's own lists are.
+  const openwrt = boot.modulesLoad.some((f) => f.path.startsWith(`${OPENWRT_MODULES_DIR}/`));
+  const target = openwrt ? OPENWRT_MODULES_FILE : MODULES_LOAD_FILE;
+  const content = openwrt ? `nf_conntrack${eol}` : `# Load conntrack before systemd-sysctl applies net.netfilter.* keys (conntrack-doctor)${eol}nf_conntrack${eol}`;
+  emit('module-not-loaded-at-boot', first, lineRange(first), `At boot the sysctl loader runs before nf_conntrack is loaded unless a boot-time module list (${openwrt ? '/etc/modules.d' : 'modules-load.d, /etc/modules'}) loads it${extra}; /proc/sys/net/netfilter does not exist yet, the keys are skipped silently, and \`sysctl -p\` by hand later "works". Add \`nf_conntrack\` to ${target}.`, {
+    fixes: [fix(`Create ${target}`, [], true, [{ path: target, content }])],
   });
 }
 
@@ -480,10 +671,9 @@ function checkDrift(file: ParsedSysctlFile, precedence: ReadonlyMap<Loader, Retu
       else if (occ.some((o) => o.contentPath === file.path)) loses = true;
     }
     if (!wins || loses) continue;
-    const norm = (s: string): string => s.trim().split(/\s+/).join(' ');
-    const fileInt = parseKernelInt(l.value.text);
-    const same = fileInt ? String(fileInt.value) === norm(liveValue) : norm(l.value.text) === norm(liveValue);
-    if (same) continue;
+    // Compare what the kernel would hold after this line (`7200 # note` holds 7200) with the live value.
+    const written = kernelWrite(key, l.value.text);
+    if (!written.accepted || normalizeLiveValue(written.applied) === normalizeLiveValue(liveValue)) continue;
     emit('drift', l, spanRange(l.line, l.value), `The files set \`${l.value.text}\` but the live value is \`${liveValue}\`: not applied since it was written, changed at runtime, or overwritten (kube-proxy, Docker, a boot-order problem).`, {
       severity: 'warning',
     });

@@ -11,7 +11,7 @@
  */
 import { assignments, parseSysctl, type Assignment, type SysctlDocument } from './syntax';
 import { canonicalKey, lookupKey } from './catalog';
-import { kernelAccepts } from './values';
+import { writeAccepted } from './kernelWrite';
 
 export type Loader = 'systemd' | 'procps';
 export const LOADERS: readonly Loader[] = ['systemd', 'procps'];
@@ -84,6 +84,14 @@ export function resolveLink(linkPath: string, target: string): string {
   return `/${parts.join('/')}`;
 }
 
+/** Directories for packages' defaults (sysctl.d(5): vendor files in /usr/lib, local installs in /usr/local/lib). */
+const VENDOR_DIRS: readonly string[] = ['/usr/lib/sysctl.d', '/lib/sysctl.d', '/usr/local/lib/sysctl.d'];
+
+/** True for a package's default file, which the administrator is meant to override from /etc. */
+export function isVendorPath(path: string): boolean {
+  return VENDOR_DIRS.includes(dirOf(path));
+}
+
 /** True when the file lives where a loader looks (a loader directory or /etc/sysctl.conf). */
 export function isLoaderPath(path: string): boolean {
   return path === SYSCTL_CONF || ALL_SYSCTL_DIRS.includes(dirOf(path));
@@ -142,6 +150,8 @@ export interface Occurrence {
   readonly path: string; // as applied (e.g. /etc/sysctl.d/99-sysctl.conf)
   readonly contentPath: string; // file holding the line (e.g. /etc/sysctl.conf)
   readonly assignment: Assignment;
+  /** The kernel accepts the line's value (see writeFails). */
+  readonly accepted: boolean;
 }
 
 export interface Precedence {
@@ -162,7 +172,7 @@ export function computePrecedence(loader: Loader, files: readonly ParsedSysctlFi
       if (asg.glob) continue;
       const key = canonicalKey(asg.normalizedKey);
       const list = byKey.get(key) ?? [];
-      list.push({ path: a.path, contentPath: file.path, assignment: asg });
+      list.push({ path: a.path, contentPath: file.path, assignment: asg, accepted: !writeFails(asg) });
       byKey.set(key, list);
     }
   }
@@ -170,12 +180,11 @@ export function computePrecedence(loader: Loader, files: readonly ParsedSysctlFi
 }
 
 /**
- * True when the kernel refuses the line's value for a known integer key (e.g. `1 # note`):
- * the write fails and the key keeps the value an earlier line set.
+ * True when the kernel refuses the line's value (e.g. `45#note`, or `20000 # x` on a two-number
+ * key): the write fails and the key keeps the value an earlier line set.
  */
 export function writeFails(a: Assignment): boolean {
-  const info = lookupKey(a.normalizedKey);
-  return info !== undefined && info.scope !== 'read-only' && !kernelAccepts(info, a.value.text);
+  return !writeAccepted(a.normalizedKey, a.value.text) && lookupKey(a.normalizedKey)?.scope !== 'read-only';
 }
 
 /** The assignment that sets the key at the end of the loader's run: the last one the kernel accepts. */
@@ -183,7 +192,7 @@ export function effectiveOf(list: readonly Occurrence[] | undefined): Occurrence
   if (!list) return undefined;
   for (let i = list.length - 1; i >= 0; i--) {
     const o = list[i];
-    if (o && !writeFails(o.assignment)) return o;
+    if (o?.accepted) return o;
   }
   return undefined;
 }

@@ -15,13 +15,15 @@ const rules = [
   { code: 'invalid-syntax', severity: 'error', title: 'Line is not a comment, `key = value` or `-key`' },
   { code: 'value-too-long', severity: 'error', title: 'Value longer than 4096 characters' },
   { code: 'empty-value', severity: 'warning', title: 'Key set to an empty value' },
-  { code: 'inline-comment', severity: 'error', title: 'Text after the value looks like a comment but is part of the value' },
+  { code: 'inline-comment', severity: 'warning', title: 'Text after the value looks like a comment; sysctl files have no inline comments' },
   { code: 'not-an-integer', severity: 'error', title: 'Integer key with a value the kernel cannot parse' },
   { code: 'octal-value', severity: 'warning', title: 'Leading zero: the kernel reads the number as octal' },
   { code: 'out-of-range', severity: 'error', title: 'Value outside the range the kernel accepts' },
   { code: 'timeout-not-portable', severity: 'warning', title: 'Timeout too large for kernels built with HZ=1000' },
   { code: 'max-unlimited', severity: 'warning', title: 'nf_conntrack_max = 0 means no limit' },
   { code: 'unknown-key', severity: 'warning', title: 'Key does not exist' },
+  { code: 'removed-key', severity: 'warning', title: 'Key removed from the kernel, moved elsewhere, or never in mainline Linux' },
+  { code: 'tcp-tw-recycle', severity: 'warning', title: 'tcp_tw_recycle = 1 drops connections from clients behind NAT' },
   { code: 'legacy-key', severity: 'error', title: 'Removed ip_conntrack name' },
   { code: 'key-alias', severity: 'info', title: 'net.nf_conntrack_max exists only in the initial network namespace' },
   { code: 'read-only-key', severity: 'error', title: 'Key is read-only' },
@@ -39,6 +41,8 @@ const rules = [
   { code: 'global-key-in-netns', severity: 'warning', title: 'Global key cannot be set from this network namespace' },
   { code: 'module-not-loaded-at-boot', severity: 'warning', title: 'net.netfilter keys are applied before nf_conntrack is loaded' },
   { code: 'drift', severity: 'warning', title: 'Live value differs from the value the files set' },
+  { code: 'pages-not-bytes', severity: 'warning', title: 'Memory limit counted in pages given what looks like bytes' },
+  { code: 'unrendered-template', severity: 'info', title: 'Unrendered template: render it first' },
 ] as const satisfies readonly RuleMeta[];
 
 export type RuleCode = (typeof rules)[number]['code'];

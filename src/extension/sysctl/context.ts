@@ -7,7 +7,7 @@
 import { readlink } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { ALL_SYSCTL_DIRS, SYSCTL_CONF, isLoaderPath, type SysctlFile } from '../../core/sysctl/loaders';
-import { ETC_MODULES, MODPROBE_DIRS, MODULES_LOAD_DIRS, type BootFacts, type ConfigFile } from '../../core/sysctl/boot';
+import { ETC_MODULES, MODPROBE_DIRS, MODULES_LOAD_DIRS, isModuleListFile, type BootFacts, type ConfigFile } from '../../core/sysctl/boot';
 import { keyToProcPath } from '../../core/sysctl/keys';
 import type { HostContext } from '../../core/sysctl/lint';
 
@@ -86,10 +86,10 @@ async function localContext(doc: vscode.TextDocument): Promise<DocumentContext> 
     const f = await readLocalFile(p);
     if (f) siblings.push(f);
   }
-  const readConfigs = async (dirs: readonly string[], extra: readonly string[]): Promise<ConfigFile[]> => {
+  const readConfigs = async (dirs: readonly string[], extra: readonly string[], counts: (path: string) => boolean): Promise<ConfigFile[]> => {
     const out: ConfigFile[] = [];
     const all = [...extra];
-    for (const d of dirs) all.push(...(await list(d)).filter((p) => p.endsWith('.conf')));
+    for (const d of dirs) all.push(...(await list(d)).filter(counts));
     for (const p of all) {
       const c = await readText(vscode.Uri.file(p));
       if (c !== undefined) out.push({ path: p, content: c });
@@ -97,7 +97,7 @@ async function localContext(doc: vscode.TextDocument): Promise<DocumentContext> 
     return out;
   };
   const builtin = await readText(vscode.Uri.file('/sys/module/nf_conntrack/initstate')).then((x) => x === undefined);
-  const boot: BootFacts = { modulesLoad: await readConfigs(MODULES_LOAD_DIRS, [ETC_MODULES]), modprobe: await readConfigs(MODPROBE_DIRS, []), conntrackBuiltin: builtin };
+  const boot: BootFacts = { modulesLoad: await readConfigs(MODULES_LOAD_DIRS, [ETC_MODULES], isModuleListFile), modprobe: await readConfigs(MODPROBE_DIRS, [], (p) => p.endsWith('.conf')), conntrackBuiltin: builtin };
   const liveValue = async (key: string): Promise<string | undefined> => (await readText(vscode.Uri.file(keyToProcPath(key))))?.trim();
   return { hostPath, siblings, boot, liveValue, hostLabel: 'this machine', uriFor };
 }

@@ -1,19 +1,24 @@
 /**
  * The sysctl language features, all adapters over the core linter and catalog:
  * diagnostics as you type (debounced), hovers, inline live values, quick fixes,
- * "disable for this line" and source.fixAll.
+ * "disable for this line" and source.fixAll; completion, outline and folding live in
+ * editorProviders.ts.
  */
 import * as vscode from 'vscode';
 import { lintFiles, type LintFinding } from '../../core/sysctl/lint';
 import type { LintFix } from '../../core/fix/model';
 import { changedAssignmentLines } from '../../core/fix/applyFile';
 import { applyTextEdits } from '../../core/textEdits';
+import { lintFixFileContent } from '../../core/fix/lintFixFiles';
+import { EXPORT_ANSIBLE_COMMAND, EXPORT_ANSIBLE_TITLE } from '../ansible';
 import { assignments, parseSysctl, suppressedCodes } from '../../core/sysctl/syntax';
-import { CATALOG, KERNEL_DOC_URL, LEGACY_KEYS, canonicalKey, isNetfilterKey, lookupKey } from '../../core/sysctl/catalog';
-import { parseKernelInt } from '../../core/sysctl/values';
-import { formatDuration, formatInt } from '../../core/format';
+import { CATALOG, LEGACY_KEYS, canonicalKey, kernelDocUrl } from '../../core/sysctl/catalog';
+import { lookupSysctl } from '../../core/sysctl/keyCatalog';
+import { describeKey } from '../../core/sysctl/editorModel';
+import { kernelWrite, normalizeLiveValue } from '../../core/sysctl/kernelWrite';
 import type { Range as CoreRange, Severity } from '../../core/types';
 import { documentContext, type DocumentContext } from './context';
+import { registerEditorProviders } from './editorProviders';
 import { readSettings } from '../settings';
 import type { CommandSpec } from '../commands';
 import { log } from '../log';
@@ -56,6 +61,7 @@ export class SysctlLanguage implements vscode.Disposable {
       vscode.languages.registerCodeActionsProvider(selector, { provideCodeActions: (d, r, c) => this.codeActions(d, r, c) }, {
         providedCodeActionKinds: [vscode.CodeActionKind.QuickFix, vscode.CodeActionKind.SourceFixAll],
       }),
+      ...registerEditorProviders(selector),
     );
     for (const d of vscode.workspace.textDocuments) this.schedule(d, 0);
   }
@@ -144,23 +150,23 @@ export class SysctlLanguage implements vscode.Disposable {
     const line = parseSysctl(doc.lineAt(pos.line).text).lines[0];
     if (line?.kind !== 'assignment' || pos.character < line.key.start || pos.character > line.key.end) return undefined;
     const key = line.normalizedKey;
-    const md = new vscode.MarkdownString();
     const legacy = LEGACY_KEYS.get(key);
-    const info = lookupKey(legacy ?? key);
+    const canonical = canonicalKey(legacy ?? key);
+    const known = CATALOG.has(canonical) || lookupSysctl(canonical) !== undefined;
+    const md = new vscode.MarkdownString();
     if (legacy) md.appendMarkdown(`**${key}** — removed; the key today is \`${legacy}\`.\n\n`);
-    if (info) {
-      md.appendMarkdown(`**${info.key}**${key !== info.key && !legacy ? ` (alias \`${key}\`)` : ''}\n\n${info.summary}\n\n`);
-      const def = info.defaultValue !== undefined ? `${formatInt(info.defaultValue)}${info.unit === 'seconds' ? ` s (${formatDuration(info.defaultValue)})` : ''}` : info.defaultNote ?? 'computed';
-      md.appendMarkdown(`| | |\n|---|---|\n| default | ${def} |\n| unit | ${info.unit} |\n| range | ${info.unit === 'boolean' ? '0 or 1' : `${formatInt(info.min)}–${formatInt(info.max)}`} |\n| scope | ${info.scope === 'netns' ? 'per network namespace (writable in containers)' : info.scope === 'init' ? 'global: writable only in the initial (host) network namespace' : 'read-only'} |\n`);
-      if (info.defaultNote && info.defaultValue === undefined) md.appendMarkdown(`\nDefault: ${info.defaultNote}\n`);
-      if (info.availability) md.appendMarkdown(`\nAvailable: ${info.availability}\n`);
-    } else if (isNetfilterKey(key)) {
-      md.appendMarkdown(`**${key}** — not a known conntrack key.\n`);
-    } else return undefined;
+    if (!known) {
+      md.appendMarkdown(`**${key}** — not a known sysctl key.\n`);
+      return new vscode.Hover(md, new vscode.Range(pos.line, line.key.start, pos.line, line.key.end));
+    }
     const ctx = this.findingsFor(doc)?.ctx ?? (await documentContext(doc));
-    const live = ctx.liveValue ? await ctx.liveValue(canonicalKey(legacy ?? key)) : ctx.host?.liveValues?.get(canonicalKey(key));
+    const live = ctx.liveValue ? await ctx.liveValue(canonical) : ctx.host?.liveValues?.get(canonical);
+    const d = describeKey(canonical);
+    md.appendMarkdown(`**${canonical}**${key !== canonical && !legacy ? ` (alias \`${key}\`)` : ''}\n\n`);
+    if (d.summary) md.appendMarkdown(`${d.summary}\n\n`);
+    if (d.rows.length > 0) md.appendMarkdown(`| | |\n|---|---|\n${d.rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`).join('\n')}\n`);
     if (live !== undefined) md.appendMarkdown(`\nLive value on ${ctx.hostLabel ?? 'the host'}: \`${live}\`${live.trim() !== line.value.text.trim() ? ' (differs from this line)' : ''}\n`);
-    md.appendMarkdown(`\n[Kernel documentation](${KERNEL_DOC_URL})`);
+    md.appendMarkdown(`\n[Kernel documentation](${kernelDocUrl(canonical)})`);
     return new vscode.Hover(md, new vscode.Range(pos.line, line.key.start, pos.line, line.key.end));
   }
 
@@ -174,8 +180,9 @@ export class SysctlLanguage implements vscode.Disposable {
       if (!CATALOG.has(key)) continue;
       const live = ctx.liveValue ? await ctx.liveValue(key) : ctx.host?.liveValues?.get(key);
       if (live === undefined) continue;
-      const fileInt = parseKernelInt(a.value.text);
-      if ((fileInt ? String(fileInt.value) : a.value.text.trim()) === live.trim()) continue;
+      // `7200 # note` holds 7200: compare what the kernel would hold, not the text.
+      const written = kernelWrite(key, a.value.text);
+      if (written.accepted && normalizeLiveValue(written.applied) === normalizeLiveValue(live)) continue;
       const hint = new vscode.InlayHint(new vscode.Position(a.line, a.text.length), `  live: ${live}`, vscode.InlayHintKind.Parameter);
       hint.tooltip = `The live value on ${ctx.hostLabel ?? 'the host'} differs from this line.`;
       hint.paddingLeft = true;
@@ -210,6 +217,12 @@ export class SysctlLanguage implements vscode.Disposable {
           if (lines.length > 0) action.command = { command: 'conntrack-doctor.offerApplyLines', title: 'Offer to apply on the host', arguments: [doc.uri.toString(), lines] };
         }
         actions.push(action);
+        if (state.ctx.host && doc.uri.scheme !== 'file') {
+          const exportAction = new vscode.CodeAction(`${fx.title}: ${EXPORT_ANSIBLE_TITLE}`, vscode.CodeActionKind.QuickFix);
+          exportAction.diagnostics = [diag];
+          exportAction.command = { command: EXPORT_ANSIBLE_COMMAND, title: EXPORT_ANSIBLE_TITLE, arguments: [{ kind: 'lint-fix', uri: doc.uri.toString(), fix: fx }] };
+          actions.push(exportAction);
+        }
       }
       actions.push(this.disableAction(doc, diag, code));
       const docAction = new vscode.CodeAction(`Show documentation for ${code}`, vscode.CodeActionKind.QuickFix);
@@ -243,12 +256,14 @@ export class SysctlLanguage implements vscode.Disposable {
     for (const f of fx.files ?? []) {
       const uri = ctx.uriFor(f.path);
       const existing = await this.existingContent(uri, f.path, ctx);
+      const after = lintFixFileContent(existing, f.content);
+      if (after === undefined) continue;
       if (existing === undefined) {
-        edit.createFile(uri, { ignoreIfExists: true, contents: new TextEncoder().encode(f.content) });
-      } else if (!existing.includes(f.content.trim())) {
+        edit.createFile(uri, { ignoreIfExists: true, contents: new TextEncoder().encode(after) });
+      } else {
         const lines = existing.split('\n');
         const last = lines.length - 1;
-        edit.insert(uri, new vscode.Position(last, lines[last]?.length ?? 0), `${existing.endsWith('\n') || existing === '' ? '' : '\n'}${f.content}`);
+        edit.insert(uri, new vscode.Position(last, lines[last]?.length ?? 0), after.slice(existing.length));
       }
     }
     return edit;
@@ -278,7 +293,7 @@ export class SysctlLanguage implements vscode.Disposable {
       const fx = f.fixes.find((x) => x.preferred && (x.files ?? []).length === 0);
       if (!fx) continue;
       const ranges = fx.edits.map((e) => toRange(e.range));
-      if (ranges.some((r) => taken.some((t) => t.intersection(r) !== undefined && !(t.isEmpty && r.isEmpty && !t.isEqual(r))))) continue;
+      if (ranges.some((r) => taken.some((t) => editsConflict(t, r)))) continue;
       taken.push(...ranges);
       chosen.push(fx);
     }
@@ -296,4 +311,18 @@ export class SysctlLanguage implements vscode.Disposable {
     const line = doc.getText().split('\n').findIndex((l) => l === `## ${code}`);
     await vscode.window.showTextDocument(doc, { selection: new vscode.Range(Math.max(0, line), 0, Math.max(0, line), 0), preview: true });
   }
+}
+
+/**
+ * Two edits of one fix-all conflict when they overlap, when an insertion lands strictly inside
+ * the other's range, or when both insert at the same place. Edits that only touch (deleting a
+ * line up to the start of the next, and inserting at that start) do not.
+ */
+function editsConflict(a: vscode.Range, b: vscode.Range): boolean {
+  const i = a.intersection(b);
+  if (!i) return false;
+  if (!i.isEmpty) return true;
+  if (a.isEmpty && b.isEmpty) return a.isEqual(b);
+  const [insert, other] = a.isEmpty ? [a, b] : b.isEmpty ? [b, a] : [undefined, undefined];
+  return insert !== undefined && other !== undefined && insert.start.isAfter(other.start) && insert.start.isBefore(other.end);
 }

@@ -233,7 +233,7 @@ test('memory: a max beyond the budget', () => {
 test('files: boot persistence, drift and refused lines come from the host files', () => {
   const s = healthy({
     conntrackModule: 'module',
-    sysctlFiles: [{ path: '/etc/sysctl.d/90-ct.conf', content: 'net.netfilter.nf_conntrack_max = 524288\nnet.netfilter.nf_conntrack_tcp_timeout_close_wait = 60 # default\n' }],
+    sysctlFiles: [{ path: '/etc/sysctl.d/90-ct.conf', content: 'net.netfilter.nf_conntrack_max = 524288\nnet.netfilter.nf_conntrack_tcp_timeout_close_wait = 60#default\n' }],
     modulesLoad: [],
     modprobe: [],
   });

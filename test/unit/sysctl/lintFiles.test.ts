@@ -44,12 +44,17 @@ test('same-name files: /etc shadows /usr/lib; /dev/null masks; /lib/sysctl.d is 
 });
 
 test('winner: last accepted write; a refused later value leaves the earlier one', () => {
-  const parsed = parseFiles([
+  // `200000#bigger` is refused (the kernel needs a blank after the number); `200000 # bigger` is applied as 200000.
+  const refused = parseFiles([
+    { path: '/etc/sysctl.d/10-a.conf', content: `${MAX} = 100000\n` },
+    { path: '/etc/sysctl.d/20-b.conf', content: `${MAX} = 200000#bigger\n` },
+  ]);
+  assert.equal(winner(computePrecedence('systemd', refused), MAX)?.path, '/etc/sysctl.d/10-a.conf');
+  const applied = parseFiles([
     { path: '/etc/sysctl.d/10-a.conf', content: `${MAX} = 100000\n` },
     { path: '/etc/sysctl.d/20-b.conf', content: `${MAX} = 200000 # bigger\n` },
   ]);
-  const w = winner(computePrecedence('systemd', parsed), MAX);
-  assert.equal(w?.path, '/etc/sysctl.d/10-a.conf');
+  assert.equal(winner(computePrecedence('systemd', applied), MAX)?.path, '/etc/sysctl.d/20-b.conf');
   const alias = winner(computePrecedence('systemd', parseFiles([{ path: '/etc/sysctl.d/30-c.conf', content: 'net.nf_conntrack_max = 5\n' }])), MAX);
   assert.equal(alias?.assignment.value.text, '5');
 });

@@ -43,6 +43,17 @@ const cases: Case[] = [
   { code: 'max-unlimited', yes: 'net.netfilter.nf_conntrack_max = 0\n', line: 1, no: 'net.netfilter.nf_conntrack_max = 262144\n' },
   { code: 'unknown-key', yes: 'net.netfilter.nf_conntrack_tcp_timeout_establised = 3600\n', line: 1, no: 'net.netfilter.nf_conntrack_tcp_timeout_established = 3600\n' },
   { code: 'legacy-key', yes: 'net.ipv4.netfilter.ip_conntrack_max = 65536\n', line: 1, no: 'net.netfilter.nf_conntrack_max = 65536\n' },
+  { code: 'removed-key', yes: 'net.ipv4.tcp_tw_recycle = 0\n', line: 1, no: 'net.ipv4.tcp_tw_reuse = 1\n' },
+  {
+    code: 'tcp-tw-recycle',
+    yes: 'net.ipv4.tcp_tw_recycle = 1\n',
+    line: 1,
+    no: 'net.ipv4.tcp_tw_recycle = 0\n',
+    options: { context: { liveKeys: new Set(['net.ipv4.tcp_tw_recycle']) } },
+    noOptions: { context: { liveKeys: new Set(['net.ipv4.tcp_tw_recycle']) } },
+  },
+  { code: 'pages-not-bytes', yes: 'net.ipv4.tcp_mem = 4096 87380 16777216\n', line: 1, no: 'net.ipv4.tcp_mem = 188058 250744 376116\n' },
+  { code: 'unrendered-template', yes: '{% for k, v in sysctl.items() %}\n{{ k }} = {{ v }}\n{% endfor %}\n', line: 1, no: 'vm.swappiness = 10\n' },
   { code: 'key-alias', yes: 'net.nf_conntrack_max = 262144\n', line: 1, no: 'net.netfilter.nf_conntrack_max = 262144\n' },
   { code: 'read-only-key', yes: 'net.netfilter.nf_conntrack_count = 5\n', line: 1, no: 'net.netfilter.nf_conntrack_expect_max = 4096\n' },
   { code: 'duplicate-key', yes: 'vm.swappiness = 1\nvm.swappiness = 10\n', line: 1, no: 'vm.swappiness = 1\nvm.dirty_ratio = 10\n' },
@@ -106,12 +117,13 @@ test('every rule has a positive case here', () => {
   for (const code of RULES.keys()) if (code !== 'overridden' && code !== 'file-not-loaded') assert.ok(covered.has(code), `no case for ${code}`);
 });
 
-test('keys outside the catalog are never unknown offline, but are with the host key list', () => {
+test('offline, every key is judged against the key catalogue; with a host, its key list decides', () => {
   const text = 'vm.swappiness = 10\nfs.file-max = 2097152\nkernel.nosuchthing = 1\n';
-  assert.equal(lint(text).length, 0);
-  const live = new Set(['vm.swappiness', 'fs.file-max']);
+  assert.deepEqual(lint(text).map((x) => `${x.code}@${x.range.startLine + 1}`), ['unknown-key@3']);
+  const live = new Set(['vm.swappiness', 'kernel.nosuchthing']);
   const f = lint(text, { context: { liveKeys: live } });
-  assert.deepEqual(f.map((x) => `${x.code}@${x.range.startLine + 1}`), ['unknown-key@3']);
+  // the host lacks fs.file-max (say, a container without it) and has the vendor key: the host wins
+  assert.deepEqual(f.map((x) => `${x.code}@${x.range.startLine + 1}`), ['unknown-key@2']);
 });
 
 test('with the host key list, a catalog key missing on that kernel is unknown there', () => {
@@ -132,7 +144,9 @@ test('did-you-mean fix renames the key', () => {
 test('inline comment fix moves the comment above and keeps the value', () => {
   const text = '  net.netfilter.nf_conntrack_max = 262144 # raised after outage\n';
   const f = lint(text).find((x) => x.code === 'inline-comment');
-  assert.equal(f?.severity, 'error');
+  // one-number key: applied as 262144 by accident, so a warning that says so
+  assert.equal(f?.severity, 'warning');
+  assert.match(f?.message ?? '', /applies 262144 and never reads the rest/);
   const fix = f?.fixes[0];
   assert.ok(fix?.preferred);
   assert.equal(applyTextEdits(text, fix.edits), '  # raised after outage\n  net.netfilter.nf_conntrack_max = 262144\n');
@@ -140,11 +154,31 @@ test('inline comment fix moves the comment above and keeps the value', () => {
   assert.equal(lint(applyTextEdits(text, fix.edits)).length, 0);
 });
 
-test('inline comment on a string key is a warning (the comment is written as part of the value)', () => {
-  const f = lint('kernel.domainname = example.com ; note\n');
-  assert.equal(f.length, 1);
-  assert.equal(f[0]?.code, 'inline-comment');
-  assert.equal(f[0]?.severity, 'warning');
+test('inline comment: the severity and the message say which case the line is in', () => {
+  const one = (text: string): LintFinding | undefined => {
+    const f = lint(text);
+    return f.find((x) => x.code === 'inline-comment');
+  };
+  // a string key stores the comment as part of its value: a real failure
+  const str = one('kernel.domainname = example.com ; note\n');
+  assert.equal(str?.severity, 'error');
+  assert.match(str?.message ?? '', /stores `example\.com ; note`, comment included/);
+  // glued to the number: refused
+  const glued = one('net.netfilter.nf_conntrack_udp_timeout = 45#glued\n');
+  assert.equal(glued?.severity, 'error');
+  assert.match(glued?.message ?? '', /refuses the value \(Invalid argument\)/);
+  // a two-number key given one number and a comment: the comment is read as the second number
+  const short = one('net.ipv4.ip_local_port_range = 20000 # x\n');
+  assert.equal(short?.severity, 'error');
+  assert.match(short?.message ?? '', /takes 2 numbers and the comment is read as number 2/);
+  // the same key with both numbers: applied, fragile
+  const full = one('net.ipv4.ip_local_port_range = 20000 60999 # x\n');
+  assert.equal(full?.severity, 'warning');
+  assert.match(full?.message ?? '', /applies 20000 60999/);
+  // one-number key: applied
+  const est = one('net.netfilter.nf_conntrack_tcp_timeout_established = 7200 # raised\n');
+  assert.equal(est?.severity, 'warning');
+  assert.match(est?.message ?? '', /applies 7200/);
 });
 
 test('shorthand values get a did-you-mean number', () => {
@@ -161,10 +195,12 @@ test('duplicate: the earlier line is dead (unnecessary) and removing it is the f
   assert.equal(applyTextEdits(text, f?.fixes[0]?.edits ?? []), 'vm.swappiness = 10\n');
 });
 
-test('a later line the kernel refuses does not make the earlier line dead', () => {
-  const f = lint('net.netfilter.nf_conntrack_max = 131072\nnet.netfilter.nf_conntrack_max = 262144 # raised\n');
-  assert.ok(!has(f, 'duplicate-key'));
-  assert.ok(has(f, 'inline-comment', 2));
+test('a later line the kernel refuses does not make the earlier line dead; one it applies does', () => {
+  const refused = lint('net.netfilter.nf_conntrack_max = 131072\nnet.netfilter.nf_conntrack_max = 262144#raised\n');
+  assert.ok(!has(refused, 'duplicate-key'));
+  assert.ok(has(refused, 'inline-comment', 2));
+  const applied = lint('net.netfilter.nf_conntrack_max = 131072\nnet.netfilter.nf_conntrack_max = 262144 # raised\n');
+  assert.ok(has(applied, 'duplicate-key', 1));
 });
 
 test('established timeout under table pressure becomes an error', () => {
