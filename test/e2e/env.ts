@@ -17,7 +17,7 @@ import { run, startHost, type TestHost } from '../../harness/host/testHost';
 import { waitForWorkbench } from '../../harness/vscode/workbenchUi';
 
 /** The test host's name (ctd-host up e2e → network namespace ctd-e2e). */
-export const HOST_NAME = 'e2e';
+export const HOST_NAME = process.env['CTD_E2E_HOST'] ?? 'e2e'; // another name lets two runs share a machine
 /** Its alias in the ssh_config the extension reads (and the label of its tree row). */
 export const HOST_ALIAS = 'e2e-host';
 /** Screenshots and, after a failure, logs. */
