@@ -92,6 +92,21 @@ interface RunCache {
 
 interface Emit {
   (code: RuleCode, line: SysctlLine, range: Range, message: string, extra?: { severity?: Severity; fixes?: LintFix[]; unnecessary?: boolean; related?: RelatedLocation[] }): void;
+  /** False once the line is found dead: advice (ADVICE) about it would be dropped, so checks skip building it. */
+  advises(line: SysctlLine): boolean;
+}
+
+/** Shared by every finding without fixes or related locations, and one doc reference per rule: a mistake-heavy file has thousands. */
+const NO_FIXES: readonly LintFix[] = Object.freeze([]);
+const NO_RELATED: readonly RelatedLocation[] = Object.freeze([]);
+const DOCS = new Map<RuleCode, DocRef>();
+function docOf(code: RuleCode): DocRef {
+  let d = DOCS.get(code);
+  if (!d) {
+    d = Object.freeze(ruleDoc(code));
+    DOCS.set(code, d);
+  }
+  return d;
 }
 
 function replaceSpan(line: number, start: number, end: number, newText: string): TextEdit {
@@ -135,26 +150,21 @@ export function lintFiles(files: readonly SysctlFile[], options: LintOptions = {
     // Lines found dead (a duplicate, overridden under every loader) before the value checks run:
     // advice about their values would be noise, so it is never built.
     const dead = new Set<number>();
-    const emit: Emit = (code, line, range, message, extra = {}) => {
+    const emit: Emit = Object.assign((code: RuleCode, line: SysctlLine, range: Range, message: string, extra: Parameters<Emit>[4] = {}) => {
       if (dead.has(line.line) && ADVICE.has(code)) return;
       const meta = RULES.get(code);
       if (!meta) throw new Error(`unknown rule ${code}`);
       const above = lines[line.line - 1];
       if (above?.kind === 'comment' && suppressedCodes(above).has(code)) return;
       if (extra.unnecessary) dead.add(line.line);
-      findings.push({
-        path: file.path,
-        code,
-        ...(line.kind === 'assignment' || line.kind === 'exclusion' ? { key: line.normalizedKey } : {}),
-        severity: extra.severity ?? meta.severity,
-        message,
-        range,
-        unnecessary: extra.unnecessary ?? false,
-        fixes: extra.fixes ?? [],
-        related: extra.related ?? [],
-        doc: ruleDoc(code),
-      });
-    };
+      const severity = extra.severity ?? meta.severity;
+      const unnecessary = extra.unnecessary ?? false;
+      const fixes = extra.fixes && extra.fixes.length > 0 ? extra.fixes : NO_FIXES;
+      const related = extra.related && extra.related.length > 0 ? extra.related : NO_RELATED;
+      findings.push(line.kind === 'assignment' || line.kind === 'exclusion'
+        ? { path: file.path, code, key: line.normalizedKey, severity, message, range, unnecessary, fixes, related, doc: docOf(code) }
+        : { path: file.path, code, severity, message, range, unnecessary, fixes, related, doc: docOf(code) });
+    }, { advises: (line: SysctlLine) => !dead.has(line.line) });
     // A file in a loader directory without `.conf` (README.sysctl, a backup) is read by no loader:
     // only say so (file-not-loaded, when it has settings), do not lint its lines.
     if (isLoaderPath(file.path) && file.path !== SYSCTL_CONF && !file.path.endsWith('.conf')) {
@@ -403,7 +413,7 @@ function checkIntegers(a: Assignment, text: string, shape: ValueShape, known: Sy
 }
 
 function checkOctal(a: Assignment, values: readonly KernelInt[], emit: Emit, range: Range, reportOnly: boolean): void {
-  if (!values.some((v) => v.form === 'octal')) return;
+  if (!emit.advises(a) || !values.some((v) => v.form === 'octal')) return;
   const written = a.value.text.split(/\s+/);
   const asRead = values.map((v) => String(v.value)).join(' ');
   const meant = written.slice(0, values.length).map((w) => w.replace(/^(-?)0+(?=\d)/, '$1')).join(' ');
@@ -463,6 +473,7 @@ function checkInteger(
     emit('out-of-range', a, range, `\`${info.key}\` accepts ${range_}; ${v} is refused by the kernel.`);
     return;
   }
+  if (!emit.advises(a)) return; // every check below is advice
   const key = info.key;
   if (info.unit === 'seconds' && v > MAX_PORTABLE_TIMEOUT) {
     emit('timeout-not-portable', a, range, `${formatInt(v)} s is above ${formatInt(MAX_PORTABLE_TIMEOUT)} s (INT_MAX / 1000): kernels built with HZ=1000 refuse it.`);
@@ -572,7 +583,6 @@ function checkDuplicates(lines: readonly SysctlLine[], emit: Emit, template: Tem
     emit('duplicate-key', l, lineRange(l), `\`${l.normalizedKey}\` is set again on line ${winner.line + 1} (\`${winner.value.text}\`), which wins: this line has no effect.`, {
       unnecessary: true,
       fixes: [fix('Remove this line', [deleteLine(l.line)], true)],
-      related: [],
     });
   }
 }
