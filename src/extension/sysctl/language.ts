@@ -19,6 +19,7 @@ import { kernelWrite, normalizeLiveValue } from '../../core/sysctl/kernelWrite';
 import type { Range as CoreRange, Severity } from '../../core/types';
 import { documentContext, type DocumentContext } from './context';
 import { registerEditorProviders } from './editorProviders';
+import { capFindings, hiddenFindingsMessage } from './findingCap';
 import { readSettings } from '../settings';
 import type { CommandSpec } from '../commands';
 import { log } from '../log';
@@ -126,7 +127,15 @@ export class SysctlLanguage implements vscode.Disposable {
     });
     if (doc.isClosed || doc.version !== version) return findings; // a newer run will publish
     this.state.set(doc.uri.toString(), { version, findings, ctx });
-    this.collection.set(doc.uri, findings.map((f) => this.toDiagnostic(f, ctx)));
+    // Every finding stays in the state (fix-all, quick fixes); the window gets the most severe few hundred.
+    const { shown, hidden } = capFindings(findings);
+    const diagnostics = shown.map((f) => this.toDiagnostic(f, ctx));
+    if (hidden > 0) {
+      const more = new vscode.Diagnostic(new vscode.Range(0, 0, 0, doc.lineAt(0).text.length), hiddenFindingsMessage(findings.length, hidden), vscode.DiagnosticSeverity.Information);
+      more.source = DIAGNOSTIC_SOURCE;
+      diagnostics.push(more);
+    }
+    this.collection.set(doc.uri, diagnostics);
     return findings;
   }
 
