@@ -147,5 +147,5 @@ describe('sysctl files in the editor', () => {
     } finally {
       rmSync(join(dir, '..', '..'), { recursive: true, force: true });
     }
-  });
+  }, { timeoutMs: 90_000 });
 });
