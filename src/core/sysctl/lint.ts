@@ -15,7 +15,7 @@ import {
 import { KEY_CATALOG_KERNEL, KEY_CATALOG_SOURCE_RELEASE, lookupSysctl, suggestSysctlKey, type SysctlKeyInfo } from './keyCatalog';
 import { kernelWrite, normalizeLiveValue, valueShape, type ValueShape } from './kernelWrite';
 import { detectTemplate, type TemplateInfo } from './template';
-import { LOADERS, SYSCTL_CONF, computePrecedence, effectiveOf, resolveLink, writeFails, isLoaderPath, isVendorPath, loaderLabel, planLoader, type Loader, type Occurrence, type ParsedSysctlFile, type SysctlFile } from './loaders';
+import { LOADERS, SYSCTL_CONF, computePrecedences, keyedAssignments, effectiveOf, resolveLink, isLoaderPath, isVendorPath, loaderLabel, planLoader, type Loader, type Occurrence, type ParsedSysctlFile, type Precedence, type SysctlFile } from './loaders';
 import { MODULES_LOAD_FILE, MODPROBE_FILE, OPENWRT_MODULES_DIR, OPENWRT_MODULES_FILE, conntrackLoadedBy, configuredHashsize, type BootFacts } from './boot';
 import { RULES, ruleDoc, type RuleCode } from './rules';
 import { MAX_VALUE_LENGTH, inlineCommentOffset, lineRange, parseSysctl, spanRange, suppressedCodes, type Assignment, type SysctlLine } from './syntax';
@@ -92,6 +92,21 @@ interface RunCache {
 
 interface Emit {
   (code: RuleCode, line: SysctlLine, range: Range, message: string, extra?: { severity?: Severity; fixes?: LintFix[]; unnecessary?: boolean; related?: RelatedLocation[] }): void;
+  /** False once the line is found dead: advice (ADVICE) about it would be dropped, so checks skip building it. */
+  advises(line: SysctlLine): boolean;
+}
+
+/** Shared by every finding without fixes or related locations, and one doc reference per rule: a mistake-heavy file has thousands. */
+const NO_FIXES: readonly LintFix[] = Object.freeze([]);
+const NO_RELATED: readonly RelatedLocation[] = Object.freeze([]);
+const DOCS = new Map<RuleCode, DocRef>();
+function docOf(code: RuleCode): DocRef {
+  let d = DOCS.get(code);
+  if (!d) {
+    d = Object.freeze(ruleDoc(code));
+    DOCS.set(code, d);
+  }
+  return d;
 }
 
 function replaceSpan(line: number, start: number, end: number, newText: string): TextEdit {
@@ -117,7 +132,9 @@ export function lintFiles(files: readonly SysctlFile[], options: LintOptions = {
   const loaders = options.loaders ?? LOADERS;
   const ctx = options.context ?? {};
   const targets = new Set(options.targets ?? parsed.map((f) => f.path));
-  const precedence = new Map(loaders.map((l) => [l, computePrecedence(l, parsed)] as const));
+  // Built on first use: a file linted alone (the editor offline) needs no index of who wins.
+  let precedenceIndex: Map<Loader, Precedence> | undefined;
+  const precedence = (): Map<Loader, Precedence> => (precedenceIndex ??= computePrecedences(loaders, parsed));
   const findings: LintFinding[] = [];
   const cache: RunCache = {
     suggestions: new Map(),
@@ -133,25 +150,21 @@ export function lintFiles(files: readonly SysctlFile[], options: LintOptions = {
     // Lines found dead (a duplicate, overridden under every loader) before the value checks run:
     // advice about their values would be noise, so it is never built.
     const dead = new Set<number>();
-    const emit: Emit = (code, line, range, message, extra = {}) => {
+    const emit: Emit = Object.assign((code: RuleCode, line: SysctlLine, range: Range, message: string, extra: Parameters<Emit>[4] = {}) => {
       if (dead.has(line.line) && ADVICE.has(code)) return;
       const meta = RULES.get(code);
       if (!meta) throw new Error(`unknown rule ${code}`);
-      if (suppressedCodes(lines[line.line - 1]).has(code)) return;
+      const above = lines[line.line - 1];
+      if (above?.kind === 'comment' && suppressedCodes(above).has(code)) return;
       if (extra.unnecessary) dead.add(line.line);
-      findings.push({
-        path: file.path,
-        code,
-        ...(line.kind === 'assignment' || line.kind === 'exclusion' ? { key: line.normalizedKey } : {}),
-        severity: extra.severity ?? meta.severity,
-        message,
-        range,
-        unnecessary: extra.unnecessary ?? false,
-        fixes: extra.fixes ?? [],
-        related: extra.related ?? [],
-        doc: ruleDoc(code),
-      });
-    };
+      const severity = extra.severity ?? meta.severity;
+      const unnecessary = extra.unnecessary ?? false;
+      const fixes = extra.fixes && extra.fixes.length > 0 ? extra.fixes : NO_FIXES;
+      const related = extra.related && extra.related.length > 0 ? extra.related : NO_RELATED;
+      findings.push(line.kind === 'assignment' || line.kind === 'exclusion'
+        ? { path: file.path, code, key: line.normalizedKey, severity, message, range, unnecessary, fixes, related, doc: docOf(code) }
+        : { path: file.path, code, severity, message, range, unnecessary, fixes, related, doc: docOf(code) });
+    }, { advises: (line: SysctlLine) => !dead.has(line.line) });
     // A file in a loader directory without `.conf` (README.sysctl, a backup) is read by no loader:
     // only say so (file-not-loaded, when it has settings), do not lint its lines.
     if (isLoaderPath(file.path) && file.path !== SYSCTL_CONF && !file.path.endsWith('.conf')) {
@@ -162,10 +175,11 @@ export function lintFiles(files: readonly SysctlFile[], options: LintOptions = {
     if (template) checkTemplate(file, template, emit);
     // Lines whose value the kernel refuses: they set nothing, so they never win or make others dead.
     const refused = new Set<number>();
-    for (const l of lines) if (l.kind === 'assignment' && !l.glob && writeFails(l)) refused.add(l.line);
+    for (const k of keyedAssignments(file.doc)) if (!k.accepted) refused.add(k.assignment.line);
     checkDuplicates(lines, emit, template, refused);
     if (isLoaderPath(file.path)) {
-      checkPrecedence(file, precedence, emit, refused);
+      // Alone, a file's last accepted line for a key is what every loader reading it applies: nothing overrides it.
+      if (parsed.length > 1) checkPrecedence(file, precedence(), emit, refused);
       checkLoaded(file, parsed, loaders, emit);
     }
     for (const line of lines) {
@@ -174,7 +188,7 @@ export function lintFiles(files: readonly SysctlFile[], options: LintOptions = {
       else if (line.kind === 'assignment') checkAssignment(line, emit, ctx, options, parsed, cache);
     }
     if (options.boot) checkBoot(file, options.boot, emit, file.doc.eol);
-    if (ctx.liveValues) checkDrift(file, precedence, ctx.liveValues, emit, ctx.initialNetns === false);
+    if (ctx.liveValues) checkDrift(file, precedence(), ctx.liveValues, emit, ctx.initialNetns === false);
   }
   return findings.sort(
     (a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) || a.range.startLine - b.range.startLine || a.range.startCol - b.range.startCol || (a.code < b.code ? -1 : 1),
@@ -399,7 +413,7 @@ function checkIntegers(a: Assignment, text: string, shape: ValueShape, known: Sy
 }
 
 function checkOctal(a: Assignment, values: readonly KernelInt[], emit: Emit, range: Range, reportOnly: boolean): void {
-  if (!values.some((v) => v.form === 'octal')) return;
+  if (!emit.advises(a) || !values.some((v) => v.form === 'octal')) return;
   const written = a.value.text.split(/\s+/);
   const asRead = values.map((v) => String(v.value)).join(' ');
   const meant = written.slice(0, values.length).map((w) => w.replace(/^(-?)0+(?=\d)/, '$1')).join(' ');
@@ -459,6 +473,7 @@ function checkInteger(
     emit('out-of-range', a, range, `\`${info.key}\` accepts ${range_}; ${v} is refused by the kernel.`);
     return;
   }
+  if (!emit.advises(a)) return; // every check below is advice
   const key = info.key;
   if (info.unit === 'seconds' && v > MAX_PORTABLE_TIMEOUT) {
     emit('timeout-not-portable', a, range, `${formatInt(v)} s is above ${formatInt(MAX_PORTABLE_TIMEOUT)} s (INT_MAX / 1000): kernels built with HZ=1000 refuse it.`);
@@ -568,16 +583,16 @@ function checkDuplicates(lines: readonly SysctlLine[], emit: Emit, template: Tem
     emit('duplicate-key', l, lineRange(l), `\`${l.normalizedKey}\` is set again on line ${winner.line + 1} (\`${winner.value.text}\`), which wins: this line has no effect.`, {
       unnecessary: true,
       fixes: [fix('Remove this line', [deleteLine(l.line)], true)],
-      related: [],
     });
   }
 }
 
-function checkPrecedence(file: ParsedSysctlFile, precedence: ReadonlyMap<Loader, ReturnType<typeof computePrecedence>>, emit: Emit, refused: ReadonlySet<number>): void {
+function checkPrecedence(file: ParsedSysctlFile, precedence: ReadonlyMap<Loader, Precedence>, emit: Emit, refused: ReadonlySet<number>): void {
   // For each key this file sets (its effective line), who wins under each loader that reads the file?
   const mine = new Map<string, Assignment>();
-  for (const l of file.doc.lines) if (l.kind === 'assignment' && !l.glob && !refused.has(l.line)) mine.set(canonicalKey(l.normalizedKey), l);
+  for (const k of keyedAssignments(file.doc)) if (!refused.has(k.assignment.line)) mine.set(k.key, k.assignment);
   for (const [key, l] of mine) {
+    if (!lostSomewhere(precedence, key, file.path, l)) continue; // the usual case: this line wins wherever it is read
     const readers: Loader[] = [];
     const lost: { loader: Loader; winner: Occurrence }[] = [];
     for (const [loader, p] of precedence) {
@@ -617,6 +632,17 @@ function checkPrecedence(file: ParsedSysctlFile, precedence: ReadonlyMap<Loader,
   }
 }
 
+/** True when a loader reads this line and another line wins there (no allocation: most lines win everywhere). */
+function lostSomewhere(precedence: ReadonlyMap<Loader, Precedence>, key: string, path: string, l: Assignment): boolean {
+  for (const p of precedence.values()) {
+    const occ = p.byKey.get(key);
+    const win = effectiveOf(occ);
+    if (!occ || !win || (win.contentPath === path && win.assignment.line === l.line)) continue;
+    if (occ.some((o) => o.contentPath === path && o.assignment.line === l.line)) return true;
+  }
+  return false;
+}
+
 function checkLoaded(file: ParsedSysctlFile, files: readonly ParsedSysctlFile[], loaders: readonly Loader[], emit: Emit): void {
   const first = file.doc.lines.find((l): l is Assignment => l.kind === 'assignment');
   if (!first) return;
@@ -652,7 +678,7 @@ function checkBoot(file: ParsedSysctlFile, boot: BootFacts, emit: Emit, eol: str
   });
 }
 
-function checkDrift(file: ParsedSysctlFile, precedence: ReadonlyMap<Loader, ReturnType<typeof computePrecedence>>, live: ReadonlyMap<string, string>, emit: Emit, inNetns: boolean): void {
+function checkDrift(file: ParsedSysctlFile, precedence: ReadonlyMap<Loader, Precedence>, live: ReadonlyMap<string, string>, emit: Emit, inNetns: boolean): void {
   for (const l of file.doc.lines) {
     if (l.kind !== 'assignment' || l.glob) continue;
     const key = canonicalKey(l.normalizedKey);

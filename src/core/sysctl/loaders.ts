@@ -9,7 +9,7 @@
  *   /etc/sysctl.conf LAST (so it beats every sysctl.d file, and is applied twice when the
  *   99-sysctl.conf link exists).
  */
-import { assignments, parseSysctl, type Assignment, type SysctlDocument } from './syntax';
+import { parseSysctl, type Assignment, type SysctlDocument } from './syntax';
 import { canonicalKey, lookupKey } from './catalog';
 import { writeAccepted } from './kernelWrite';
 
@@ -160,23 +160,72 @@ export interface Precedence {
   readonly byKey: ReadonlyMap<string, readonly Occurrence[]>;
 }
 
-export function computePrecedence(loader: Loader, files: readonly ParsedSysctlFile[]): Precedence {
-  const plan = planLoader(loader, files);
+/** One assignment with what precedence needs of it: its canonical key and whether the kernel accepts its value. */
+export interface KeyedAssignment {
+  readonly key: string;
+  readonly assignment: Assignment;
+  readonly accepted: boolean;
+}
+
+/**
+ * A document's explicit (non-glob) assignments, keyed, computed once per parsed document: the
+ * linter and each loader's precedence ask for the same lines (a 10,000-line file asked three
+ * times per line before).
+ */
+const keyedByDoc = new WeakMap<SysctlDocument, readonly KeyedAssignment[]>();
+
+export function keyedAssignments(doc: SysctlDocument): readonly KeyedAssignment[] {
+  let list = keyedByDoc.get(doc);
+  if (!list) {
+    const out: KeyedAssignment[] = [];
+    for (const asg of doc.lines) {
+      if (asg.kind !== 'assignment' || asg.glob) continue;
+      out.push({ key: canonicalKey(asg.normalizedKey), assignment: asg, accepted: !writeFails(asg) });
+    }
+    list = out;
+    keyedByDoc.set(doc, list);
+  }
+  return list;
+}
+
+function byKeyOf(plan: LoaderPlan, files: readonly ParsedSysctlFile[]): Map<string, Occurrence[]> {
   const byPath = new Map(files.map((f) => [f.path, f] as const));
   const byKey = new Map<string, Occurrence[]>();
   for (const a of plan.applied) {
     // A link's lines live in its target when we have it, else in the content read through the link.
     const file = byPath.get(a.contentPath) ?? byPath.get(a.path);
     if (!file) continue;
-    for (const asg of assignments(file.doc)) {
-      if (asg.glob) continue;
-      const key = canonicalKey(asg.normalizedKey);
-      const list = byKey.get(key) ?? [];
-      list.push({ path: a.path, contentPath: file.path, assignment: asg, accepted: !writeFails(asg) });
-      byKey.set(key, list);
+    for (const k of keyedAssignments(file.doc)) {
+      const occ: Occurrence = { path: a.path, contentPath: file.path, assignment: k.assignment, accepted: k.accepted };
+      const list = byKey.get(k.key);
+      if (list) list.push(occ);
+      else byKey.set(k.key, [occ]);
     }
   }
-  return { plan, byKey };
+  return byKey;
+}
+
+export function computePrecedence(loader: Loader, files: readonly ParsedSysctlFile[]): Precedence {
+  const plan = planLoader(loader, files);
+  return { plan, byKey: byKeyOf(plan, files) };
+}
+
+function sameApplied(a: LoaderPlan, b: LoaderPlan): boolean {
+  return a.applied.length === b.applied.length && a.applied.every((x, i) => x.path === b.applied[i]?.path && x.contentPath === b.applied[i]?.contentPath);
+}
+
+/**
+ * Precedence under each loader. Loaders that apply the same files in the same order (the usual
+ * case: no /etc/sysctl.conf, nothing in /lib/sysctl.d) share one key index.
+ */
+export function computePrecedences(loaders: readonly Loader[], files: readonly ParsedSysctlFile[]): Map<Loader, Precedence> {
+  const out = new Map<Loader, Precedence>();
+  for (const loader of loaders) {
+    const plan = planLoader(loader, files);
+    const twin = [...out.values()].find((p) => sameApplied(p.plan, plan));
+    out.set(loader, { plan, byKey: twin ? twin.byKey : byKeyOf(plan, files) });
+  }
+  return out;
 }
 
 /**

@@ -19,6 +19,7 @@ import { kernelWrite, normalizeLiveValue } from '../../core/sysctl/kernelWrite';
 import type { Range as CoreRange, Severity } from '../../core/types';
 import { documentContext, type DocumentContext } from './context';
 import { registerEditorProviders } from './editorProviders';
+import { capFindings, hiddenFindingsMessage } from './findingCap';
 import { readSettings } from '../settings';
 import type { CommandSpec } from '../commands';
 import { log } from '../log';
@@ -126,7 +127,15 @@ export class SysctlLanguage implements vscode.Disposable {
     });
     if (doc.isClosed || doc.version !== version) return findings; // a newer run will publish
     this.state.set(doc.uri.toString(), { version, findings, ctx });
-    this.collection.set(doc.uri, findings.map((f) => this.toDiagnostic(f, ctx)));
+    // Every finding stays in the state (fix-all, quick fixes); the window gets the most severe few hundred.
+    const { shown, hidden } = capFindings(findings);
+    const diagnostics = shown.map((f) => this.toDiagnostic(f, ctx));
+    if (hidden > 0) {
+      const more = new vscode.Diagnostic(new vscode.Range(0, 0, 0, doc.lineAt(0).text.length), hiddenFindingsMessage(findings.length, hidden), vscode.DiagnosticSeverity.Information);
+      more.source = DIAGNOSTIC_SOURCE;
+      diagnostics.push(more);
+    }
+    this.collection.set(doc.uri, diagnostics);
     return findings;
   }
 
@@ -288,13 +297,26 @@ export class SysctlLanguage implements vscode.Disposable {
   /** Every preferred fix whose edits do not overlap another's (one action). */
   private fixAll(doc: vscode.TextDocument, state: LintState): vscode.CodeAction | undefined {
     const chosen: LintFix[] = [];
-    const taken: vscode.Range[] = [];
+    // Taken ranges by every line they touch: two ranges that meet share a line, so a fix is checked
+    // against its own lines only (VS Code asks on each cursor move; a 10,000-line file has 10,000 fixes).
+    const taken = new Map<number, vscode.Range[]>();
+    const onLines = (r: vscode.Range): vscode.Range[] => {
+      const out: vscode.Range[] = [];
+      for (let l = r.start.line; l <= r.end.line; l++) out.push(...(taken.get(l) ?? []));
+      return out;
+    };
     for (const f of state.findings) {
       const fx = f.fixes.find((x) => x.preferred && (x.files ?? []).length === 0);
       if (!fx) continue;
       const ranges = fx.edits.map((e) => toRange(e.range));
-      if (ranges.some((r) => taken.some((t) => editsConflict(t, r)))) continue;
-      taken.push(...ranges);
+      if (ranges.some((r) => onLines(r).some((t) => editsConflict(t, r)))) continue;
+      for (const r of ranges) {
+        for (let l = r.start.line; l <= r.end.line; l++) {
+          const list = taken.get(l);
+          if (list) list.push(r);
+          else taken.set(l, [r]);
+        }
+      }
       chosen.push(fx);
     }
     if (chosen.length === 0) return undefined;

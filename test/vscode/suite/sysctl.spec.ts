@@ -4,12 +4,15 @@
  * fix-all. Waits for diagnostics events; never sleeps.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { describe, it } from './harness';
 import { waitForEvent } from './waitFor';
+import { MAX_SHOWN_FINDINGS } from '../../../src/extension/sysctl/findingCap';
+import { lintText } from '../../../src/core/sysctl/lint';
+import { mistakeHeavySysctlFile } from '../../../harness/sysctl/largeFiles';
 
 const extensionId = 'conntrack-doctor.conntrack-doctor';
 
@@ -111,4 +114,38 @@ describe('sysctl files in the editor', () => {
     await vscode.commands.executeCommand('workbench.action.files.revert');
     assert.equal(doc.isDirty, false, 'the fixture is still dirty after the revert');
   });
+
+  it('a mistake-heavy 10,000-line file: the most severe findings shown, one line counting the rest, fix-all over all', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ctd-sysctl-big-')), 'etc', 'sysctl.d');
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, '90-big.conf');
+    const text = mistakeHeavySysctlFile();
+    writeFileSync(path, text);
+    try {
+      const all = lintText('/etc/sysctl.d/90-big.conf', text);
+      assert.ok(all.length > MAX_SHOWN_FINDINGS);
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(path));
+      await vscode.window.showTextDocument(doc);
+      const diags = await diagnosticsOf(doc, (d) => d.length > 0);
+      assert.equal(diags.length, MAX_SHOWN_FINDINGS + 1);
+      const more = diags.filter((d) => d.message.includes('not shown'));
+      assert.equal(more.length, 1);
+      assert.equal(more[0]?.severity, vscode.DiagnosticSeverity.Information);
+      assert.equal(more[0]?.source, 'conntrack-doctor');
+      assert.match(more[0]?.message ?? '', new RegExp(`^${(all.length - MAX_SHOWN_FINDINGS).toLocaleString('en-US')} more findings not shown: the editor shows the ${MAX_SHOWN_FINDINGS} most severe of ${all.length.toLocaleString('en-US')}\\.`));
+      // The shown ones are errors (the file has more errors than the cap), the first in the file.
+      const shown = diags.filter((d) => d !== more[0]);
+      assert.ok(shown.every((d) => d.severity === vscode.DiagnosticSeverity.Error));
+      const firstErrors = all.filter((f) => f.severity === 'error').slice(0, MAX_SHOWN_FINDINGS);
+      assert.deepEqual(shown.map((d) => `${d.range.start.line} ${codeOf(d)}`), firstErrors.map((f) => `${f.range.startLine} ${f.code}`));
+      // Fix-all still works on every finding, shown or not.
+      const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, new vscode.Range(0, 0, doc.lineCount, 0), vscode.CodeActionKind.SourceFixAll.value);
+      const fixAll = actions.find((a) => a.kind?.value.startsWith('source.fixAll'));
+      const count = Number(/\((\d+)\)$/.exec(fixAll?.title ?? '')?.[1]);
+      assert.ok(count > MAX_SHOWN_FINDINGS, fixAll?.title);
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    } finally {
+      rmSync(join(dir, '..', '..'), { recursive: true, force: true });
+    }
+  }, { timeoutMs: 90_000 });
 });
