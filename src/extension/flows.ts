@@ -12,7 +12,7 @@ import { applyFix } from '../io/apply';
 import { EXPORT_ANSIBLE_COMMAND, EXPORT_ANSIBLE_TITLE } from './ansible';
 import type { HostEntry, HostManager } from './hosts';
 import { log, showError, showInfoWithLog } from './log';
-import { showReadOnly } from './readOnlyDocs';
+import { closeReadOnly, showReadOnly } from './readOnlyDocs';
 
 /** Progress for anything that may take more than a second; cancellable (an AbortSignal) unless the work must not stop half-way. */
 export async function withProgress<T>(title: string, fn: (signal: AbortSignal) => Promise<T>, cancellable = true): Promise<T> {
@@ -43,8 +43,15 @@ export async function previewAndApply(hosts: HostManager, h: HostEntry, fix: Fix
     void vscode.window.showErrorMessage(`${fix.title}: ${h.label} is not the initial network namespace. nf_conntrack_max and buckets are global and can only be changed on the host itself (here the kernel refuses the write while sysctl still exits 0).`, { modal: true });
     return false;
   }
-  await showReadOnly(`Preview ${fix.title.replace(/[/\\]/g, '_')}.md`, renderPreview(fix, h.label), 'markdown', { preview: true, preserveFocus: false });
-  const answer = await confirmFix(fix, h.label);
+  // Beside the user's editor, not over it (a preview tab would replace the file they had open),
+  // and closed once the question is answered.
+  const preview = await showReadOnly(`Preview ${fix.title.replace(/[/\\]/g, '_')}.md`, renderPreview(fix, h.label), 'markdown', { preview: true, preserveFocus: true, viewColumn: vscode.ViewColumn.Beside });
+  let answer: 'apply' | 'ansible' | undefined;
+  try {
+    answer = await confirmFix(fix, h.label);
+  } finally {
+    await closeReadOnly(preview.document.uri);
+  }
   if (answer === 'ansible') {
     await vscode.commands.executeCommand(EXPORT_ANSIBLE_COMMAND, { host: h, fix });
     return false;
