@@ -263,3 +263,33 @@ export async function waitForWholeTree(page: Page, view: string, accept: (rows: 
     })()`, undefined, { timeout: Math.max(500, Math.min(5000, deadline - Date.now())) }).catch(() => undefined);
   }
 }
+
+/** Whether a rendered row's label fits its row (measured, not guessed from its length). */
+export interface RowLabelFit {
+  readonly label: string;
+  readonly level: number;
+  /** The label runs past the row's label area: the workbench cuts it with an ellipsis. */
+  readonly cut: boolean;
+  /** The label's rendered width and the room it has (from its left edge to the label area's right edge), px. */
+  readonly labelPx: number;
+  readonly roomPx: number;
+  /** The tree's width, px (the sidebar's, less nothing: the list spans the pane). */
+  readonly listPx: number;
+}
+
+/** Measures the label of every row the tree of `view` renders now. */
+export async function rowLabelFits(page: Page, view: string): Promise<RowLabelFit[]> {
+  return await page.evaluate<RowLabelFit[]>(`(() => {
+    const list = ${listJs(view)};
+    if (!list) return [];
+    const listPx = list.getBoundingClientRect().width;
+    return [...list.querySelectorAll('.monaco-list-rows > .monaco-list-row')].flatMap((r) => {
+      const name = r.querySelector('.label-name');
+      const area = r.querySelector('.monaco-icon-label-container');
+      if (!name || !area) return [];
+      const n = name.getBoundingClientRect();
+      const a = area.getBoundingClientRect();
+      return [{ label: (name.textContent ?? '').trim(), level: Number(r.getAttribute('aria-level') ?? '1'), cut: n.right > a.right + 0.5, labelPx: n.width, roomPx: a.right - n.left, listPx }];
+    });
+  })()`);
+}

@@ -487,3 +487,75 @@ export async function webviewAttribute(page: Page, selector: string, name: strin
   await el.waitFor({ state: 'attached', timeout: timeoutMs });
   return el.getAttribute(name, { timeout: 5000 });
 }
+
+/** Every open editor tab: its group (left to right as the DOM lists them), title, whether it is that group's active tab. */
+export interface EditorTab {
+  readonly group: number;
+  readonly title: string;
+  readonly active: boolean;
+  readonly groupActive: boolean;
+}
+
+export async function editorTabs(page: Page): Promise<EditorTab[]> {
+  return await page.evaluate<EditorTab[]>(`(() => [...document.querySelectorAll('.part.editor .editor-group-container')].flatMap((g, group) =>
+    [...g.querySelectorAll('.tab')].map((t) => ({
+      group,
+      title: (t.getAttribute('aria-label') ?? '').split(', ')[0] ?? '',
+      active: t.classList.contains('active'),
+      groupActive: g.classList.contains('active'),
+    }))))()`);
+}
+
+/** An input box (window.showInputBox) as shown: its title, the message under it (prompt or validation), its value. */
+export interface InputBoxInfo {
+  readonly title: string;
+  readonly message: string;
+  readonly value: string;
+}
+
+const inputWidget = (page: Page): Locator => page.locator('.quick-input-widget');
+
+/** The input box shown now, or undefined when none is. */
+export async function inputBoxInfo(page: Page): Promise<InputBoxInfo | undefined> {
+  return await page.evaluate<InputBoxInfo | undefined>(`(() => {
+    const w = document.querySelector('.quick-input-widget');
+    if (!w || w.offsetParent === null || w.style.display === 'none') return undefined;
+    const text = (sel) => (w.querySelector(sel)?.textContent ?? '').trim();
+    return { title: text('.quick-input-title'), message: text('.quick-input-message'), value: w.querySelector('input.input')?.value ?? '' };
+  })()`);
+}
+
+/** Waits for an input box whose title contains `title`. */
+export async function waitForInputBox(page: Page, title: string | RegExp, timeoutMs = 60_000): Promise<InputBoxInfo> {
+  let last: InputBoxInfo | undefined;
+  try {
+    return await retryUntil(`input box ${String(title)}`, timeoutMs, async () => {
+      last = await inputBoxInfo(page);
+      return last && (typeof title === 'string' ? last.title.includes(title) : title.test(last.title)) ? last : undefined;
+    });
+  } catch (err) {
+    throw new Error(`${firstLine(err)}; shown: ${JSON.stringify(last)}`, { cause: err });
+  }
+}
+
+/** Types `text` into the open input box (replacing what is there), as keystrokes. */
+export async function typeInInputBox(page: Page, text: string): Promise<void> {
+  const input = inputWidget(page).locator('input.input');
+  await input.fill('', { timeout: 5000 });
+  await input.pressSequentially(text, { timeout: 10_000 });
+}
+
+/** Presses `key` (e.g. "Enter", "Escape") in the open input box. */
+export async function pressInInputBox(page: Page, key: string): Promise<void> {
+  await inputWidget(page).locator('input.input').press(key, { timeout: 5000 });
+}
+
+/** Waits until no input box or quick pick is shown. */
+export async function waitForInputBoxClosed(page: Page, timeoutMs = 30_000): Promise<void> {
+  await retryUntil('the input box to close', timeoutMs, async () => ((await inputBoxInfo(page)) === undefined ? true : undefined));
+}
+
+/** The text of the status bar entries (codicons are not text). */
+export async function statusBarTexts(page: Page): Promise<string[]> {
+  return (await page.locator('.part.statusbar .statusbar-item').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim()).filter((t) => t !== '');
+}

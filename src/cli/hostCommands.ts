@@ -19,7 +19,8 @@ import { isIoError } from '../io/errors';
 import { listConfiguredHosts, type StrictHostKeyChecking } from '../io/ssh/config';
 import { describeCommand, type CommandLogEntry } from '../io/runner';
 import { describeSshEvent, type SshLogEvent } from '../io/ssh/connection';
-import { confirmOnTerminal, terminalPrompter } from './prompt';
+import { askLine, confirmOnTerminal, terminalPrompter } from './prompt';
+import { confirmationFor, typedConfirms } from '../core/fix/confirm';
 import type { CliIO } from './io';
 import { errorMessage } from '../core/format';
 
@@ -297,7 +298,10 @@ export async function runApply(argv: readonly string[], io: CliIO): Promise<numb
         io.stderr('conntrack-doctor: not applied: confirm with --yes when not running on a terminal\n');
         return 1;
       }
-      if (!(await confirmOnTerminal(fix.destructive ? `${fix.confirmation ?? fix.title}` : `Apply "${fix.title}" on ${target}?`))) {
+      // Never a bare Enter for a flush or a large delete: the host's name typed, as in the extension.
+      const c = confirmationFor(fix, target);
+      const confirmed = c.kind === 'type-host' ? typedConfirms(c, await askLine(`${c.question}\n${c.prompt} (anything else cancels): `, true)) : await confirmOnTerminal(c.question);
+      if (!confirmed) {
         io.stderr('Not applied.\n');
         return 1;
       }

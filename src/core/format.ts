@@ -53,26 +53,17 @@ export function formatRate(perSecond: number): string {
 }
 
 /**
- * Where a usage percentage is shown, and with how many decimals. Every place rounds through
- * this one table, so showing the same rounding everywhere is a change of one line here.
+ * A percentage, as every front end shows it (the tree, the status bar, the chart, hovers, the
+ * CLI, the fleet): one decimal everywhere, so one fact is one number (`87.5 %`, not `88 %` in
+ * one place and `87.5 %` in another).
  */
-export const PERCENT_DIGITS = {
-  /** the status bar: room for a few characters only */
-  statusBar: 0,
-  /** reports, the tree, the chart, evidence */
-  detail: 1,
-} as const;
-
-export type PercentPlace = keyof typeof PERCENT_DIGITS;
-
-/** `91.6 %` (or `92 %` in the status bar). */
-export function formatPercent(percent: number, place: PercentPlace = 'detail'): string {
-  return `${percent.toFixed(PERCENT_DIGITS[place])} %`;
+export function formatPercent(percent: number): string {
+  return `${percent.toFixed(1)} %`;
 }
 
 /** A share of a whole as a percentage (`0.0 %` when the whole is 0). */
-export function formatShare(part: number, whole: number, place: PercentPlace = 'detail'): string {
-  return formatPercent(whole > 0 ? (100 * part) / whole : 0, place);
+export function formatShare(part: number, whole: number): string {
+  return formatPercent(whole > 0 ? (100 * part) / whole : 0);
 }
 
 /** nf_conntrack_max as shown: `262,144`, `unlimited` for 0, `?` when unknown. */

@@ -5,13 +5,14 @@
  */
 import * as vscode from 'vscode';
 import type { Fix } from '../core/fix/model';
+import { confirmationFor, typedConfirms } from '../core/fix/confirm';
 import { renderPreview } from '../core/fix/preview';
 import { buildHostFix, type FixParams } from '../core/host/fixes';
 import { applyFix } from '../io/apply';
 import { EXPORT_ANSIBLE_COMMAND, EXPORT_ANSIBLE_TITLE } from './ansible';
 import type { HostEntry, HostManager } from './hosts';
 import { log, showError, showInfoWithLog } from './log';
-import { showReadOnly } from './readOnlyDocs';
+import { closeReadOnly, showReadOnly } from './readOnlyDocs';
 
 /** Progress for anything that may take more than a second; cancellable (an AbortSignal) unless the work must not stop half-way. */
 export async function withProgress<T>(title: string, fn: (signal: AbortSignal) => Promise<T>, cancellable = true): Promise<T> {
@@ -42,19 +43,20 @@ export async function previewAndApply(hosts: HostManager, h: HostEntry, fix: Fix
     void vscode.window.showErrorMessage(`${fix.title}: ${h.label} is not the initial network namespace. nf_conntrack_max and buckets are global and can only be changed on the host itself (here the kernel refuses the write while sysctl still exits 0).`, { modal: true });
     return false;
   }
-  await showReadOnly(`Preview ${fix.title.replace(/[/\\]/g, '_')}.md`, renderPreview(fix, h.label), 'markdown', { preview: true, preserveFocus: false });
-  const go = fix.destructive ? 'Delete' : 'Apply';
-  const answer = await vscode.window.showWarningMessage(
-    fix.destructive ? (fix.confirmation ?? fix.title) : `${fix.title} on ${h.label}?`,
-    { modal: true, detail: `${fix.summary}\n\nThe exact commands and file changes are shown in the preview. ${fix.rollback.length > 0 || fix.fileEdits.length > 0 ? 'It can be rolled back (Conntrack: Roll Back Last Change).' : 'It cannot be undone.'}` },
-    go,
-    EXPORT_ANSIBLE_TITLE,
-  );
-  if (answer === EXPORT_ANSIBLE_TITLE) {
+  // Beside the user's editor, not over it (a preview tab would replace the file they had open),
+  // and closed once the question is answered.
+  const preview = await showReadOnly(`Preview ${fix.title.replace(/[/\\]/g, '_')}.md`, renderPreview(fix, h.label), 'markdown', { preview: true, preserveFocus: true, viewColumn: vscode.ViewColumn.Beside });
+  let answer: 'apply' | 'ansible' | undefined;
+  try {
+    answer = await confirmFix(fix, h.label);
+  } finally {
+    await closeReadOnly(preview.document.uri);
+  }
+  if (answer === 'ansible') {
     await vscode.commands.executeCommand(EXPORT_ANSIBLE_COMMAND, { host: h, fix });
     return false;
   }
-  if (answer !== go) {
+  if (answer !== 'apply') {
     log.info(`not applied (not confirmed): ${fix.title} on ${h.label}`);
     return false;
   }
@@ -70,6 +72,36 @@ export async function previewAndApply(hosts: HostManager, h: HostEntry, fix: Fix
     void showError(`applying ${fix.title} on ${h.label}`, fix.title, err);
     return false;
   }
+}
+
+/**
+ * Asks before a fix runs (core/fix/confirm.ts decides how): a destructive fix is never one
+ * Enter away — the host's name typed into an input box (Enter on anything else does nothing),
+ * or a pick whose first, selected answer keeps the entries. Others: the modal with Apply.
+ */
+async function confirmFix(fix: Fix, host: string): Promise<'apply' | 'ansible' | undefined> {
+  const c = confirmationFor(fix, host);
+  const undo = fix.rollback.length > 0 || fix.fileEdits.length > 0 ? 'It can be rolled back (Conntrack: Roll Back Last Change).' : 'It cannot be undone.';
+  if (c.kind === 'type-host') {
+    // Empty: the prompt (the question) stays visible and Enter cancels; a wrong name: Enter is refused.
+    const typed = await vscode.window.showInputBox({
+      title: `${fix.title} on ${host}`,
+      prompt: `${c.question} ${c.prompt}; Enter on an empty box or Escape cancels.`,
+      placeHolder: host,
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.trim() === '' || typedConfirms(c, v) ? undefined : { message: `${c.prompt} exactly; nothing runs until it matches.`, severity: vscode.InputBoxValidationSeverity.Error }),
+    });
+    return typedConfirms(c, typed) ? 'apply' : undefined;
+  }
+  if (c.kind === 'default-no') {
+    const keep = { label: 'Cancel', description: 'keep the entries', answer: undefined };
+    const items = [keep, { label: c.action, description: undo, answer: 'apply' as const }, { label: EXPORT_ANSIBLE_TITLE, answer: 'ansible' as const }];
+    const picked = await vscode.window.showQuickPick(items, { title: c.question, placeHolder: 'Enter keeps the entries', ignoreFocusOut: true });
+    return picked?.answer;
+  }
+  const go = 'Apply';
+  const answer = await vscode.window.showWarningMessage(c.question, { modal: true, detail: `${fix.summary}\n\nThe exact commands and file changes are shown in the preview. ${undo}` }, go, EXPORT_ANSIBLE_TITLE);
+  return answer === go ? 'apply' : answer === EXPORT_ANSIBLE_TITLE ? 'ansible' : undefined;
 }
 
 /** Builds a named fix from the host's snapshot (reading it first when there is none), then previewAndApply. */

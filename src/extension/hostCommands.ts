@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { renderDiagnosis } from '../core/host/report';
+import { resolveLink } from '../core/sysctl/loaders';
 import { hostCommand, type CommandSpec } from './commands';
 import { refreshHost } from './flows';
 import type { HostEntry, HostManager } from './hosts';
@@ -40,8 +41,15 @@ export function hostCommands(hosts: HostManager, activeHost: () => HostEntry | u
     }),
     hostCommand(hosts, 'openRemoteFile', { connected: true, title: 'Open a sysctl file on…' }, async (h) => {
       if (!h.snapshot) await refreshHost(hosts, h);
-      const files = (h.snapshot?.sysctlFiles ?? []).map((f) => f.path);
-      const path = await vscode.window.showQuickPick(files.length > 0 ? files : ['/etc/sysctl.conf'], { title: `sysctl files on ${h.label}` });
+      // A link to a listed file (99-sysctl.conf → ../sysctl.conf) is that file, offered once.
+      const all = h.snapshot?.sysctlFiles ?? [];
+      const listed = new Set(all.map((f) => f.path));
+      const items = all.filter((f) => f.linkTarget === undefined || !listed.has(resolveLink(f.path, f.linkTarget))).map((f) => {
+        const links = all.filter((l) => l.linkTarget !== undefined && resolveLink(l.path, l.linkTarget) === f.path).map((l) => l.path);
+        return { label: f.path, ...(links.length > 0 ? { description: `linked from ${links.join(', ')}` } : {}) };
+      });
+      const picked = await vscode.window.showQuickPick(items.length > 0 ? items : [{ label: '/etc/sysctl.conf' }], { title: `sysctl files on ${h.label}` });
+      const path = picked?.label;
       if (path) await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(remoteUri(h.id, path)));
     }),
     hostCommand(hosts, 'forgetSecrets', {}, (h) => hosts.forgetSecrets(h)),

@@ -23,3 +23,9 @@ export async function showReadOnly(name: string, content: string, language: stri
   const doc = await vscode.languages.setTextDocumentLanguage(await vscode.workspace.openTextDocument(uri), language);
   return vscode.window.showTextDocument(doc, options);
 }
+
+/** Closes every tab showing `uri` (a preview once its question is answered). */
+export async function closeReadOnly(uri: vscode.Uri): Promise<void> {
+  const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === uri.toString());
+  if (tabs.length > 0) await vscode.window.tabGroups.close(tabs, true);
+}

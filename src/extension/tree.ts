@@ -126,6 +126,7 @@ export class HostsTree implements vscode.TreeDataProvider<Node>, vscode.Disposab
       case 'file': {
         const item = new vscode.TreeItem(n.path, vscode.TreeItemCollapsibleState.None);
         item.description = n.detail;
+        item.tooltip = n.detail ? `${n.path}\n${n.detail.split(' · ').join('\n')}` : n.path;
         item.iconPath = vscode.ThemeIcon.File;
         item.resourceUri = remoteUri(n.host.id, n.path);
         item.command = { command: 'vscode.open', title: 'Open', arguments: [item.resourceUri] };
@@ -227,13 +228,22 @@ export class HostsTree implements vscode.TreeDataProvider<Node>, vscode.Disposab
         const prec = loaders.map((l) => computePrecedence(l, files));
         const first = prec[0];
         if (!first) return [];
+        // One row per file that holds lines: /etc/sysctl.d/99-sysctl.conf → ../sysctl.conf (every
+        // Debian host) is /etc/sysctl.conf once, with where it is linked from, its keys counted once.
+        const linkedFrom = new Map<string, string[]>();
         for (const a of first.plan.applied) {
+          const links = linkedFrom.get(a.contentPath) ?? [];
+          if (a.path !== a.contentPath && !links.includes(a.path)) links.push(a.path);
+          linkedFrom.set(a.contentPath, links);
+        }
+        for (const [contentPath, links] of linkedFrom) {
           const wins: string[] = [];
           for (const key of CATALOG.keys()) {
-            const w = prec.map((p) => winner(p, key));
-            if (w.some((x) => x?.path === a.path)) wins.push(`${key.replace('net.netfilter.nf_conntrack_', '')}${w.every((x) => x?.path === a.path) ? '' : ` (${loaders.filter((_, i) => w[i]?.path === a.path).map((l) => loaderLabel[l]).join(', ')})`}`);
+            const w = prec.map((p) => winner(p, key)?.contentPath);
+            if (w.some((x) => x === contentPath)) wins.push(`${key.replace('net.netfilter.nf_conntrack_', '')}${w.every((x) => x === contentPath) ? '' : ` (${loaders.filter((_, i) => w[i] === contentPath).map((l) => loaderLabel[l]).join(', ')})`}`);
           }
-          out.push({ kind: 'file', host: h, path: a.contentPath, detail: wins.length > 0 ? `wins: ${wins.join(', ')}` : '' });
+          const detail = [links.length > 0 ? `linked from ${links.join(', ')}` : '', wins.length > 0 ? `wins: ${wins.join(', ')}` : ''].filter((x) => x !== '').join(' · ');
+          out.push({ kind: 'file', host: h, path: contentPath, detail });
         }
         return out;
       }

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  PERCENT_DIGITS, formatBytes, formatDuration, formatDurationShort, formatInt, formatMax, formatPercent, formatRate, formatShare, formatUsage,
+  formatBytes, formatDuration, formatDurationShort, formatInt, formatMax, formatPercent, formatRate, formatShare, formatUsage,
 } from '../../src/core/format';
 
 test('counts group thousands; bytes take binary units with one decimal below 100', () => {
@@ -36,8 +36,8 @@ test('rates: whole numbers from 10 up, two decimals below, 0 for none', () => {
 
 test('usage: one decimal everywhere but the status bar, and the places are one table', () => {
   assert.equal(formatPercent(87.5), '87.5 %');
-  assert.equal(formatPercent(87.5, 'statusBar'), '88 %');
-  assert.deepEqual(Object.keys(PERCENT_DIGITS).sort(), ['detail', 'statusBar']);
+  assert.equal(formatPercent(87.46), '87.5 %', 'one decimal everywhere (the status bar too: issue 18 item 4)');
+  assert.equal(formatPercent(100), '100.0 %');
   assert.equal(formatShare(1, 3), '33.3 %');
   assert.equal(formatShare(5, 0), '0.0 %', 'a share of nothing is 0, not NaN');
 });

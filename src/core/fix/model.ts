@@ -109,6 +109,8 @@ export interface Fix {
   readonly destructive: boolean;
   /** Text for the confirmation of a destructive fix (names what is touched). */
   readonly confirmation?: string;
+  /** A destructive fix: how many entries it deletes, as counted when it was built (sizes the confirmation, confirm.ts). */
+  readonly affectedEntries?: number;
   /** max/buckets are global: they can only be changed from the initial network namespace. */
   readonly needsInitialNetns: boolean;
   readonly fileEdits: readonly FileEdit[];

@@ -3,7 +3,7 @@
  * scripts (`fleet --json`, documented in docs/cli.md). Pure formatting.
  */
 import type { Thresholds } from '../host/thresholds';
-import { formatInt } from '../format';
+import { formatInt, formatPercent } from '../format';
 import { RATE_COUNTERS, type RateCounter } from './promql';
 import { summarizeFleet, type FleetHost } from './ranking';
 
@@ -61,8 +61,9 @@ export function sparkline(points: readonly (number | null)[]): string {
   return points.map((p) => (p === null || !Number.isFinite(p) ? ' ' : (BLOCKS[Math.max(0, Math.min(BLOCKS.length - 1, Math.floor((Math.min(100, Math.max(0, p)) / 100) * BLOCKS.length)))] ?? ' '))).join('');
 }
 
-export function formatPercent(p: number | null): string {
-  return p === null ? '?' : `${p.toFixed(1)} %`;
+/** A fleet percentage: `?` when Prometheus has none, else the one usage format (core/format.ts). */
+export function fleetPercent(p: number | null): string {
+  return p === null ? '?' : formatPercent(p);
 }
 
 export function formatRate(r: number | null | undefined): string {
@@ -83,10 +84,10 @@ export function renderFleetTable(r: FleetReport, top?: number): string {
   const header = ['INSTANCE', 'USAGE', 'LEVEL', 'ENTRIES / MAX', 'PEAK 24H', ...RATE_COUNTERS.map((c) => RATE_HEADERS[c]), 'UP', 'SSH TARGET'];
   const rows = hosts.map((h) => [
     h.instance,
-    `${usageBar(h.percent)} ${formatPercent(h.percent)}`,
+    `${usageBar(h.percent)} ${fleetPercent(h.percent)}`,
     h.level,
     formatCountMax(h),
-    formatPercent(h.peakPercent24h),
+    fleetPercent(h.peakPercent24h),
     ...RATE_COUNTERS.map((c) => (h.rates ? formatRate(h.rates[c]) : 'n/a')),
     h.up ? 'up' : 'DOWN',
     h.sshTarget ?? `- (${h.sshTargetError ?? 'none'})`,
@@ -110,7 +111,7 @@ export function renderFleetTable(r: FleetReport, top?: number): string {
 
 /** The view's one-line description of a row: bar, percent, the rates that matter, state, 24 h sparkline. */
 export function rowDescription(h: FleetHost, history?: readonly (number | null)[]): string {
-  const parts = [`${usageBar(h.percent, 8)} ${formatPercent(h.percent)}`];
+  const parts = [`${usageBar(h.percent, 8)} ${fleetPercent(h.percent)}`];
   if (h.rates) {
     for (const c of RATE_COUNTERS) {
       const r = h.rates[c];
@@ -131,8 +132,8 @@ export function rowTooltip(h: FleetHost, history?: readonly (number | null)[]): 
   const rows: [string, string][] = [
     ['level', h.level],
     ['entries / max', formatCountMax(h)],
-    ['usage', formatPercent(h.percent)],
-    ['peak (24 h)', formatPercent(h.peakPercent24h)],
+    ['usage', fleetPercent(h.percent)],
+    ['peak (24 h)', fleetPercent(h.peakPercent24h)],
     ...RATE_COUNTERS.map((c): [string, string] => [`${c}/s`, h.rates ? formatRate(h.rates[c]) : 'unavailable']),
     ['scrape', h.up ? 'up' : 'down (numbers: the last scraped)'],
     ['job', h.job],

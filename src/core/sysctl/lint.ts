@@ -7,7 +7,7 @@ import type { LintFix, TextEdit } from '../fix/model';
 import {
   DEFAULT_MEMORY_BUDGET_PERCENT, ESTIMATED_OBJ_SIZE, averageChainWhenFull, defaultSizing, maxWithinBudget, parseKernelVersion, tableMemoryBytes,
 } from '../sizing';
-import { formatBytes, formatDuration, formatInt } from '../format';
+import { formatBytes, formatDuration, formatInt, formatPercent } from '../format';
 import { BUCKETS_KEY, ESTABLISHED_KEY, KUBE_PROXY_ESTABLISHED_TIMEOUT, LONG_CHAIN_AVERAGE, MAX_KEY, OPS_GUIDE_ESTABLISHED_TIMEOUT } from '../facts';
 import {
   CATALOG, LEGACY_KEYS, MAX_ALIAS, MAX_PORTABLE_TIMEOUT, canonicalKey, isNetfilterKey, lookupKey, suggestKey, type KeyInfo,
@@ -484,7 +484,7 @@ function checkInteger(
       fixes: reportOnly ? [] : [fix(`Move to ${MODPROBE_FILE}`, [deleteLine(a.line)], true, [{ path: MODPROBE_FILE, content: `options nf_conntrack hashsize=${v}\n` }])],
     });
   } else if (key === ESTABLISHED_KEY && v > KUBE_PROXY_ESTABLISHED_TIMEOUT) {
-    const pressure = ctx.usagePercent !== undefined && ctx.usagePercent >= 75 ? ` The table is ${ctx.usagePercent.toFixed(0)} % full right now.` : '';
+    const pressure = ctx.usagePercent !== undefined && ctx.usagePercent >= 75 ? ` The table is ${formatPercent(ctx.usagePercent)} full right now.` : '';
     emit('established-timeout-long', a, range, `ESTABLISHED entries whose peers vanished without FIN/RST stay ${formatDuration(v)}: ${formatInt(v)} s × the rate of such flows is what they hold (1 per second fills ${formatInt(v)} entries). kube-proxy uses ${KUBE_PROXY_ESTABLISHED_TIMEOUT} (1 day); many ops guides ${OPS_GUIDE_ESTABLISHED_TIMEOUT}.${pressure}`, {
       severity: pressure ? 'error' : 'warning',
       fixes: reportOnly ? [] : [setValueFix(a, String(KUBE_PROXY_ESTABLISHED_TIMEOUT), `Set to ${KUBE_PROXY_ESTABLISHED_TIMEOUT} (1 day, as kube-proxy)`, true), setValueFix(a, String(OPS_GUIDE_ESTABLISHED_TIMEOUT), `Set to ${OPS_GUIDE_ESTABLISHED_TIMEOUT} (2 h; idle connections need keepalives under 2 h)`, false)],

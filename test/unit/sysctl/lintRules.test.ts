@@ -208,7 +208,7 @@ test('established timeout under table pressure becomes an error', () => {
   assert.equal(lint(text).find((x) => x.code === 'established-timeout-long')?.severity, 'warning');
   const hot = lint(text, { context: { usagePercent: 92 } }).find((x) => x.code === 'established-timeout-long');
   assert.equal(hot?.severity, 'error');
-  assert.match(hot?.message ?? '', /92 % full/);
+  assert.match(hot?.message ?? '', /92\.0 % full/, 'the one usage format (core/format.ts)');
 });
 
 test('memory finding shows its arithmetic and a budget-capped fix', () => {

@@ -1,8 +1,9 @@
 /**
  * The extension against a real test host (network namespace + sshd + kernel conntrack), set up
  * by scripts/vscode/test.sh and passed in CTD_TEST_SSH_CONFIG / CTD_TEST_HOST / CTD_TEST_HOST_NAME.
- * Modal dialogs cannot be clicked with the smoke-test driver on, so window.showWarningMessage
- * (the one API corner) is replaced by a recorder that answers like a user who dismisses it.
+ * Modal dialogs cannot be clicked with the smoke-test driver on, so window.showWarningMessage and
+ * window.showInputBox (the one API corner) are replaced by recorders that answer like a user who
+ * dismisses the dialog, or presses Enter in the input box without typing.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -23,6 +24,9 @@ describe('a real host in the sidebar', () => {
   let api: ConntrackDoctorApi;
   const asked: string[] = [];
   const original = vscode.window.showWarningMessage;
+  const originalInputBox = vscode.window.showInputBox;
+  /** What each input box's validation said about a few answers. */
+  const validated: Record<string, string | undefined>[] = [];
 
   before(async () => {
     ({ api } = await extensionWithTestHost());
@@ -32,10 +36,21 @@ describe('a real host in the sidebar', () => {
       asked.push(`${message}\n${opts?.detail ?? ''}`);
       return Promise.resolve(undefined); // the user closes the dialog
     };
+    (vscode.window as { showInputBox: unknown }).showInputBox = async (options: vscode.InputBoxOptions) => {
+      asked.push(`${options.title ?? ''}\n${options.prompt ?? ''}`);
+      const v: Record<string, string | undefined> = {};
+      for (const typed of ['', 'y', env().alias, `${env().alias}x`]) {
+        const r = await options.validateInput?.(typed);
+        v[typed] = r === undefined || r === null ? undefined : typeof r === 'string' ? r : r.message;
+      }
+      validated.push(v);
+      return ''; // Enter, nothing typed
+    };
   });
 
   after(() => {
     (vscode.window as { showWarningMessage: unknown }).showWarningMessage = original;
+    (vscode.window as { showInputBox: unknown }).showInputBox = originalInputBox;
   });
 
   it('lists the hosts of the ssh config and connects: the tree shows the real count / max', async () => {
@@ -88,9 +103,15 @@ describe('a real host in the sidebar', () => {
     const before = hostCount();
     asked.length = 0;
     await vscode.commands.executeCommand('conntrack-doctor.flushTable', h);
-    assert.ok(asked.some((m) => /Flush|flush/.test(m) && /entries/.test(m)), `no confirmation naming the entries was shown: ${asked.join(' | ')}`);
+    assert.ok(asked.some((m) => /Flush|flush/.test(m) && /entries/.test(m) && m.includes(`Type ${env().alias} to confirm`)), `no confirmation naming the entries and asking for the host name was shown: ${asked.join(' | ')}`);
+    // Enter in the box without the name: nothing runs; a wrong name is refused before Enter.
     const afterCount = hostCount();
-    assert.ok(afterCount >= before - 5, `${before} -> ${afterCount}: the table was flushed without confirmation`);
+    assert.ok(afterCount >= before - 5, `${before} -> ${afterCount}: the table was flushed on a bare Enter`);
+    const v = validated[validated.length - 1];
+    assert.ok(v, 'no input box was shown');
+    assert.equal(v[env().alias], undefined, 'the host name is accepted');
+    assert.match(v['y'] ?? '', /Type .* exactly/, 'a "y" is refused');
+    assert.match(v[`${env().alias}x`] ?? '', /Type .* exactly/, 'a near miss is refused');
   });
 
 });

@@ -13,7 +13,7 @@ export function bootPersistence(s: HostSnapshot, ctx: CauseContext): Finding[] {
   if (boot.length === 0) return [];
   return [{
     code: 'module-not-loaded-at-boot', cause: 'boot-persistence', severity: 'warning',
-    title: 'net.netfilter settings are lost at every reboot',
+    title: 'Settings lost at reboot',
     detail: boot[0]?.message ?? '',
     evidence: boot.map((f) => ({ label: 'file', value: `${f.path}:${f.range.startLine + 1}` })),
     ...buildFixes(() => loadModuleAtBoot(moduleState(s))),

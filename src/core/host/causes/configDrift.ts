@@ -17,7 +17,7 @@ export function configDrift(_s: HostSnapshot, ctx: CauseContext): Finding[] {
   if (drift.length > 0) {
     out.push({
       code: 'drift', cause: 'config-drift', severity: 'warning',
-      title: `${drift.length} conntrack setting${drift.length > 1 ? 's differ' : ' differs'} from the files`,
+      title: `${drift.length} setting${drift.length > 1 ? 's differ' : ' differs'} from files`,
       detail: 'The value the files set (the line that wins at boot) is not the live value: never applied, changed at runtime, or overwritten by another program.',
       evidence: drift.map((f) => ({ label: `${f.path}:${f.range.startLine + 1}`, value: f.message })),
       fixes: [],
@@ -27,14 +27,14 @@ export function configDrift(_s: HostSnapshot, ctx: CauseContext): Finding[] {
   if (refused.length > 0) {
     out.push({
       code: 'setting-not-applied', cause: 'config-drift', severity: 'warning',
-      title: `${refused.length} conntrack line${refused.length > 1 ? 's are' : ' is'} refused by the kernel`,
+      title: `Kernel refuses ${refused.length} line${refused.length > 1 ? 's' : ''}`,
       detail: 'These lines never take effect: the loaders skip or fail them at boot. Open the file for the exact problem and its quick fix.',
       evidence: refused.map((f) => ({ label: `${f.path}:${f.range.startLine + 1} (${f.code})`, value: f.message })),
       fixes: [],
     });
   }
   for (const f of lint.filter((x) => x.code === 'file-not-loaded')) {
-    out.push({ code: 'file-not-loaded', cause: 'config-drift', severity: 'warning', title: `${f.path} is not read at boot`, detail: f.message, evidence: [{ label: 'file', value: f.path }], fixes: [] });
+    out.push({ code: 'file-not-loaded', cause: 'config-drift', severity: 'warning', title: `Not read at boot: ${f.path.slice(f.path.lastIndexOf('/') + 1)}`, detail: f.message, evidence: [{ label: 'file', value: f.path }], fixes: [] });
   }
   return out;
 }

@@ -23,7 +23,7 @@ export function hashBuckets(s: HostSnapshot, ctx: CauseContext): Finding[] {
   const rec = recommendBuckets(max, buckets);
   return [{
     code: 'hash-chains-long', cause: 'hash-buckets', severity: refused ? 'warning' : 'info',
-    title: refused ? 'Inserts refused because hash chains are too long' : `Hash chains average ${avg.toFixed(0)} when the table is full`,
+    title: refused ? 'Long chains refuse inserts' : `Hash chains of ${avg.toFixed(0)} when full`,
     detail: `Each entry is hashed twice; chains past 64 refuse inserts (chaintoolong). ${rec.steps.join('; ')}.${ctx.hostNote}`,
     evidence: [
       { label: 'nf_conntrack_max', value: formatInt(max) },

@@ -22,7 +22,7 @@ export function invalidPackets(s: HostSnapshot, ctx: CauseContext): Finding[] {
   return [{
     code: 'invalid-packets', cause: 'invalid-packets',
     severity: dropRules.length > 0 ? 'info' : live ? 'warning' : 'info',
-    title: dropRules.length > 0 ? 'INVALID packets are being dropped by a rule' : live ? `${formatRate(invalidRate)}/s INVALID packets and no rule drops them` : `${formatInt(invalidTotal ?? 0)} INVALID packets since boot`,
+    title: dropRules.length > 0 ? 'INVALID dropped by a rule' : live ? `${formatRate(invalidRate)}/s INVALID, not dropped` : `${formatInt(invalidTotal ?? 0)} INVALID since boot`,
     detail: 'INVALID is a verdict on a packet, not a table state: INVALID packets never create entries (so `conntrack -L | grep INVALID` finds nothing) and do not fill the table. They are out-of-window, malformed or bad-checksum packets; without a drop rule they reach the services. Watch the rate; `nf_conntrack_log_invalid` shows why each one was invalid.',
     evidence,
     ...buildFixes(...(dropRules.length === 0 && target ? [() => invalidDropRule({ target, persistence: firewallPersistence(s) })] : [])),

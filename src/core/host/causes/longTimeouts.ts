@@ -25,8 +25,8 @@ export function longTimeouts(s: HostSnapshot, ctx: CauseContext): Finding[] {
   const rec = recommendEstablishedTimeout(established);
   return [{
     code: 'established-timeout-long', cause: 'long-timeouts', severity: 'warning',
-    title: `Established entries live ${(established / SECONDS_PER_DAY).toFixed(0)} days while the table is under pressure`,
-    detail: 'Entries of connections whose peers vanished without FIN/RST stay for the whole established timeout, holding slots the table needs.',
+    title: `ESTABLISHED kept ${(established / SECONDS_PER_DAY).toFixed(0)} days`,
+    detail: 'The table is under pressure. Entries of connections whose peers vanished without FIN/RST stay for the whole established timeout, holding slots the table needs.',
     evidence,
     ...buildFixes(() => setConntrackTimeout({ ...sysctlHost(s), key: ESTABLISHED_KEY, value: rec.value, current: established, tradeOff: rec.caveats[0] ?? '' })),
     recommendation: rec,

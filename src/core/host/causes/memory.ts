@@ -17,7 +17,7 @@ export function memory(s: HostSnapshot, ctx: CauseContext): Finding[] {
   const need = tableMemoryBytes(s.max, s.buckets ?? s.max, objSize);
   return [{
     code: 'max-exceeds-memory', cause: 'memory', severity: need > s.memTotalBytes / 4 ? 'critical' : 'warning',
-    title: `A full table would take ${formatBytes(need)} of kernel memory`,
+    title: `Full table takes ${formatBytes(need)} RAM`,
     detail: `Conntrack memory is unswappable slab. The budget is ${budget} % of RAM (${formatInt(cap)} entries here); above it a flood that fills the table takes memory the host's services need.`,
     evidence: [
       { label: 'nf_conntrack_max', value: formatInt(s.max) },

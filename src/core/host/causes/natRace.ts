@@ -16,7 +16,7 @@ export function natRace(_s: HostSnapshot, ctx: CauseContext): Finding[] {
   const clash = totals?.['clash_resolve'];
   return [{
     code: 'nat-race', cause: 'nat-race', severity: (insertFailedRate ?? 0) > 0 ? 'warning' : 'info',
-    title: live ? 'Inserts race for the same tuple (NAT port allocation)' : `${formatInt(totals?.['insert_failed'] ?? 0)} failed inserts since boot`,
+    title: live ? 'Inserts race for NAT ports' : `${formatInt(totals?.['insert_failed'] ?? 0)} failed inserts since boot`,
     detail: 'insert_failed / clash_resolve rise when two packets of a new flow race to insert the same tuple, typically SNAT/DNAT of UDP (DNS) in Kubernetes or Docker. Use `--random-fully` on MASQUERADE/SNAT rules and a current kernel; this is not fixed by raising max.',
     evidence: [
       { label: 'insert_failed', value: `${formatInt(totals?.['insert_failed'] ?? 0)}${insertFailedRate !== undefined ? `, ${formatRate(insertFailedRate)}/s now` : ''}` },

@@ -14,7 +14,7 @@ export function netnsLimits(s: HostSnapshot, ctx: CauseContext): Finding[] {
   if (globalKeys.length > 0) {
     out.push({
       code: 'global-key-in-netns', cause: 'netns-limits', severity: 'warning',
-      title: 'Files in this namespace set global keys',
+      title: 'Netns files set global keys',
       detail: globalKeys[0]?.message ?? '',
       evidence: globalKeys.map((f) => ({ label: 'line', value: `${f.path}:${f.range.startLine + 1}` })),
       fixes: [],
@@ -27,7 +27,7 @@ export function netnsLimits(s: HostSnapshot, ctx: CauseContext): Finding[] {
     const age = last?.uptimeSeconds !== undefined && s.uptimeSeconds !== undefined ? s.uptimeSeconds - last.uptimeSeconds : undefined;
     out.push({
       code: 'netns-table-full', cause: 'netns-limits', severity: age !== undefined && age > RECENT_SECONDS ? 'info' : 'warning',
-      title: `${ids.length} network namespace${ids.length > 1 ? 's' : ''} on this host filled the table`,
+      title: `Table full in ${ids.length} namespace${ids.length > 1 ? 's' : ''}`,
       detail: `Containers and pods have their own conntrack table, each full when its count reaches the global nf_conntrack_max (${s.max !== undefined ? formatInt(s.max) : '?'}) set here. Connect to the namespace (or the container) to see who fills it; raising max here raises it for all of them.`,
       evidence: [
         { label: 'namespaces (inode)', value: ids.join(', ') },
@@ -39,7 +39,7 @@ export function netnsLimits(s: HostSnapshot, ctx: CauseContext): Finding[] {
   if (ctx.inNetns) {
     out.push({
       code: 'not-initial-netns', cause: 'netns-limits', severity: ctx.pressure ? 'warning' : 'info',
-      title: 'Inside a network namespace: count is this namespace\'s, max is global',
+      title: 'In a netns: max is global',
       detail: 'This namespace is full when its own count reaches the global nf_conntrack_max. Timeouts and flags can be set here; max and buckets only on the host (initial namespace) — a `sysctl -w` of them here prints "Invalid argument" and still exits 0.',
       evidence: [
         ...(s.netnsInode !== undefined ? [{ label: 'netns inode', value: String(s.netnsInode) }] : []),

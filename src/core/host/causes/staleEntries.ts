@@ -29,8 +29,8 @@ export function staleEntries(s: HostSnapshot, ctx: CauseContext): Finding[] {
   const dominant = top && topShare >= t.topSourceShare ? top : undefined;
   return [{
     code: 'stale-entries', cause: 'stale-entries', severity: ctx.pressure ? 'warning' : 'info',
-    title: dominant ? `${dominant.key} holds ${formatPercent(100 * topShare)} of the table` : `${formatPercent(100 * unrepliedShare)} of the entries never got a reply`,
-    detail: 'Unreplied entries (SYN or UDP that got no answer) are stale state: scans, floods, or a dead backend. They are early-drop candidates, but while they pile up they fill the table. Block or rate-limit the source; deleting its entries frees the slots now (they come back while it keeps sending).',
+    title: dominant ? `${formatPercent(100 * topShare)} from ${dominant.key}` : `${formatPercent(100 * unrepliedShare)} never got a reply`,
+    detail: `${dominant ? `${dominant.key} holds ${formatPercent(100 * topShare)} of the table. ` : ''}Unreplied entries (SYN or UDP that got no answer) are stale state: scans, floods, or a dead backend. They are early-drop candidates, but while they pile up they fill the table. Block or rate-limit the source; deleting its entries frees the slots now (they come back while it keeps sending).`,
     evidence,
     ...buildFixes(...(dominant ? [() => deleteEntries({ filter: { src: dominant.key }, expectedCount: dominant.count, ...(s.host ? { host: s.host } : {}) })] : [])),
   }];

@@ -53,7 +53,7 @@ export function tooManyConnections(s: HostSnapshot, ctx: CauseContext): Finding[
   let title: string;
   if (dropping) {
     severity = 'critical';
-    title = `Table full: dropping ${formatRate(r['drop'] ?? 0)}/s new connections`;
+    title = `Table full: dropping ${formatRate(r['drop'] ?? 0)}/s`;
     detail = earlyDropping
       ? `Early drop is evicting non-assured entries (${formatRate(r['early_drop'] ?? 0)}/s) and still cannot keep up: a flood of new, unanswered connections (SYN or UDP). Find who sends them (top talkers) before raising max.`
       : 'early_drop is flat: the table is full of ASSURED entries, which early drop cannot evict. Raise max (within the memory budget) or shorten nf_conntrack_tcp_timeout_established.';
