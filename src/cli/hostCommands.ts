@@ -159,7 +159,10 @@ async function diagnoseTarget(target: string, v: Values, io: CliIO, interval: nu
     let previous;
     if (interval > 0) {
       await sleep(interval * 1000);
-      current = { ...(await host.snapshot({ entries: false })), ...(first.entrySummary ? { entrySummary: first.entrySummary } : {}) };
+      const second = await host.snapshot({ entries: false });
+      // The entry summary is taken once: its result, or why there is none, comes from the first.
+      const summaryGap = (first.unavailable ?? []).filter((u) => u.what === 'entry summary');
+      current = { ...second, ...(first.entrySummary ? { entrySummary: first.entrySummary } : {}), unavailable: [...(second.unavailable ?? []), ...summaryGap] };
       previous = first;
     }
     return diagnose(current, { previous, observedPeak: Math.max(first.count ?? 0, current.count ?? 0) });

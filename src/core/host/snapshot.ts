@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { conntrackStatsSchema } from '../kernel/conntrackStats';
 import { tableFullLogSchema } from '../kernel/kernelLog';
 import { entrySummarySchema } from '../kernel/entrySummary';
+import { unavailableItemSchema } from './unavailable';
 
 const count = z.number().int().nonnegative();
 
@@ -82,8 +83,8 @@ export const hostSnapshotSchema = z.strictObject({
   /** The loader this host boots with, when known. */
   loader: z.enum(['systemd', 'procps']).optional(),
   entrySummary: entrySummarySchema.optional(),
-  /** What could not be read and why (e.g. `conntrack -S`: needs root). */
-  unavailable: z.array(z.object({ what: z.string(), why: z.string() })).optional(),
+  /** What could not be read, why (a stable code and words) and how to get it (e.g. `conntrack -S`: needs-root). */
+  unavailable: z.array(unavailableItemSchema).optional(),
 });
 export type HostSnapshot = z.infer<typeof hostSnapshotSchema>;
 
