@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { diagnose } from '../core/host/diagnose';
 import { renderDiagnosis, renderEntrySummary, renderFleetSummary, type FleetRow } from '../core/host/report';
 import { diagnosisJson, warnings, type Diagnosis, type FleetJson } from '../core/host/diagnosis';
-import { buildHostFix, FIX_IDS } from '../core/host/fixes';
+import { assertFixRunnable, buildHostFix, FIX_IDS } from '../core/host/fixes';
 import { renderPreview } from '../core/fix/preview';
 import { countArgv, filterArgs, type EntryFilter } from '../core/fix/entriesFixes';
 import { ValidationError } from '../core/fix/validate';
@@ -273,6 +273,7 @@ export async function runApply(argv: readonly string[], io: CliIO): Promise<numb
     return await withSession(open(target, p.values, io), async (host) => {
       const snap = await host.snapshot({ entries: false });
       let expectedCount: number | undefined;
+      assertFixRunnable(snap, fixId);
       if (fixId === 'delete-entries' && filter) {
         expectedCount = await host.countEntries(filter);
         if (expectedCount === 0) {

@@ -18,6 +18,7 @@ import { ETC_MODULES, MODPROBE_DIRS, MODULES_LOAD_DIRS } from '../sysctl/boot';
 import type { InvalidRule } from './snapshot';
 import { BUCKETS_KEY, COUNT_KEY, MAX_KEY } from '../facts';
 import type { Unavailable } from './unavailable';
+import { conntrackInstallAdvice, parseOsRelease } from './osRelease';
 
 /** Nonces are hex, so they are safe inside the script's printf formats. */
 export function isValidNonce(nonce: string): boolean {
@@ -121,6 +122,7 @@ sec kernel_log klog
 sec owners owners
 sec persistence persistence
 sec tools tools
+sec os_release cat /etc/os-release
 # Directories that are the same place (merged /usr: /lib -> /usr/lib) are read once.
 seen=' '
 uniqdirs() {
@@ -267,6 +269,8 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
   else if (m.get('max_alias') === 'no' && m.get('conntrack') !== 'absent') snap.initialNetns = false;
   const ct = m.get('conntrack');
   if (ct === 'module' || ct === 'builtin' || ct === 'absent') snap.conntrackModule = ct;
+  const osr = sec('os_release');
+  if (okSection(osr)) snap.osRelease = parseOsRelease(osr.body);
   if (m.get('systemd') === 'yes') snap.loader = 'systemd';
   else if (m.get('systemd') === 'no') snap.loader = 'procps';
 
@@ -310,8 +314,9 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
     const missing = nl?.body.startsWith('@missing') === true;
     const code = missing ? 'program-missing' : root ? 'failed' : 'needs-root';
     const why = missing ? 'the conntrack tool is not installed' : root ? 'conntrack -S failed' : 'conntrack -S needs root (CAP_NET_ADMIN)';
-    if (!snap.counters) unavailable.push({ code: m.get('conntrack') === 'absent' ? 'conntrack-inactive' : code, what: 'per-CPU counters (drop, early_drop, insert_failed, invalid…)', why: `${why}, and /proc/net/stat/nf_conntrack is absent (kernel without CONFIG_NF_CONNTRACK_PROCFS)` });
-    else if (!(nlParsed?.ok && nlParsed.value.source === 'netlink')) unavailable.push({ code, what: 'netlink counters (conntrack -S)', why: `${why}: counters read from /proc/net/stat/nf_conntrack instead` });
+    const remedy = missing ? { remedy: conntrackInstallAdvice(snap.osRelease) } : {};
+    if (!snap.counters) unavailable.push({ code: m.get('conntrack') === 'absent' ? 'conntrack-inactive' : code, what: 'per-CPU counters (drop, early_drop, insert_failed, invalid…)', why: `${why}, and /proc/net/stat/nf_conntrack is absent (kernel without CONFIG_NF_CONNTRACK_PROCFS)`, ...remedy });
+    else if (!(nlParsed?.ok && nlParsed.value.source === 'netlink')) unavailable.push({ code, what: 'netlink counters (conntrack -S)', why: `${why}: counters read from /proc/net/stat/nf_conntrack instead`, ...remedy });
   }
 
   const slab = sec('slabinfo');
@@ -399,7 +404,16 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
   snap.modprobe = out.files.filter((f) => f.kind === 'modprobe' && f.content !== undefined).map((f) => ({ path: f.path, content: f.content ?? '' }));
 
   const tools = kv(sec('tools')?.body ?? '');
-  if (tools.get('conntrack') === '-') unavailable.push({ code: 'program-missing', what: 'conntrack tool', why: 'not installed: entries can be summarised from /proc/net/nf_conntrack only if the kernel has it' });
+  const missing = [...tools].filter(([, path]) => path === '-').map(([name]) => name);
+  if (tools.size > 0) snap.missingPrograms = missing;
+  if (missing.includes('conntrack')) {
+    unavailable.push({
+      code: 'program-missing',
+      what: 'conntrack tool',
+      why: 'the conntrack program is not installed: counters come from /proc/net/stat/nf_conntrack and entries from /proc/net/nf_conntrack where the kernel has them (CONFIG_NF_CONNTRACK_PROCFS); deleting entries and flushing the table need the program',
+      remedy: conntrackInstallAdvice(snap.osRelease),
+    });
+  }
   const cut = [...out.sections.values()].some((s) => s.exitCode === -1);
   if (cut) unavailable.push({ code: 'cut-off', what: 'part of the snapshot', why: 'the output was cut off (timeout or dropped connection)' });
   snap.unavailable = unavailable;

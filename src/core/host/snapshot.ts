@@ -80,6 +80,10 @@ export const hostSnapshotSchema = z.strictObject({
   sysctlFiles: z.array(z.object({ path: z.string(), content: z.string().optional(), linkTarget: z.string().optional() })).optional(),
   modulesLoad: z.array(configFileSchema).optional(),
   modprobe: z.array(configFileSchema).optional(),
+  /** /etc/os-release: the distribution (for install advice). */
+  osRelease: z.strictObject({ id: z.string().optional(), idLike: z.array(z.string()), prettyName: z.string().optional() }).optional(),
+  /** Programs the product uses that the host does not have (`command -v` failed), e.g. `conntrack`. */
+  missingPrograms: z.array(z.string()).optional(),
   /** The loader this host boots with, when known. */
   loader: z.enum(['systemd', 'procps']).optional(),
   entrySummary: entrySummarySchema.optional(),
