@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { diagnose } from '../core/host/diagnose';
 import { renderDiagnosis, renderEntrySummary, renderFleetSummary, type FleetRow } from '../core/host/report';
 import { diagnosisJson, warnings, type Diagnosis, type FleetJson } from '../core/host/diagnosis';
-import { buildHostFix, FIX_IDS } from '../core/host/fixes';
+import { assertFixRunnable, buildHostFix, FIX_IDS } from '../core/host/fixes';
 import { renderPreview } from '../core/fix/preview';
 import { countArgv, filterArgs, type EntryFilter } from '../core/fix/entriesFixes';
 import { ValidationError } from '../core/fix/validate';
@@ -160,7 +160,10 @@ async function diagnoseTarget(target: string, v: Values, io: CliIO, interval: nu
     let previous;
     if (interval > 0) {
       await sleep(interval * 1000);
-      current = { ...(await host.snapshot({ entries: false })), ...(first.entrySummary ? { entrySummary: first.entrySummary } : {}) };
+      const second = await host.snapshot({ entries: false });
+      // The entry summary is taken once: its result, or why there is none, comes from the first.
+      const summaryGap = (first.unavailable ?? []).filter((u) => u.what === 'entry summary');
+      current = { ...second, ...(first.entrySummary ? { entrySummary: first.entrySummary } : {}), unavailable: [...(second.unavailable ?? []), ...summaryGap] };
       previous = first;
     }
     return diagnose(current, { previous, observedPeak: Math.max(first.count ?? 0, current.count ?? 0) });
@@ -271,6 +274,7 @@ export async function runApply(argv: readonly string[], io: CliIO): Promise<numb
     return await withSession(open(target, p.values, io), async (host) => {
       const snap = await host.snapshot({ entries: false });
       let expectedCount: number | undefined;
+      assertFixRunnable(snap, fixId);
       if (fixId === 'delete-entries' && filter) {
         expectedCount = await host.countEntries(filter);
         if (expectedCount === 0) {

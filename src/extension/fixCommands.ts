@@ -9,6 +9,7 @@ import type { Fix } from '../core/fix/model';
 import { MAX_KEY } from '../core/facts';
 import { CATALOG } from '../core/sysctl/catalog';
 import { rollbackLast } from '../io/apply';
+import { assertFixRunnable } from '../core/host/fixes';
 import { hostCommand, hostOf, type CommandSpec } from './commands';
 import { askFilter, filterOf } from './entryCommands';
 import { buildAndApply, previewAndApply, refreshHost, withProgress } from './flows';
@@ -48,6 +49,7 @@ export function fixCommands(hosts: HostManager): CommandSpec[] {
       // From the Entries tree: { host, filter } of the row; from the palette: asked for.
       const filter = filterOf(arg) ?? (await askFilter(h, undefined, `Delete entries of ${h.label} by…`));
       if (!filter) return;
+      if (h.snapshot) assertFixRunnable(h.snapshot, 'delete-entries'); // before counting: the count needs the program too
       const expectedCount = await withProgress(`Conntrack: counting the matching entries on ${h.label}`, (signal) => session.countEntries(filter, { signal }));
       if (expectedCount === 0) {
         void vscode.window.showInformationMessage('No entries match: nothing to delete.');

@@ -6,16 +6,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { buildSnapshot, collectionScript, parseCollectionOutput } from '../core/host/collect';
-import { entryPageArgs, entryPageScript, entrySummaryArgs, entrySummaryScript, parseEntryPageOutput, parseEntrySummaryOutput, type EntryPage } from '../core/host/entryScripts';
+import { entryPageArgs, entryPageScript, entrySummaryArgs, entrySummaryScript, parseEntryPageOutput, parseEntrySourceError, parseEntrySummaryOutput, type EntryPage } from '../core/host/entryScripts';
+import { rootRemedy, type Unavailable } from '../core/host/unavailable';
 import type { HostSnapshot } from '../core/host/snapshot';
 import type { EntrySummary } from '../core/kernel/entrySummary';
 import { countArgv, type EntryFilter } from '../core/fix/entriesFixes';
 import { renderCommand } from '../core/fix/quote';
-import { IoError } from './errors';
+import { IoError, isIoError } from './errors';
 import { ConnectionPool, type ConnectionPoolOptions, type SshLogEvent } from './ssh/connection';
 import { LocalRunner } from './localRunner';
 import { SshRunner } from './sshRunner';
-import type { CommandLogEntry, CommandRunner } from './runner';
+import type { CommandLogEntry, CommandRunner, RunOptions, RunResult } from './runner';
 import type { Privilege } from './sudo';
 import type { Prompter } from './ssh/auth';
 import type { ResolveOptions } from './ssh/config';
@@ -41,7 +42,15 @@ export const LOCAL_TARGET = 'local';
 /** How long counting the entries of a filter may take (conntrack -L of a full table). */
 const COUNT_TIMEOUT_MS = 300_000;
 
+/** sudo could not be used without a password that was not given, or was refused: reads then run unprivileged. */
+function rootRefused(err: unknown): err is IoError {
+  return isIoError(err, 'sudo-password-required') || isIoError(err, 'privilege-unavailable') || isIoError(err, 'sudo-refused');
+}
+
 export class HostSession {
+  /** Why root could not be used for reading (then every read runs unprivileged until retryAsRoot). */
+  private rootRefusal: string | undefined;
+
   constructor(
     readonly name: string,
     readonly runner: CommandRunner,
@@ -54,13 +63,54 @@ export class HostSession {
     return this.runner.privilege();
   }
 
+  /**
+   * Why reads run without root although the account may use sudo (no password given, not in
+   * sudoers, password refused); undefined when they run as root or the account has no sudo.
+   */
+  get limitedBy(): string | undefined {
+    return this.rootRefusal;
+  }
+
+  /** The next read tries root again (after the user gave a sudo password). */
+  retryAsRoot(): void {
+    this.rootRefusal = undefined;
+  }
+
+  /**
+   * A read: as root when the account can become root, else unprivileged. A person with this
+   * account could still read count, max, timeouts and files by hand, so a refused sudo never
+   * fails a read: it runs again without root and the snapshot says what that costs.
+   */
+  private async runRead(argv: readonly string[], opts: Omit<RunOptions, 'privileged'>): Promise<{ result: RunResult; privileged: boolean }> {
+    const privileged = this.rootRefusal === undefined && (await this.privileges()) !== 'none';
+    try {
+      return { result: await this.runner.run(argv, { ...opts, privileged }), privileged };
+    } catch (err) {
+      if (!privileged || !rootRefused(err)) throw err;
+      this.rootRefusal = err.message;
+      return { result: await this.runner.run(argv, { ...opts, privileged: false }), privileged: false };
+    }
+  }
+
+  /** What an unprivileged read misses, and how to get it. */
+  private async rootUnavailable(): Promise<Unavailable> {
+    const who = this.runner.description;
+    const account = who.includes('@') ? who.slice(0, who.indexOf('@')) : 'this account';
+    const sudo = (await this.privileges()) === 'sudo-password';
+    const why = this.rootRefusal !== undefined ? `${who} is not root and sudo was not used (${this.rootRefusal})` : `${who} is not root and cannot use sudo`;
+    return {
+      code: 'needs-root',
+      what: 'root',
+      why: `${why}: counters, slab size, firewall rules, the entries and the kernel log are limited to what an unprivileged user may read`,
+      remedy: sudo ? rootRemedy(account) : `connect as root or as an account with sudo rights (${account} has none)`,
+    };
+  }
+
   /** One round trip: everything the diagnosis needs (privileged when possible). */
   async snapshot(opts: { signal?: AbortSignal; timeoutMs?: number; entries?: boolean; topN?: number } = {}): Promise<HostSnapshot> {
-    const privileged = (await this.privileges()) !== 'none';
     const nonce = randomBytes(12).toString('hex');
-    const r = await this.runner.run(['sh', '-s', '--', nonce], {
+    const { result: r, privileged } = await this.runRead(['sh', '-s', '--', nonce], {
       stdin: collectionScript(),
-      privileged,
       timeoutMs: opts.timeoutMs ?? 60_000,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
@@ -68,40 +118,47 @@ export class HostSession {
       throw new IoError('command-error', `collection failed on ${this.name} (exit ${r.exitCode}): ${r.stderr.trim().slice(0, 500)}`, { target: this.runner.description, phase: 'exec' });
     }
     let snap = buildSnapshot(parseCollectionOutput(r.stdout, nonce), { takenAt: Date.now(), host: this.name });
+    let unavailable = snap.unavailable ?? [];
     if (!privileged) {
-      snap = { ...snap, unavailable: [{ what: 'root', why: `${this.runner.description} is not root and cannot use sudo: counters, slab size, firewall rules and the kernel log are limited to what an unprivileged user may read` }, ...(snap.unavailable ?? [])] };
+      const root = await this.rootUnavailable();
+      unavailable = [root, ...unavailable.map((u) => (u.code === 'needs-root' && u.remedy === undefined ? { ...u, remedy: root.remedy } : u))];
     }
     if (opts.entries !== false) {
       try {
-        snap = { ...snap, entrySummary: await this.entrySummary({ topN: opts.topN ?? 10, ...(opts.signal ? { signal: opts.signal } : {}) }) };
+        const summary = await this.summaryOrWhy({ topN: opts.topN ?? 10, ...(opts.signal ? { signal: opts.signal } : {}) });
+        if ('entries' in summary) snap = { ...snap, entrySummary: summary };
+        else unavailable = [...unavailable, summary];
       } catch (err) {
-        snap = { ...snap, unavailable: [...(snap.unavailable ?? []), { what: 'entry summary', why: errorMessage(err) }] };
+        unavailable = [...unavailable, { code: 'failed', what: 'entry summary', why: errorMessage(err) }];
       }
     }
-    return snap;
+    return { ...snap, unavailable };
   }
 
   /** Top talkers etc., computed on the host in one streaming pass (awk). */
   async entrySummary(opts: { topN?: number; filter?: EntryFilter; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<EntrySummary> {
-    const privileged = (await this.privileges()) !== 'none';
-    const r = await this.runner.run(['sh', '-s', '--', ...entrySummaryArgs(opts.topN ?? 10, opts.filter ?? {})], {
+    const summary = await this.summaryOrWhy(opts);
+    if ('entries' in summary) return summary;
+    throw new IoError('command-error', summary.why, { target: this.runner.description, phase: 'exec' });
+  }
+
+  /** The summary, or why there is none (the source's `@@error`, which the pipeline's exit 0 hides). */
+  private async summaryOrWhy(opts: { topN?: number; filter?: EntryFilter; signal?: AbortSignal; timeoutMs?: number }): Promise<EntrySummary | Unavailable> {
+    const { result: r, privileged } = await this.runRead(['sh', '-s', '--', ...entrySummaryArgs(opts.topN ?? 10, opts.filter ?? {})], {
       stdin: entrySummaryScript(),
-      privileged,
       timeoutMs: opts.timeoutMs ?? 120_000,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    if (r.exitCode !== 0) {
-      throw new IoError('command-error', r.stderr.replace(/^@@error /m, '').trim() || `entry summary failed (exit ${r.exitCode})`, { target: this.runner.description, phase: 'exec' });
-    }
+    const error = parseEntrySourceError(r.stderr);
+    if (error) return { code: error.code, what: 'entry summary', why: error.why, ...(error.code === 'needs-root' && !privileged ? { remedy: (await this.rootUnavailable()).remedy ?? '' } : {}) };
+    if (r.exitCode !== 0) return { code: 'failed', what: 'entry summary', why: r.stderr.trim() || `entry summary failed (exit ${r.exitCode})` };
     return parseEntrySummaryOutput(r.stdout);
   }
 
   /** A page of entries (filtered on the host), and how many entries matched in all. */
   async entryPage(offset: number, limit: number, opts: { filter?: EntryFilter; signal?: AbortSignal } = {}): Promise<EntryPage> {
-    const privileged = (await this.privileges()) !== 'none';
-    const r = await this.runner.run(['sh', '-s', '--', ...entryPageArgs(offset, limit, opts.filter ?? {})], {
+    const { result: r } = await this.runRead(['sh', '-s', '--', ...entryPageArgs(offset, limit, opts.filter ?? {})], {
       stdin: entryPageScript(),
-      privileged,
       timeoutMs: 120_000,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });

@@ -17,6 +17,8 @@ import { ALL_SYSCTL_DIRS, SYSCTL_CONF } from '../sysctl/loaders';
 import { ETC_MODULES, MODPROBE_DIRS, MODULES_LOAD_DIRS } from '../sysctl/boot';
 import type { InvalidRule } from './snapshot';
 import { BUCKETS_KEY, COUNT_KEY, MAX_KEY } from '../facts';
+import type { Unavailable } from './unavailable';
+import { conntrackInstallAdvice, parseOsRelease } from './osRelease';
 
 /** Nonces are hex, so they are safe inside the script's printf formats. */
 export function isValidNonce(nonce: string): boolean {
@@ -120,6 +122,7 @@ sec kernel_log klog
 sec owners owners
 sec persistence persistence
 sec tools tools
+sec os_release cat /etc/os-release
 # Directories that are the same place (merged /usr: /lib -> /usr/lib) are read once.
 seen=' '
 uniqdirs() {
@@ -246,7 +249,7 @@ export interface SnapshotMeta {
 /** Builds a validated HostSnapshot; what could not be read is listed in `unavailable`. */
 export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSnapshot {
   const sec = (name: string): Section | undefined => out.sections.get(name);
-  const unavailable: { what: string; why: string }[] = [];
+  const unavailable: Unavailable[] = [];
   // Typed as the snapshot it becomes: a mistyped field is a compile error, and the strict
   // schema below refuses any field it does not know.
   const snap: HostSnapshot = { takenAt: meta.takenAt, ...(meta.host ? { host: meta.host } : {}) };
@@ -266,6 +269,8 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
   else if (m.get('max_alias') === 'no' && m.get('conntrack') !== 'absent') snap.initialNetns = false;
   const ct = m.get('conntrack');
   if (ct === 'module' || ct === 'builtin' || ct === 'absent') snap.conntrackModule = ct;
+  const osr = sec('os_release');
+  if (okSection(osr)) snap.osRelease = parseOsRelease(osr.body);
   if (m.get('systemd') === 'yes') snap.loader = 'systemd';
   else if (m.get('systemd') === 'no') snap.loader = 'procps';
 
@@ -285,7 +290,7 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
       if (max !== undefined) snap.max = max;
       if (buckets !== undefined) snap.buckets = buckets;
     }
-    if (!snap.sysctl || Object.keys(snap.sysctl).length === 0) unavailable.push({ what: 'net.netfilter sysctls', why: 'nf_conntrack is not loaded (no /proc/sys/net/netfilter)' });
+    if (!snap.sysctl || Object.keys(snap.sysctl).length === 0) unavailable.push({ code: 'conntrack-inactive', what: 'net.netfilter sysctls', why: 'nf_conntrack is not loaded (no /proc/sys/net/netfilter)' });
   }
   const keys = sec('keys');
   if (keys && keys.body.trim().length > 0) {
@@ -306,15 +311,18 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
     const pfParsed = okSection(pf) ? parseProcConntrackStats(pf.body) : undefined;
     if (pfParsed?.ok) snap.counters = pfParsed.value;
     else if (nlParsed?.ok) snap.counters = nlParsed.value;
-    const why = nl?.body.startsWith('@missing') ? 'the conntrack tool is not installed' : root ? 'conntrack -S failed' : 'conntrack -S needs root (CAP_NET_ADMIN)';
-    if (!snap.counters) unavailable.push({ what: 'per-CPU counters (drop, early_drop, insert_failed, invalid…)', why: `${why}, and /proc/net/stat/nf_conntrack is absent (kernel without CONFIG_NF_CONNTRACK_PROCFS)` });
-    else if (!(nlParsed?.ok && nlParsed.value.source === 'netlink')) unavailable.push({ what: 'netlink counters (conntrack -S)', why: `${why}: counters read from /proc/net/stat/nf_conntrack instead` });
+    const missing = nl?.body.startsWith('@missing') === true;
+    const code = missing ? 'program-missing' : root ? 'failed' : 'needs-root';
+    const why = missing ? 'the conntrack tool is not installed' : root ? 'conntrack -S failed' : 'conntrack -S needs root (CAP_NET_ADMIN)';
+    const remedy = missing ? { remedy: conntrackInstallAdvice(snap.osRelease) } : {};
+    if (!snap.counters) unavailable.push({ code: m.get('conntrack') === 'absent' ? 'conntrack-inactive' : code, what: 'per-CPU counters (drop, early_drop, insert_failed, invalid…)', why: `${why}, and /proc/net/stat/nf_conntrack is absent (kernel without CONFIG_NF_CONNTRACK_PROCFS)`, ...remedy });
+    else if (!(nlParsed?.ok && nlParsed.value.source === 'netlink')) unavailable.push({ code, what: 'netlink counters (conntrack -S)', why: `${why}: counters read from /proc/net/stat/nf_conntrack instead`, ...remedy });
   }
 
   const slab = sec('slabinfo');
   const slabParsed = okSection(slab) ? parseSlabinfoConntrack(slab.body) : undefined;
   if (slabParsed?.ok && slabParsed.value) snap.slabObjSize = slabParsed.value.objSize;
-  else unavailable.push({ what: 'entry size (/proc/slabinfo)', why: root ? 'no nf_conntrack slab cache listed' : '/proc/slabinfo is readable by root only: ~320 B per entry is assumed (estimated)' });
+  else unavailable.push({ code: root ? 'not-in-kernel' : 'needs-root', what: 'entry size (/proc/slabinfo)', why: root ? 'no nf_conntrack slab cache listed' : '/proc/slabinfo is readable by root only: ~320 B per entry is assumed (estimated)' });
 
   const mem = sec('meminfo');
   const memParsed = mem ? parseMemInfo(mem.body) : undefined;
@@ -365,7 +373,7 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
     if (p.ok) addRules(p.value.rules, via);
   }
   if (nftInv || sec('iptables_save')) fw.invalidRules = rules;
-  if (!root) unavailable.push({ what: 'firewall rules (nft list ruleset, iptables-save)', why: 'reading rules needs root: INVALID drop rules could not be checked' });
+  if (!root) unavailable.push({ code: 'needs-root', what: 'firewall rules (nft list ruleset, iptables-save)', why: 'reading rules needs root: INVALID drop rules could not be checked' });
   const persist = sec('persistence')?.body.split('\n').map((l) => l.trim()).filter(Boolean) ?? [];
   const order = ['firewalld', 'ufw', 'nftables-conf', 'netfilter-persistent', 'iptables-services'] as const;
   const chosen = order.find((o) => persist.includes(o));
@@ -379,7 +387,7 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
   if (klog && !klog.body.startsWith('@unavailable')) {
     const p = parseTableFullLog(klog.body);
     if (p.ok) snap.kernelLog = p.value;
-  } else unavailable.push({ what: 'kernel log', why: 'dmesg is restricted and journalctl is missing: table-full lines not checked' });
+  } else unavailable.push({ code: root ? 'failed' : 'needs-root', what: 'kernel log', why: 'dmesg is restricted and journalctl is missing: table-full lines not checked' });
 
   const own = kv(sec('owners')?.body ?? '');
   snap.externalOwners = {
@@ -391,14 +399,23 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
   // files
   const sysctlFiles = out.files.filter((f) => f.kind === 'sysctl');
   snap.sysctlFiles = sysctlFiles.map((f) => ({ path: f.path, ...(f.content !== undefined ? { content: f.content } : {}), ...(f.linkTarget !== undefined ? { linkTarget: f.linkTarget } : {}) }));
-  for (const f of out.files) if (f.unreadable && f.unreadable !== 'dangling-link') unavailable.push({ what: f.path, why: `unreadable (${f.unreadable})` });
+  for (const f of out.files) if (f.unreadable && f.unreadable !== 'dangling-link') unavailable.push({ code: !root && f.unreadable === 'permission' ? 'needs-root' : 'unreadable', what: f.path, why: `unreadable (${f.unreadable})` });
   snap.modulesLoad = out.files.filter((f) => f.kind === 'modules-load' && f.content !== undefined).map((f) => ({ path: f.path, content: f.content ?? '' }));
   snap.modprobe = out.files.filter((f) => f.kind === 'modprobe' && f.content !== undefined).map((f) => ({ path: f.path, content: f.content ?? '' }));
 
   const tools = kv(sec('tools')?.body ?? '');
-  if (tools.get('conntrack') === '-') unavailable.push({ what: 'conntrack tool', why: 'not installed: entries can be summarised from /proc/net/nf_conntrack only if the kernel has it' });
+  const missing = [...tools].filter(([, path]) => path === '-').map(([name]) => name);
+  if (tools.size > 0) snap.missingPrograms = missing;
+  if (missing.includes('conntrack')) {
+    unavailable.push({
+      code: 'program-missing',
+      what: 'conntrack tool',
+      why: 'the conntrack program is not installed: counters come from /proc/net/stat/nf_conntrack and entries from /proc/net/nf_conntrack where the kernel has them (CONFIG_NF_CONNTRACK_PROCFS); deleting entries and flushing the table need the program',
+      remedy: conntrackInstallAdvice(snap.osRelease),
+    });
+  }
   const cut = [...out.sections.values()].some((s) => s.exitCode === -1);
-  if (cut) unavailable.push({ what: 'part of the snapshot', why: 'the output was cut off (timeout or dropped connection)' });
+  if (cut) unavailable.push({ code: 'cut-off', what: 'part of the snapshot', why: 'the output was cut off (timeout or dropped connection)' });
   snap.unavailable = unavailable;
   return hostSnapshotSchema.parse(snap);
 }

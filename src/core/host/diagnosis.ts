@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import type { Fix } from '../fix/model';
+import { unavailableItemSchema } from './unavailable';
 
 /** Every cause a finding can name, in the order the diagnosis checks them (causes/index.ts). */
 export const CAUSES = [
@@ -83,7 +84,9 @@ export const timeoutRowSchema = z.strictObject({
 }).readonly();
 export type TimeoutRow = z.infer<typeof timeoutRowSchema>;
 
-export const unavailableSchema = z.strictObject({ what: z.string(), why: z.string() }).readonly();
+export const unavailableSchema = unavailableItemSchema.readonly();
+/** In `diagnose --json`: every field present, `remedy` null when there is no way to get it. */
+export const unavailableJsonSchema = unavailableItemSchema.extend({ remedy: z.string().nullable() }).readonly();
 
 export const diagnosisSchema = z.object({
   host: z.string().optional(),
@@ -120,7 +123,7 @@ export const diagnosisJsonSchema = z.strictObject({
     fixes: z.array(fixSummarySchema).readonly(),
     fixErrors: z.array(z.string()).readonly(),
   }).readonly()).readonly(),
-  unavailable: z.array(unavailableSchema).readonly(),
+  unavailable: z.array(unavailableJsonSchema).readonly(),
 }).readonly();
 export type DiagnosisJson = z.infer<typeof diagnosisJsonSchema>;
 
@@ -150,7 +153,7 @@ export function diagnosisJson(d: Diagnosis): DiagnosisJson {
       fixes: f.fixes.map((x) => ({ id: x.id, title: x.title, destructive: x.destructive, needsInitialNetns: x.needsInitialNetns })),
       fixErrors: f.fixErrors ?? [],
     })),
-    unavailable: d.unavailable,
+    unavailable: d.unavailable.map((u) => ({ code: u.code, what: u.what, why: u.why, remedy: u.remedy ?? null })),
   };
 }
 

@@ -9,6 +9,7 @@
 import { TIMEOUT_BUCKETS, entrySummarySchema, type EntrySummary } from '../kernel/entrySummary';
 import { parseConntrackLine, type ConntrackEntry } from '../kernel/conntrackEntries';
 import { filterArgs, type EntryFilter } from '../fix/entriesFixes';
+import { UNAVAILABLE_CODES, type UnavailableCode } from './unavailable';
 
 /** Listing and summarising may select everything; deleting may not (entriesFixes.ts refuses an empty filter). */
 function listArgs(filter: EntryFilter): string[] {
@@ -82,12 +83,20 @@ TOPN="$1"; shift
 case "$TOPN" in ''|*[!0-9]*) echo "bad top-N" >&2; exit 2;; esac
 LC_ALL=C; export LC_ALL
 PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"; export PATH
+# Errors: "@@error CODE words" on stderr (CODE from core/host/unavailable.ts). The pipeline's
+# status is awk's, so the caller looks for the line, not at the exit code.
 src() {
+  # Without nf_conntrack, conntrack -L would load it on a modular kernel: say so instead.
+  if [ ! -e /proc/sys/net/netfilter/nf_conntrack_count ]; then echo "@@error conntrack-inactive connection tracking is not active on this host (no /proc/sys/net/netfilter/nf_conntrack_count)" >&2; return 1; fi
+  rc=-
   if command -v conntrack >/dev/null 2>&1; then conntrack -L -o extended "$@" 2>/dev/null; rc=$?
     [ "$rc" -eq 0 ] && return 0
   fi
   if [ "$#" -eq 0 ] && [ -r /proc/net/nf_conntrack ]; then cat /proc/net/nf_conntrack; return 0; fi
-  echo "@@error no readable conntrack table (conntrack -L needs root; /proc/net/nf_conntrack absent)" >&2
+  if [ "$(id -u)" != 0 ]; then echo "@@error needs-root listing the entries needs root (conntrack -L needs CAP_NET_ADMIN; /proc/net/nf_conntrack is readable by root only)" >&2
+  elif [ "$rc" = - ] && [ "$#" -gt 0 ]; then echo "@@error program-missing selecting entries by a filter needs the conntrack program, which is not installed" >&2
+  elif [ "$rc" = - ]; then echo "@@error program-missing the conntrack program is not installed and this kernel has no /proc/net/nf_conntrack (CONFIG_NF_CONNTRACK_PROCFS)" >&2
+  else echo "@@error failed conntrack -L exited with status $rc" >&2; fi
   return 1
 }
 src "$@" | awk -v TOPN="$TOPN" -v NB=${TIMEOUT_BUCKETS.length} '${entrySummaryAwk()}'
@@ -210,4 +219,12 @@ export function parseEntryPageOutput(stdout: string, stderr: string, exitCode: n
     return { ok: false, why: `${rc !== undefined ? `conntrack exit ${rc}` : `exit ${exitCode}`}${why ? `: ${why.slice(0, 300)}` : ''}` };
   }
   return { ok: true, page: { entries, total, unparsed } };
+}
+
+/** The entry source's `@@error CODE words` line on stderr (the pipeline exits 0 even then). */
+export function parseEntrySourceError(stderr: string): { code: UnavailableCode; why: string } | undefined {
+  const m = /^@@error (\S+) (.*)$/m.exec(stderr);
+  if (!m) return undefined;
+  const code = UNAVAILABLE_CODES.find((c) => c === m[1]);
+  return code ? { code, why: (m[2] ?? '').trim() } : { code: 'failed', why: `${m[1] ?? ''} ${m[2] ?? ''}`.trim() };
 }

@@ -13,6 +13,7 @@ import { ESTABLISHED_KEY } from '../facts';
 import { recommendBuckets, recommendEstablishedTimeout, recommendMax } from './recommend';
 import { firewallPersistence, firewallTarget, liveInt, modprobeContent, moduleState, sysctlHost } from './adapters';
 import type { HostSnapshot } from './snapshot';
+import { conntrackInstallAdvice } from './osRelease';
 
 export const FIX_IDS: readonly FixId[] = ['raise-max', 'set-buckets', 'set-timeout', 'set-sysctl', 'load-module-at-boot', 'delete-entries', 'flush-table', 'invalid-drop-rule', 'apply-file'];
 
@@ -31,7 +32,21 @@ export interface FixParams {
   readonly line?: number;
 }
 
+/** Fixes that run the conntrack program (counting, deleting, flushing entries). */
+const NEEDS_CONNTRACK_PROGRAM: ReadonlySet<string> = new Set(['delete-entries', 'flush-table']);
+
+/**
+ * Refuses, before anything runs on the host, a fix whose program the host does not have —
+ * instead of a fix that fails half-way (a count that cannot run, a flush after a backup).
+ */
+export function assertFixRunnable(s: HostSnapshot, id: string): void {
+  if (NEEDS_CONNTRACK_PROGRAM.has(id) && s.missingPrograms?.includes('conntrack')) {
+    throw new ValidationError('conntrack', `${id} runs the conntrack program, which is not installed on this host; ${conntrackInstallAdvice(s.osRelease)} (nothing was changed)`);
+  }
+}
+
 export function buildHostFix(s: HostSnapshot, id: string, p: FixParams = {}): Fix {
+  assertFixRunnable(s, id);
   switch (id) {
     case 'raise-max': {
       if (s.max === undefined) throw new ValidationError('max', 'nf_conntrack_max could not be read on this host');

@@ -47,7 +47,7 @@ export function renderDiagnosis(d: Diagnosis): string {
   }
   if (d.unavailable.length > 0) {
     out.push('Not available:');
-    for (const u2 of d.unavailable) out.push(`  - ${u2.what}: ${u2.why}`);
+    for (const u2 of d.unavailable) out.push(`  - ${u2.what}: ${u2.why} [${u2.code}]`, ...(u2.remedy ? [`      how: ${u2.remedy}`] : []));
   }
   return `${out.join('\n').trimEnd()}\n`;
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { conntrackStatsSchema } from '../kernel/conntrackStats';
 import { tableFullLogSchema } from '../kernel/kernelLog';
 import { entrySummarySchema } from '../kernel/entrySummary';
+import { unavailableItemSchema } from './unavailable';
 
 const count = z.number().int().nonnegative();
 
@@ -79,11 +80,15 @@ export const hostSnapshotSchema = z.strictObject({
   sysctlFiles: z.array(z.object({ path: z.string(), content: z.string().optional(), linkTarget: z.string().optional() })).optional(),
   modulesLoad: z.array(configFileSchema).optional(),
   modprobe: z.array(configFileSchema).optional(),
+  /** /etc/os-release: the distribution (for install advice). */
+  osRelease: z.strictObject({ id: z.string().optional(), idLike: z.array(z.string()), prettyName: z.string().optional() }).optional(),
+  /** Programs the product uses that the host does not have (`command -v` failed), e.g. `conntrack`. */
+  missingPrograms: z.array(z.string()).optional(),
   /** The loader this host boots with, when known. */
   loader: z.enum(['systemd', 'procps']).optional(),
   entrySummary: entrySummarySchema.optional(),
-  /** What could not be read and why (e.g. `conntrack -S`: needs root). */
-  unavailable: z.array(z.object({ what: z.string(), why: z.string() })).optional(),
+  /** What could not be read, why (a stable code and words) and how to get it (e.g. `conntrack -S`: needs-root). */
+  unavailable: z.array(unavailableItemSchema).optional(),
 });
 export type HostSnapshot = z.infer<typeof hostSnapshotSchema>;
 

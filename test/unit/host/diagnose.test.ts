@@ -7,6 +7,7 @@ import { diagnose, computeRates } from '../../../src/core/host/diagnose';
 import { CAUSES, diagnosisJson, diagnosisJsonSchema, type Finding } from '../../../src/core/host/diagnosis';
 import { renderDiagnosis } from '../../../src/core/host/report';
 import { CAUSE_CHECKS } from '../../../src/core/host/causes';
+import { UNAVAILABLE_CODES } from '../../../src/core/host/unavailable';
 import { parseSnapshot, type HostSnapshot } from '../../../src/core/host/snapshot';
 import { parseConntrackStats } from '../../../src/core/kernel/conntrackStats';
 import { parseTableFullLog } from '../../../src/core/kernel/kernelLog';
@@ -300,8 +301,18 @@ test('INVALID rule goes to the native nft input chain even when legacy tables co
 test('the cause table checks every cause of CAUSES once, in that order, and docs/findings.md lists them in the same order', () => {
   assert.deepEqual(CAUSE_CHECKS.map((c) => c.cause), [...CAUSES]);
   const doc = readFileSync(join(__dirname, '../../../docs/findings.md'), 'utf8');
-  const documented = [...doc.matchAll(/^\| `([a-z-]+)` \|/gm)].map((m) => m[1]);
+  const causes = doc.slice(doc.indexOf('## Causes'), doc.indexOf('\n## ', doc.indexOf('## Causes') + 1));
+  const documented = [...causes.matchAll(/^\| `([a-z-]+)` \|/gm)].map((m) => m[1]);
   assert.deepEqual(documented, [...CAUSES]);
+});
+
+test('every unavailable reason code is documented, in order, in docs/findings.md and named in docs/cli.md', () => {
+  const doc = readFileSync(join(__dirname, '../../../docs/findings.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## What could not be read'));
+  const documented = [...section.matchAll(/^\| `([a-z-]+)` \|/gm)].map((m) => m[1]);
+  assert.deepEqual(documented, [...UNAVAILABLE_CODES]);
+  const cliRow = /^\| `unavailable` \|.*$/m.exec(readFileSync(join(__dirname, '../../../docs/cli.md'), 'utf8'))?.[0] ?? '';
+  assert.deepEqual([...cliRow.matchAll(/`([a-z-]+)`/g)].map((m) => m[1]).filter((c) => !['unavailable', 'code', 'remedy', 'null'].includes(c ?? '')), [...UNAVAILABLE_CODES]);
 });
 
 test('diagnose --json: every diagnosis parses with its one schema, and a fix that could not be built is in it', () => {
