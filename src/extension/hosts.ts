@@ -17,6 +17,7 @@ import { describeSshEvent } from '../io/ssh/connection';
 import type { PromptRequest } from '../io/ssh/auth';
 import type { HostKeyQuestion, HostKeyAnswer } from '../io/ssh/knownHosts';
 import { diagnose } from '../core/host/diagnose';
+import { withFrequentFields } from '../core/host/collect';
 import type { Diagnosis } from '../core/host/diagnosis';
 import type { HostSnapshot } from '../core/host/snapshot';
 import { usageSample, type UsageSample } from './chartHtml';
@@ -65,6 +66,7 @@ export interface HostCommandEvent {
 interface InFlight {
   readonly done: Promise<Diagnosis | undefined>;
   readonly abort: AbortController;
+  readonly periodic: boolean;
   /** callers with a cancellation token that have not cancelled (the periodic refresh has none) */
   watching: number;
 }
@@ -191,18 +193,27 @@ export class HostManager implements vscode.Disposable {
   /**
    * A new snapshot and diagnosis; the previous snapshot gives rates. One refresh per host at a
    * time: a request while one runs joins it (two collection scripts at once would double the
-   * cost on a host already short of resources). Cancelling stops the shared refresh only when
-   * no other caller with a token is still waiting for it.
+   * cost on a host already short of resources); a full one asked for during a periodic one runs
+   * after it. Cancelling stops the shared refresh only when no other caller with a token is
+   * still waiting for it.
+   *
+   * `periodic`: the timer's refresh reads only what changes every few seconds (collect.ts
+   * `frequent`), and everything again only when the fingerprint of the files says they changed.
    */
-  refresh(entry: HostEntry, token?: vscode.CancellationToken): Promise<Diagnosis | undefined> {
+  refresh(entry: HostEntry, token?: vscode.CancellationToken, opts: { periodic?: boolean } = {}): Promise<Diagnosis | undefined> {
+    const periodic = opts.periodic === true;
     let run = this.inFlight.get(entry);
+    if (run && run.periodic && !periodic) {
+      const after = run.done.catch(() => undefined);
+      return after.then(() => this.refresh(entry, token, opts));
+    }
     if (!run) {
       const abort = new AbortController();
-      const done = this.takeSnapshot(entry, abort.signal, token).finally(() => {
+      const done = this.takeSnapshot(entry, abort.signal, periodic, token).finally(() => {
         this.inFlight.delete(entry);
         this.refreshed.fire(entry);
       });
-      run = { done, abort, watching: 0 };
+      run = { done, abort, periodic, watching: 0 };
       this.inFlight.set(entry, run);
     }
     if (token) {
@@ -220,23 +231,27 @@ export class HostManager implements vscode.Disposable {
     return run.done;
   }
 
-  private async takeSnapshot(entry: HostEntry, signal: AbortSignal, token?: vscode.CancellationToken): Promise<Diagnosis | undefined> {
+  private async takeSnapshot(entry: HostEntry, signal: AbortSignal, periodic: boolean, token?: vscode.CancellationToken): Promise<Diagnosis | undefined> {
     if (!entry.session) await this.connect(entry, token);
     const session = entry.session;
     if (!session) return undefined;
     try {
       let previous = entry.snapshot;
-      let snap = await session.snapshot({ signal });
+      let snap: HostSnapshot;
+      if (periodic && previous) {
+        const frequent = await session.snapshot({ signal, part: 'frequent' });
+        snap = frequent.fingerprint !== undefined && frequent.fingerprint === previous.fingerprint
+          ? withFrequentFields(previous, frequent)
+          : await session.snapshot({ signal }); // the files changed: read everything again
+      } else snap = await session.snapshot({ signal });
       if (!previous) {
         // A first sample only has totals since boot: take the second one a moment later (the
-        // counters, count and rules again; the entry summary of the first is kept: it is the
-        // expensive part and does not make rates).
+        // frequent part; the rest of the first, its entry summary among them, is kept).
         await sleep(Math.max(0, snap.takenAt + RATE_SAMPLE_MS - Date.now()), undefined, { signal }).catch((err: unknown) => {
           throw new IoError('command-aborted', `reading ${entry.label} was cancelled`, {}, { cause: err });
         });
         previous = snap;
-        const second = await session.snapshot({ signal, entries: false });
-        snap = { ...second, ...(previous.entrySummary ? { entrySummary: previous.entrySummary } : {}) };
+        snap = withFrequentFields(previous, await session.snapshot({ signal, part: 'frequent' }));
       }
       const settings = readSettings();
       entry.previous = previous;

@@ -51,7 +51,7 @@ export class HostsView implements vscode.Disposable {
     this.timers.set(h, setTimeout(() => {
       this.timers.delete(h);
       // the next one is scheduled when this one ends (onDidRefresh)
-      if (h.status === 'connected') void this.hosts.refresh(h).catch((err: unknown) => log.warn(`refresh ${h.label}: ${errorMessage(err)}`));
+      if (h.status === 'connected') void this.hosts.refresh(h, undefined, { periodic: true }).catch((err: unknown) => log.warn(`refresh ${h.label}: ${errorMessage(err)}`));
     }, due));
   }
 

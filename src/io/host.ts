@@ -5,7 +5,7 @@
  * (errors.ts): `command-error` when a command ran and failed, with its own words.
  */
 import { randomBytes } from 'node:crypto';
-import { buildSnapshot, collectionScript, parseCollectionOutput } from '../core/host/collect';
+import { buildSnapshot, collectionScript, parseCollectionOutput, type CollectionPart } from '../core/host/collect';
 import { entryPageArgs, entryPageScript, entrySummaryArgs, entrySummaryScript, parseEntryPageOutput, parseEntrySummaryOutput, type EntryPage } from '../core/host/entryScripts';
 import type { HostSnapshot } from '../core/host/snapshot';
 import type { EntrySummary } from '../core/kernel/entrySummary';
@@ -54,11 +54,17 @@ export class HostSession {
     return this.runner.privilege();
   }
 
-  /** One round trip: everything the diagnosis needs (privileged when possible). */
-  async snapshot(opts: { signal?: AbortSignal; timeoutMs?: number; entries?: boolean; topN?: number } = {}): Promise<HostSnapshot> {
+  /**
+   * One round trip: everything the diagnosis needs (privileged when possible), then the entry
+   * summary unless `entries: false`. `part: 'frequent'` reads only what changes every few seconds
+   * and the fingerprint of the rest (merge it with collect.ts withFrequentFields); it never
+   * lists the table.
+   */
+  async snapshot(opts: { signal?: AbortSignal; timeoutMs?: number; entries?: boolean; topN?: number; part?: CollectionPart } = {}): Promise<HostSnapshot> {
     const privileged = (await this.privileges()) !== 'none';
     const nonce = randomBytes(12).toString('hex');
-    const r = await this.runner.run(['sh', '-s', '--', nonce], {
+    const part = opts.part ?? 'all';
+    const r = await this.runner.run(['sh', '-s', '--', nonce, part], {
       stdin: collectionScript(),
       privileged,
       timeoutMs: opts.timeoutMs ?? 60_000,
@@ -71,7 +77,7 @@ export class HostSession {
     if (!privileged) {
       snap = { ...snap, unavailable: [{ what: 'root', why: `${this.runner.description} is not root and cannot use sudo: counters, slab size, firewall rules and the kernel log are limited to what an unprivileged user may read` }, ...(snap.unavailable ?? [])] };
     }
-    if (opts.entries !== false) {
+    if (opts.entries !== false && part === 'all') {
       try {
         snap = { ...snap, entrySummary: await this.entrySummary({ topN: opts.topN ?? 10, ...(opts.signal ? { signal: opts.signal } : {}) }) };
       } catch (err) {
