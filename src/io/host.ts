@@ -87,10 +87,13 @@ export class HostSession {
     return snap;
   }
 
-  /** Top talkers etc., computed on the host in one streaming pass (awk). */
-  async entrySummary(opts: { topN?: number; filter?: EntryFilter; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<EntrySummary> {
+  /**
+   * Top talkers etc., computed on the host in one streaming pass (awk); with `sample: K`, over
+   * the first K entries only (the dump stops there: its cost does not grow with the table).
+   */
+  async entrySummary(opts: { topN?: number; filter?: EntryFilter; sample?: number; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<EntrySummary> {
     const privileged = (await this.privileges()) !== 'none';
-    const r = await this.runner.run(['sh', '-s', '--', ...entrySummaryArgs(opts.topN ?? 10, opts.filter ?? {})], {
+    const r = await this.runner.run(['sh', '-s', '--', ...entrySummaryArgs(opts.topN ?? 10, opts.filter ?? {}, opts.sample)], {
       stdin: entrySummaryScript(),
       privileged,
       timeoutMs: opts.timeoutMs ?? 120_000,
@@ -99,7 +102,7 @@ export class HostSession {
     if (r.exitCode !== 0) {
       throw new IoError('command-error', r.stderr.replace(/^@@error /m, '').trim() || `entry summary failed (exit ${r.exitCode})`, { target: this.runner.description, phase: 'exec' });
     }
-    return parseEntrySummaryOutput(r.stdout);
+    return parseEntrySummaryOutput(r.stdout, opts.sample);
   }
 
   /** A page of entries (filtered on the host), and how many entries matched in all. */
