@@ -11,18 +11,21 @@
 import * as vscode from 'vscode';
 import { openHost, type HostSession } from '../io/host';
 import { listConfiguredHosts } from '../io/ssh/config';
-import { isIoError } from '../io/errors';
+import { IoError, isIoError } from '../io/errors';
 import { describeCommand } from '../io/runner';
 import { describeSshEvent } from '../io/ssh/connection';
 import type { PromptRequest } from '../io/ssh/auth';
 import type { HostKeyQuestion, HostKeyAnswer } from '../io/ssh/knownHosts';
 import { diagnose } from '../core/host/diagnose';
+import { withFrequentFields } from '../core/host/collect';
 import type { Diagnosis } from '../core/host/diagnosis';
 import type { HostSnapshot } from '../core/host/snapshot';
 import { usageSample, type UsageSample } from './chartHtml';
 import { readSettings } from './settings';
 import { log } from './log';
 import { errorMessage } from '../core/format';
+import type { CommandLogEntry } from '../io/runner';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type ConnectionStatus = 'disconnected' | 'connecting' | 'connected' | 'error';
 
@@ -45,12 +48,40 @@ export class HostEntry {
 
 const SUDO_SECRET = (target: string): string => `conntrack-doctor.sudo.${target}`;
 const MAX_HISTORY = 360;
+/**
+ * On connect, the second sample comes this long after the first, so the first picture has
+ * rates (INVALID/s, drops/s) instead of totals since boot; the CLI's diagnose waits 2 s too.
+ */
+export const RATE_SAMPLE_MS = 2_000;
+
+/** A command that ran on a host (the log channel's lines; the tests watch them). */
+export interface HostCommandEvent {
+  readonly host: HostEntry;
+  readonly command: CommandLogEntry;
+  /** Date.now() when it ended; it started durationMs before. */
+  readonly endedAt: number;
+}
+
+/** The one refresh in flight for a host, and who waits for it. */
+interface InFlight {
+  readonly done: Promise<Diagnosis | undefined>;
+  readonly abort: AbortController;
+  readonly periodic: boolean;
+  /** callers with a cancellation token that have not cancelled (the periodic refresh has none) */
+  watching: number;
+}
 
 export class HostManager implements vscode.Disposable {
   private readonly hosts = new Map<string, HostEntry>();
   private readonly changed = new vscode.EventEmitter<HostEntry | undefined>();
   private readonly disconnected = new vscode.EventEmitter<HostEntry>();
+  private readonly refreshed = new vscode.EventEmitter<HostEntry>();
+  private readonly commandRan = new vscode.EventEmitter<HostCommandEvent>();
+  private readonly inFlight = new Map<HostEntry, InFlight>();
   readonly onDidChange = this.changed.event;
+  /** A refresh of the host ended (with a new snapshot or an error): the periodic refresh counts its interval from here. */
+  readonly onDidRefresh = this.refreshed.event;
+  readonly onDidRunCommand = this.commandRan.event;
   /** A host's connection ended (disconnect, or the extension going away): drop what belonged to it. */
   readonly onDidDisconnect = this.disconnected.event;
 
@@ -65,6 +96,8 @@ export class HostManager implements vscode.Disposable {
     this.closeAll().catch((err: unknown) => log.error('closing the connections', err));
     this.changed.dispose();
     this.disconnected.dispose();
+    this.refreshed.dispose();
+    this.commandRan.dispose();
   }
 
   list(): HostEntry[] {
@@ -117,9 +150,15 @@ export class HostManager implements vscode.Disposable {
         ...(settings.sshConfigFile ? { resolve: { configFile: settings.sshConfigFile } } : {}),
         hostKeys: { mode: settings.hostKeyChecking, ask: (q) => this.askHostKey(q) },
         prompt: (req) => this.prompt(req, token),
-        log: (e) => log.info(describeCommand(e)),
+        log: (e) => {
+          log.info(describeCommand(e));
+          this.commandRan.fire({ host: entry, command: e, endedAt: Date.now() });
+        },
         events: (e) => (e.type === 'warning' ? log.warn : log.info)(describeSshEvent(e)),
       });
+      // Rates come from two samples of this connection, never from one taken before it.
+      entry.snapshot = undefined;
+      entry.previous = undefined;
       entry.status = 'connected';
     } catch (err) {
       entry.status = 'error';
@@ -151,21 +190,75 @@ export class HostManager implements vscode.Disposable {
     }
   }
 
-  /** One snapshot; the previous one gives rates. */
-  async refresh(entry: HostEntry, token?: vscode.CancellationToken): Promise<Diagnosis | undefined> {
+  /**
+   * A new snapshot and diagnosis; the previous snapshot gives rates. One refresh per host at a
+   * time: a request while one runs joins it (two collection scripts at once would double the
+   * cost on a host already short of resources); a full one asked for during a periodic one runs
+   * after it. Cancelling stops the shared refresh only when no other caller with a token is
+   * still waiting for it.
+   *
+   * `periodic`: the timer's refresh reads only what changes every few seconds (collect.ts
+   * `frequent`), and everything again only when the fingerprint of the files says they changed.
+   */
+  refresh(entry: HostEntry, token?: vscode.CancellationToken, opts: { periodic?: boolean } = {}): Promise<Diagnosis | undefined> {
+    const periodic = opts.periodic === true;
+    let run = this.inFlight.get(entry);
+    if (run && run.periodic && !periodic) {
+      const after = run.done.catch(() => undefined);
+      return after.then(() => this.refresh(entry, token, opts));
+    }
+    if (!run) {
+      const abort = new AbortController();
+      const done = this.takeSnapshot(entry, abort.signal, periodic, token).finally(() => {
+        this.inFlight.delete(entry);
+        this.refreshed.fire(entry);
+      });
+      run = { done, abort, periodic, watching: 0 };
+      this.inFlight.set(entry, run);
+    }
+    if (token) {
+      const joined = run;
+      joined.watching++;
+      const sub = token.onCancellationRequested(() => {
+        sub.dispose();
+        if (--joined.watching === 0) joined.abort.abort();
+      });
+      const release = (): void => {
+        sub.dispose();
+      };
+      joined.done.then(release, release);
+    }
+    return run.done;
+  }
+
+  private async takeSnapshot(entry: HostEntry, signal: AbortSignal, periodic: boolean, token?: vscode.CancellationToken): Promise<Diagnosis | undefined> {
     if (!entry.session) await this.connect(entry, token);
     const session = entry.session;
     if (!session) return undefined;
-    const abort = new AbortController();
-    const sub = token?.onCancellationRequested(() => abort.abort());
     try {
-      const snap = await session.snapshot({ signal: abort.signal });
+      let previous = entry.snapshot;
+      let snap: HostSnapshot;
+      if (periodic && previous) {
+        const frequent = await session.snapshot({ signal, part: 'frequent' });
+        snap = frequent.fingerprint !== undefined && frequent.fingerprint === previous.fingerprint
+          ? withFrequentFields(previous, frequent)
+          : await session.snapshot({ signal }); // the files changed: read everything again
+      } else snap = await session.snapshot({ signal });
+      if (!previous) {
+        // A first sample only has totals since boot: take the second one a moment later (the
+        // frequent part; the rest of the first, its entry summary among them, is kept).
+        await sleep(Math.max(0, snap.takenAt + RATE_SAMPLE_MS - Date.now()), undefined, { signal }).catch((err: unknown) => {
+          throw new IoError('command-aborted', `reading ${entry.label} was cancelled`, {}, { cause: err });
+        });
+        previous = snap;
+        snap = withFrequentFields(previous, await session.snapshot({ signal, part: 'frequent' }));
+      }
       const settings = readSettings();
-      entry.previous = entry.snapshot;
+      entry.previous = previous;
       entry.snapshot = snap;
       const peak = Math.max(0, ...entry.history.map((h) => h.count ?? 0), snap.count ?? 0);
       entry.diagnosis = diagnose(snap, {
-        previous: entry.previous,
+        previous,
         observedPeak: peak,
         thresholds: { warnPercent: settings.warnPercent, highPercent: settings.highPercent, criticalPercent: settings.criticalPercent, memoryBudgetPercent: settings.memoryBudgetPercent },
       });
@@ -179,7 +272,6 @@ export class HostManager implements vscode.Disposable {
       entry.error = errorMessage(err);
       throw err;
     } finally {
-      sub?.dispose();
       this.changed.fire(entry);
     }
   }

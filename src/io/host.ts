@@ -5,7 +5,7 @@
  * (errors.ts): `command-error` when a command ran and failed, with its own words.
  */
 import { randomBytes } from 'node:crypto';
-import { buildSnapshot, collectionScript, parseCollectionOutput } from '../core/host/collect';
+import { buildSnapshot, collectionScript, parseCollectionOutput, type CollectionPart } from '../core/host/collect';
 import { entryPageArgs, entryPageScript, entrySummaryArgs, entrySummaryScript, parseEntryPageOutput, parseEntrySourceError, parseEntrySummaryOutput, type EntryPage } from '../core/host/entryScripts';
 import { rootRemedy, type Unavailable } from '../core/host/unavailable';
 import type { HostSnapshot } from '../core/host/snapshot';
@@ -106,10 +106,16 @@ export class HostSession {
     };
   }
 
-  /** One round trip: everything the diagnosis needs (privileged when possible). */
-  async snapshot(opts: { signal?: AbortSignal; timeoutMs?: number; entries?: boolean; topN?: number } = {}): Promise<HostSnapshot> {
+  /**
+   * One round trip: everything the diagnosis needs (privileged when possible), then the entry
+   * summary unless `entries: false`. `part: 'frequent'` reads only what changes every few seconds
+   * and the fingerprint of the rest (merge it with collect.ts withFrequentFields); it never
+   * lists the table.
+   */
+  async snapshot(opts: { signal?: AbortSignal; timeoutMs?: number; entries?: boolean; topN?: number; part?: CollectionPart } = {}): Promise<HostSnapshot> {
     const nonce = randomBytes(12).toString('hex');
-    const { result: r, privileged } = await this.runRead(['sh', '-s', '--', nonce], {
+    const part = opts.part ?? 'all';
+    const { result: r, privileged } = await this.runRead(['sh', '-s', '--', nonce, part], {
       stdin: collectionScript(),
       timeoutMs: opts.timeoutMs ?? 60_000,
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -123,7 +129,7 @@ export class HostSession {
       const root = await this.rootUnavailable();
       unavailable = [root, ...unavailable.map((u) => (u.code === 'needs-root' && u.remedy === undefined ? { ...u, remedy: root.remedy } : u))];
     }
-    if (opts.entries !== false) {
+    if (opts.entries !== false && part === 'all') {
       try {
         const summary = await this.summaryOrWhy({ topN: opts.topN ?? 10, ...(opts.signal ? { signal: opts.signal } : {}) });
         if ('entries' in summary) snap = { ...snap, entrySummary: summary };
@@ -135,16 +141,19 @@ export class HostSession {
     return { ...snap, unavailable };
   }
 
-  /** Top talkers etc., computed on the host in one streaming pass (awk). */
-  async entrySummary(opts: { topN?: number; filter?: EntryFilter; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<EntrySummary> {
+  /**
+   * Top talkers etc., computed on the host in one streaming pass (awk); with `sample: K`, over
+   * the first K entries only (the dump stops there: its cost does not grow with the table).
+   */
+  async entrySummary(opts: { topN?: number; filter?: EntryFilter; sample?: number; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<EntrySummary> {
     const summary = await this.summaryOrWhy(opts);
     if ('entries' in summary) return summary;
     throw new IoError('command-error', summary.why, { target: this.runner.description, phase: 'exec' });
   }
 
   /** The summary, or why there is none (the source's `@@error`, which the pipeline's exit 0 hides). */
-  private async summaryOrWhy(opts: { topN?: number; filter?: EntryFilter; signal?: AbortSignal; timeoutMs?: number }): Promise<EntrySummary | Unavailable> {
-    const { result: r, privileged } = await this.runRead(['sh', '-s', '--', ...entrySummaryArgs(opts.topN ?? 10, opts.filter ?? {})], {
+  private async summaryOrWhy(opts: { topN?: number; filter?: EntryFilter; sample?: number; signal?: AbortSignal; timeoutMs?: number }): Promise<EntrySummary | Unavailable> {
+    const { result: r, privileged } = await this.runRead(['sh', '-s', '--', ...entrySummaryArgs(opts.topN ?? 10, opts.filter ?? {}, opts.sample)], {
       stdin: entrySummaryScript(),
       timeoutMs: opts.timeoutMs ?? 120_000,
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -152,7 +161,7 @@ export class HostSession {
     const error = parseEntrySourceError(r.stderr);
     if (error) return { code: error.code, what: 'entry summary', why: error.why, ...(error.code === 'needs-root' && !privileged ? { remedy: (await this.rootUnavailable()).remedy ?? '' } : {}) };
     if (r.exitCode !== 0) return { code: 'failed', what: 'entry summary', why: r.stderr.trim() || `entry summary failed (exit ${r.exitCode})` };
-    return parseEntrySummaryOutput(r.stdout);
+    return parseEntrySummaryOutput(r.stdout, opts.sample);
   }
 
   /** A page of entries (filtered on the host), and how many entries matched in all. */

@@ -28,11 +28,37 @@ export function isValidNonce(nonce: string): boolean {
 const dirs = (list: readonly string[]): string => list.join(' ');
 
 /**
- * The collection script. Positional parameter $1 is the nonce. Every command's stderr is kept in
+ * What one collection reads. `all`: everything the diagnosis needs (connect, Refresh, a file
+ * saved). `frequent`: what changes every few seconds (count, max, the netfilter sysctls, the
+ * counters, memory) and a fingerprint of what changes rarely (the mtimes and sizes of the
+ * files the full collection reads): the periodic refresh, whose cost must stay small and flat
+ * on a host that is short of resources — no table dump, no /proc/sys walk, no firewall
+ * listing, no kernel log.
+ */
+export type CollectionPart = 'all' | 'frequent';
+
+/** The fields a `frequent` collection reads; the rest of a snapshot comes from the last full one. */
+export const FREQUENT_FIELDS = ['takenAt', 'sysctl', 'count', 'max', 'buckets', 'counters', 'slabObjSize', 'memTotalBytes', 'fingerprint'] as const;
+
+/**
+ * The last full snapshot with the frequent fields of a newer `frequent` one (a field the newer
+ * one could not read is dropped, never kept stale).
+ */
+export function withFrequentFields(full: HostSnapshot, frequent: HostSnapshot): HostSnapshot {
+  const out: Record<string, unknown> = { ...full };
+  for (const k of FREQUENT_FIELDS) {
+    if (frequent[k] === undefined) delete out[k];
+    else out[k] = frequent[k];
+  }
+  return hostSnapshotSchema.parse(out);
+}
+
+/**
+ * The collection script. Positional parameter $1 is the nonce, $2 the part (CollectionPart). Every command's stderr is kept in
  * its section (permission errors are evidence, not noise); a missing tool prints `@missing`.
  */
 export function collectionScript(): string {
-  return `# conntrack-doctor collection script (POSIX sh)
+  return `# conntrack-doctor collection script (POSIX sh): $1 nonce, $2 all|frequent
 N="$1"
 case "$N" in *[!0-9a-f]*|'') echo "bad nonce" >&2; exit 2;; esac
 LC_ALL=C; export LC_ALL
@@ -65,16 +91,20 @@ meta() {
   else echo 'conntrack=absent'; fi
 }
 netfilter_sysctls() {
-  # At most one fork per file (three per file made this section take seconds on a busy host):
-  # the key is the file name; \`read\` takes the value without a fork where the shell reads
-  # whole lines (bash). dash and busybox read byte by byte, which a sysctl file answers with its
-  # first byte, then EOF without a newline (read fails): cat then, as for an unreadable file
-  # (whose error message is the value).
-  for f in /proc/sys/net/netfilter/*; do
-    [ -f "$f" ] || continue
-    if [ -r "$f" ] && IFS= read -r v <"$f" 2>/dev/null; then :; else v=$(cat "$f" 2>&1); fi
-    printf 'net.netfilter.%s = %s\\n' "\${f##*/}" "$v"
-  done
+  # Two forks for every file at once (a fork per file cost ~270 ms of host CPU on dash for the
+  # 43 files of a 6.1 kernel: this runs on every periodic refresh). grep prints path:value; an
+  # unreadable file's error goes to the same stream. Without grep or sed: a fork per file at most
+  # (\`read\` where the shell reads whole lines; dash and busybox read byte by byte, which a sysctl
+  # file answers with its first byte, then EOF without a newline: cat then).
+  if have grep && have sed; then
+    grep -H '' /proc/sys/net/netfilter/* 2>&1 | sed -e '/: Is a directory$/d' -e 's#^/proc/sys/net/netfilter/\\([^:]*\\):#net.netfilter.\\1 = #' -e 's#^grep: /proc/sys/net/netfilter/\\([^:]*\\): \\(.*\\)$#net.netfilter.\\1 = \\2#'
+  else
+    for f in /proc/sys/net/netfilter/*; do
+      [ -f "$f" ] || continue
+      if [ -r "$f" ] && IFS= read -r v <"$f" 2>/dev/null; then :; else v=$(cat "$f" 2>&1); fi
+      printf 'net.netfilter.%s = %s\\n' "\${f##*/}" "$v"
+    done
+  fi
   if [ -f /proc/sys/net/nf_conntrack_max ]; then printf 'net.nf_conntrack_max = %s\\n' "$(cat /proc/sys/net/nf_conntrack_max)"; fi
 }
 owners() {
@@ -103,13 +133,29 @@ klog() {
   elif have journalctl; then journalctl -k --no-pager -o short-iso 2>&1 | grep -E 'nf_conntrack: .*table full|net_ratelimit|^-- No entries|Permission|denied' | tail -n 200
   else echo '@unavailable dmesg restricted and no journalctl'; return 1; fi
 }
-sec meta meta
+# The files the full collection reads and the firewall's saved rules: their names, mtimes and
+# sizes (stat where it exists: coreutils, busybox), one checksum line. A change means the rarely
+# changing part has to be read again.
+fingerprint() {
+  set --
+  for p in ${SYSCTL_CONF} ${dirs(ALL_SYSCTL_DIRS)} ${ETC_MODULES} /etc/nftables.conf ${dirs(MODULES_LOAD_DIRS)} ${dirs(MODPROBE_DIRS)} /etc/iptables /etc/sysconfig/iptables /etc/ufw/ufw.conf; do
+    [ -e "$p" ] || [ -L "$p" ] || continue
+    set -- "$@" "$p"
+    if [ -d "$p" ]; then for f in "$p"/*; do [ -e "$f" ] || [ -L "$f" ] && set -- "$@" "$f"; done; fi
+  done
+  # one stat (coreutils, busybox) for every path; ls where there is none
+  if have stat; then stat -L -c '%n %Y %s %i' "$@" 2>&1; else ls -ldL "$@" 2>&1; fi | cksum
+}
 sec sysctl netfilter_sysctls
-sec keys sh -c 'find /proc/sys -type f 2>/dev/null | sed "s#^/proc/sys/##"'
 sec stats_netlink tool conntrack -S
 sec stats_procfs cat /proc/net/stat/nf_conntrack
-sec slabinfo sh -c "grep -E '^(slabinfo|# name|nf_conntrack )' /proc/slabinfo"
+sec slabinfo grep -E '^(slabinfo|# name|nf_conntrack )' /proc/slabinfo
 sec meminfo grep -E '^(MemTotal|MemAvailable|SUnreclaim):' /proc/meminfo
+sec fingerprint fingerprint
+# The periodic refresh stops here: what follows changes rarely or costs more.
+[ "$2" = frequent ] && exit 0
+sec meta meta
+sec keys sh -c 'find /proc/sys -type f 2>/dev/null | sed "s#^/proc/sys/##"'
 sec iptables_version tool iptables -V
 sec alternatives tool update-alternatives --display iptables
 sec ip_tables_names cat /proc/net/ip_tables_names
@@ -292,6 +338,8 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
     }
     if (!snap.sysctl || Object.keys(snap.sysctl).length === 0) unavailable.push({ code: 'conntrack-inactive', what: 'net.netfilter sysctls', why: 'nf_conntrack is not loaded (no /proc/sys/net/netfilter)' });
   }
+  const fp = sec('fingerprint');
+  if (fp && fp.exitCode === 0 && fp.body.trim()) snap.fingerprint = fp.body.trim();
   const keys = sec('keys');
   if (keys && keys.body.trim().length > 0) {
     const list: string[] = [];

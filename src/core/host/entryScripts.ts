@@ -77,10 +77,19 @@ END {
 }
 
 
+/**
+ * Run as `sh -s -- TOPN [sample=K] [conntrack filter args…]`. With `sample=K` only the first K
+ * entries the kernel lists are read (the dump stops when head has them: conntrack gets SIGPIPE):
+ * the kernel walks its hash table, whose order is unrelated to addresses and ports, so they are
+ * a sample of the table whose shares carry binomial error bounds (sampling.ts).
+ */
 export function entrySummaryScript(): string {
   return `# conntrack-doctor entry summary (POSIX sh + awk)
 TOPN="$1"; shift
 case "$TOPN" in ''|*[!0-9]*) echo "bad top-N" >&2; exit 2;; esac
+LIMIT=0
+case "$1" in sample=*) LIMIT="\${1#sample=}"; shift;; esac
+case "$LIMIT" in ''|*[!0-9]*) echo "bad sample size" >&2; exit 2;; esac
 LC_ALL=C; export LC_ALL
 PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"; export PATH
 # Errors: "@@error CODE words" on stderr (CODE from core/host/unavailable.ts). The pipeline's
@@ -90,7 +99,8 @@ src() {
   if [ ! -e /proc/sys/net/netfilter/nf_conntrack_count ]; then echo "@@error conntrack-inactive connection tracking is not active on this host (no /proc/sys/net/netfilter/nf_conntrack_count)" >&2; return 1; fi
   rc=-
   if command -v conntrack >/dev/null 2>&1; then conntrack -L -o extended "$@" 2>/dev/null; rc=$?
-    [ "$rc" -eq 0 ] && return 0
+    # 0, or stopped by SIGPIPE after the sample (head had what it needed)
+    if [ "$rc" -eq 0 ] || { [ "$LIMIT" -gt 0 ] && [ "$rc" -gt 128 ]; }; then return 0; fi
   fi
   if [ "$#" -eq 0 ] && [ -r /proc/net/nf_conntrack ]; then cat /proc/net/nf_conntrack; return 0; fi
   if [ "$(id -u)" != 0 ]; then echo "@@error needs-root listing the entries needs root (conntrack -L needs CAP_NET_ADMIN; /proc/net/nf_conntrack is readable by root only)" >&2
@@ -99,7 +109,7 @@ src() {
   else echo "@@error failed conntrack -L exited with status $rc" >&2; fi
   return 1
 }
-src "$@" | awk -v TOPN="$TOPN" -v NB=${TIMEOUT_BUCKETS.length} '${entrySummaryAwk()}'
+if [ "$LIMIT" -gt 0 ]; then src "$@" | head -n "$LIMIT"; else src "$@"; fi | awk -v TOPN="$TOPN" -v NB=${TIMEOUT_BUCKETS.length} '${entrySummaryAwk()}'
 `;
 }
 
@@ -108,14 +118,15 @@ export function entrySummaryAwk(): string {
   return awkProgram();
 }
 
-/** The argv tail for `sh -s --`: top N, then the conntrack filter (validated by filterArgs). */
-export function entrySummaryArgs(topN: number, filter: EntryFilter = {}): string[] {
+/** The argv tail for `sh -s --`: top N, the sample size (none: every entry), then the conntrack filter (validated by filterArgs). */
+export function entrySummaryArgs(topN: number, filter: EntryFilter = {}, sample?: number): string[] {
   if (!Number.isInteger(topN) || topN < 1 || topN > 1000) throw new Error('top N must be an integer from 1 to 1000');
-  return [String(topN), ...listArgs(filter)];
+  if (sample !== undefined && (!Number.isInteger(sample) || sample < 1)) throw new Error('the sample size must be a positive integer');
+  return [String(topN), ...(sample !== undefined ? [`sample=${sample}`] : []), ...listArgs(filter)];
 }
 
-/** Parses the awk output into the same EntrySummary shape the client-side summariser produces. */
-export function parseEntrySummaryOutput(text: string): EntrySummary {
+/** Parses the awk output into the same EntrySummary shape the client-side summariser produces (`sample`: the K it was run with). */
+export function parseEntrySummaryOutput(text: string, sample?: number): EntrySummary {
   const rec: Record<string, Record<string, number>> = { L: {}, P: {}, S: {} };
   const scalars: Record<string, number> = {};
   const hist: number[] = TIMEOUT_BUCKETS.map(() => 0);
@@ -147,6 +158,7 @@ export function parseEntrySummaryOutput(text: string): EntrySummary {
   });
   return entrySummarySchema.parse({
     entries: total,
+    ...(sample !== undefined ? { sample: { limit: sample } } : {}),
     malformedLines: scalars['M'] ?? 0,
     byL3: rec['L'],
     byProtocol: rec['P'],

@@ -87,6 +87,8 @@ export const hostSnapshotSchema = z.strictObject({
   /** The loader this host boots with, when known. */
   loader: z.enum(['systemd', 'procps']).optional(),
   entrySummary: entrySummarySchema.optional(),
+  /** A checksum of the names, mtimes and sizes of the files a full collection reads: when it changes, they are read again. */
+  fingerprint: z.string().optional(),
   /** What could not be read, why (a stable code and words) and how to get it (e.g. `conntrack -S`: needs-root). */
   unavailable: z.array(unavailableItemSchema).optional(),
 });

@@ -34,7 +34,10 @@ export const topKResultSchema = z.object({
 });
 
 export const entrySummarySchema = z.object({
+  /** Entries read: every one, or the first `sample.limit` the kernel listed (fewer: the whole table was read). */
   entries: nonNegInt,
+  /** Present when the summary is a sample of the table (its shares are estimates: sampling.ts). */
+  sample: z.object({ limit: z.number().int().positive() }).optional(),
   /** Lines that failed to parse. */
   malformedLines: nonNegInt,
   /** The tool's own count (`N flow entries have been shown.`), when it was in the stream. */
