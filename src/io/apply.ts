@@ -18,9 +18,12 @@ export const BACKUP_DIR = '/var/backups/conntrack-doctor';
 
 /** Writes stdin to $1 atomically (temp file in the same directory, fsync, rename), keeping mode
  *  and owner, after copying the current file to the backup directory. $3 is the sha256 the file
- *  must still have ('-' = must not exist, 'any' = whatever is there); exit 3 = changed since read. */
+ *  must still have ('-' = must not exist, 'any' = whatever is there); exit 3 = changed since read.
+ *  $5/$6 are the length and sha256 of the content: a transfer cut off mid-way ends stdin early
+ *  (sshd closes it when the connection drops), so what arrived is checked HERE, before the
+ *  rename; exit 5 = incomplete, the target untouched. */
 const WRITE_SCRIPT = `set -eu
-p="$1"; bdir="$2"; expect="$3"; cmode="$4"
+p="$1"; bdir="$2"; expect="$3"; cmode="$4"; want_len="$5"; want_sha="$6"
 d=$(dirname -- "$p")
 if [ -L "$p" ]; then echo "conntrack-doctor: $p is a symbolic link: refusing to replace it" >&2; exit 4; fi
 if [ -e "$p" ]; then
@@ -35,7 +38,11 @@ else
 fi
 t=$(mktemp "$d/.conntrack-doctor.XXXXXX")
 trap 'rm -f -- "$t"' EXIT
+trap 'exit 129' HUP; trap 'exit 141' PIPE; trap 'exit 143' TERM; trap 'exit 130' INT
 cat > "$t"
+got_len=$(wc -c < "$t")
+got_sha=$(sha256sum -- "$t" | cut -d' ' -f1)
+if [ "$got_len" -ne "$want_len" ] || [ "$got_sha" != "$want_sha" ]; then echo "conntrack-doctor: received $got_len of $want_len bytes for $p (sha256 $got_sha): incomplete transfer, $p left unchanged" >&2; exit 5; fi
 set -- $meta
 chmod "$1" "$t"
 chown "$2:$3" "$t"
@@ -55,8 +62,8 @@ if [ "$cur" != "$expect" ]; then echo "conntrack-doctor: $p changed since the fi
 rm -f -- "$p"
 `;
 
-export function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+export function sha256(text: string | Buffer): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 export interface StepReport {
@@ -150,8 +157,10 @@ export async function readRemoteFile(runner: CommandRunner, path: string, o: App
 export async function writeRemoteFile(
   runner: CommandRunner, path: string, content: string, expect: string, backupRoot: string, createMode: number, o: ApplyOptions,
 ): Promise<string> {
-  const r = await run(runner, ['sh', '-c', WRITE_SCRIPT, 'conntrack-doctor-write', path, backupRoot, expect, createMode.toString(8)], true, o, content);
-  if (r.exitCode === 3 || r.exitCode === 4) throw new ApplyError(r.stderr.trim());
+  const bytes = Buffer.from(content, 'utf8');
+  const argv = ['sh', '-c', WRITE_SCRIPT, 'conntrack-doctor-write', path, backupRoot, expect, createMode.toString(8), String(bytes.length), sha256(bytes)];
+  const r = await run(runner, argv, true, o, content);
+  if (r.exitCode === 3 || r.exitCode === 4 || r.exitCode === 5) throw new ApplyError(r.stderr.trim());
   if (r.exitCode !== 0) throw new ApplyError(`writing ${path} failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
   const written = r.stdout.trim();
   if (written !== sha256(content)) throw new ApplyError(`read-back of ${path} does not match what was written (sha256 ${written})`);

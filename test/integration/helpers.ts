@@ -63,6 +63,8 @@ export interface SshConfigOptions {
   readonly extraLines?: readonly string[];
   /** HostName override (hostile values in tests) */
   readonly hostName?: string;
+  /** Port override (a relay in front of the host's sshd) */
+  readonly port?: number;
 }
 
 /** Writes an ssh config for `host` into `dir` and returns its path (Host alias → the host). */
@@ -75,7 +77,7 @@ export function writeSshConfig(dir: string, host: TestHost, o: SshConfigOptions 
     [
       `Host ${alias}`,
       `  HostName ${o.hostName ?? host.address}`,
-      `  Port ${host.info.port}`,
+      `  Port ${o.port ?? host.info.port}`,
       `  User ${user}`,
       `  IdentityFile ${host.userKey(user)}`,
       '  IdentitiesOnly yes',
