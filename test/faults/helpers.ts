@@ -10,6 +10,7 @@ import net from 'node:net';
 import { after } from 'node:test';
 import { retryUntil } from '../../harness/poll';
 import type { TestHost } from '../../harness/host/testHost';
+import type { CommandRunner, CommandStream, Privilege, RunOptions, RunResult, StreamOptions } from '../../src/io/runner';
 import { openSession, type Session } from '../integration/helpers';
 
 export class CutRelay {
@@ -18,6 +19,8 @@ export class CutRelay {
   /** client→server bytes relayed so far (all connections) */
   up = 0;
   private cutAt: number | undefined;
+  /** set by a cut: new connections are refused */
+  private down = false;
   /** resolves when a cut happened */
   private onCut: (() => void) | undefined;
 
@@ -28,6 +31,11 @@ export class CutRelay {
 
   async listen(): Promise<number> {
     const server = net.createServer((client) => {
+      // After a cut the link stays down: the client's reconnects fail too.
+      if (this.down) {
+        client.destroy();
+        return;
+      }
       const upstream = net.connect(this.target.port, this.target.host);
       this.sockets.add(client).add(upstream);
       let cutting = false;
@@ -51,6 +59,7 @@ export class CutRelay {
           // the same instant as the exec kills the command before it starts: its first write to
           // the closed stderr is a SIGPIPE.)
           cutting = true;
+          this.down = true;
           client.destroy();
           upstream.write(part);
           setTimeout(() => upstream.end(), this.finDelayMs);
@@ -86,7 +95,7 @@ export class CutRelay {
 export async function relayedSession(dir: string, host: TestHost, alias: string): Promise<{ session: Session; relay: CutRelay }> {
   const relay = new CutRelay({ host: host.address, port: host.info.port });
   const port = await relay.listen();
-  const session = await openSession(dir, host, { alias, hostName: '127.0.0.1', port, extraLines: [`  HostKeyAlias ${host.address}`] });
+  const session = await openSession(dir, host, { alias, hostName: '127.0.0.1', port, extraLines: [`  HostKeyAlias ${host.address}`], reconnect: { attempts: 1, initialDelayMs: 50 } });
   after(async () => {
     await session.session.close().catch(() => undefined);
     await relay.close();
@@ -119,4 +128,33 @@ export async function remoteScriptsGone(host: TestHost): Promise<void> {
 export async function leftoverTemps(host: TestHost, dir: string): Promise<string[]> {
   const r = await host.exec(['sh', '-c', 'ls -A -- "$1" | grep "^\\.conntrack-doctor\\." || true', 'ls', dir]);
   return r.stdout.split('\n').filter((l) => l !== '');
+}
+
+/**
+ * The product's runner with a hook at every command: `onCall(n, argv)` runs as command n starts
+ * (the command itself runs on the real connection; the hook arms a cut or presses Cancel).
+ */
+export class HookedRunner implements CommandRunner {
+  calls = 0;
+  readonly description: string;
+  constructor(
+    private readonly inner: CommandRunner,
+    private readonly onCall: (n: number, argv: readonly string[]) => void,
+  ) {
+    this.description = inner.description;
+  }
+
+  run(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
+    this.calls += 1;
+    this.onCall(this.calls, argv);
+    return this.inner.run(argv, opts);
+  }
+
+  stream(argv: readonly string[], opts: StreamOptions): CommandStream {
+    return this.inner.stream(argv, opts);
+  }
+
+  privilege(): Promise<Privilege> {
+    return this.inner.privilege();
+  }
 }

@@ -104,7 +104,7 @@ export interface Session {
 export async function openSession(
   dir: string,
   host: TestHost,
-  o: SshConfigOptions & { prompt?: Prompter; hostKeys?: HostKeyPolicy; connectTimeoutMs?: number } = {},
+  o: SshConfigOptions & { prompt?: Prompter; hostKeys?: HostKeyPolicy; connectTimeoutMs?: number; reconnect?: { attempts?: number; initialDelayMs?: number } } = {},
 ): Promise<Session> {
   const configFile = writeSshConfig(dir, host, o);
   const alias = o.alias ?? host.name;
@@ -115,7 +115,7 @@ export async function openSession(
     ...(o.hostKeys ? { hostKeys: o.hostKeys } : {}),
     ...(o.prompt ? { prompt: o.prompt } : {}),
     log: (e) => log.push(e),
-    connection: { connectTimeoutMs: o.connectTimeoutMs ?? 10_000 },
+    connection: { connectTimeoutMs: o.connectTimeoutMs ?? 10_000, ...(o.reconnect ? { reconnect: o.reconnect } : {}) },
   });
   return { session, log, alias, configFile };
 }
