@@ -164,8 +164,11 @@ describe('faults during apply and rollback', () => {
         if (n === k) cancel.abort();
       });
       const outcome = await applyFix(hooked, fix, { host: host.name, signal: cancel.signal }).then((r) => r, (e: unknown) => e);
-      if (!(outcome instanceof Error)) assert.equal(k, applyCalls, `${what}: only a Cancel during the last command can come too late`);
-      else {
+      if (!(outcome instanceof Error)) {
+        // Only once every change is made (the read-backs and the last save remain) can a Cancel come too late: then it is applied and recorded.
+        assert.ok(k > applyCalls - 4, `${what}: a Cancel before the last change must stop the fix`);
+        assert.equal((await listChanges(direct.session.runner)).find((r) => r.id === (outcome as { id: string }).id)?.state, 'applied', what);
+      } else {
         assert.ok(outcome instanceof ApplyError, `${what}: ${String(outcome)}`);
         assert.match(outcome.message, /cancel|nothing was changed/i, what);
       }
