@@ -63,6 +63,8 @@ export interface SshConfigOptions {
   readonly extraLines?: readonly string[];
   /** HostName override (hostile values in tests) */
   readonly hostName?: string;
+  /** Port override (a relay in front of the host's sshd) */
+  readonly port?: number;
 }
 
 /** Writes an ssh config for `host` into `dir` and returns its path (Host alias → the host). */
@@ -75,7 +77,7 @@ export function writeSshConfig(dir: string, host: TestHost, o: SshConfigOptions 
     [
       `Host ${alias}`,
       `  HostName ${o.hostName ?? host.address}`,
-      `  Port ${host.info.port}`,
+      `  Port ${o.port ?? host.info.port}`,
       `  User ${user}`,
       `  IdentityFile ${host.userKey(user)}`,
       '  IdentitiesOnly yes',
@@ -102,7 +104,7 @@ export interface Session {
 export async function openSession(
   dir: string,
   host: TestHost,
-  o: SshConfigOptions & { prompt?: Prompter; hostKeys?: HostKeyPolicy; connectTimeoutMs?: number } = {},
+  o: SshConfigOptions & { prompt?: Prompter; hostKeys?: HostKeyPolicy; connectTimeoutMs?: number; reconnect?: { attempts?: number; initialDelayMs?: number } } = {},
 ): Promise<Session> {
   const configFile = writeSshConfig(dir, host, o);
   const alias = o.alias ?? host.name;
@@ -113,7 +115,7 @@ export async function openSession(
     ...(o.hostKeys ? { hostKeys: o.hostKeys } : {}),
     ...(o.prompt ? { prompt: o.prompt } : {}),
     log: (e) => log.push(e),
-    connection: { connectTimeoutMs: o.connectTimeoutMs ?? 10_000 },
+    connection: { connectTimeoutMs: o.connectTimeoutMs ?? 10_000, ...(o.reconnect ? { reconnect: o.reconnect } : {}) },
   });
   return { session, log, alias, configFile };
 }
