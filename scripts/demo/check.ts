@@ -71,7 +71,7 @@ export function expectations(host: string, dominant: string): Expectation[] {
     { what: `stale-entries: "N % from ${dominant}" (the dominant source)`, holds: finding('stale-entries', new RegExp(`^[\\d.]+ % from ${escaped}$`)) },
     { what: 'invalid-packets: "N/s INVALID, not dropped"', holds: finding('invalid-packets', /INVALID, not dropped$/) },
     { what: 'iptables-backend: "Legacy iptables + nft active"', holds: finding('iptables-backend', /^Legacy iptables \+ nft active$/) },
-    { what: 'long-timeouts: "Established entries live 5 days …"', holds: finding('long-timeouts', /^Established entries live 5 days/) },
+    { what: 'long-timeouts: "ESTABLISHED kept 5 days"', holds: finding('long-timeouts', /^ESTABLISHED kept 5 days$/) },
   ];
 }
 
@@ -214,10 +214,10 @@ export function runDemoCheck(o: DemoCheckOptions): { done: Promise<number>; abor
       setStep('the findings screenshot');
       // Usage folded away so the findings fill the side bar; the dominant source's finding hovered: its evidence.
       await collapseTreeRowWhere(page, VIEW, (r) => r.level === 2 && r.label === 'Usage');
-      const dominantFinding = (r: TreeRowText): boolean => r.level === 4 && r.label.startsWith(`${o.dominant} holds`);
+      const dominantFinding = (r: TreeRowText): boolean => r.level === 4 && r.label.endsWith(`% from ${o.dominant}`);
       await expandTreeRowWhere(page, VIEW, dominantFinding).catch(() => false);
       await hoverTreeRowWhere(page, VIEW, dominantFinding);
-      const tooltip = await waitForSettledHover(page, `${o.dominant} holds`, 20_000);
+      const tooltip = await waitForSettledHover(page, `from ${o.dominant}`, 20_000);
       const findingsShot = await shot(SCREENSHOTS.findings);
       if (!tooltip) print('note: the finding\'s tooltip (evidence) did not show for the screenshot');
       await moveMouseOffTree(page);
