@@ -20,13 +20,16 @@ const chromiumFlags = [
   '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
 ];
 
-/** A fresh headless Chromium profile in profileDir (the caller removes the folder). */
-export async function launchBrowser(paths: InstalledPaths, profileDir: string): Promise<Browser> {
+/**
+ * A fresh headless Chromium profile in profileDir (the caller removes the folder). The window is
+ * 1280 × 800 unless `viewport` says otherwise.
+ */
+export async function launchBrowser(paths: InstalledPaths, profileDir: string, viewport: { width: number; height: number } = { width: 1280, height: 800 }): Promise<Browser> {
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: paths.chromium,
     headless: true,
     args: chromiumFlags,
-    viewport: { width: 1280, height: 800 },
+    viewport,
     // VS Code's web workbench needs the clipboard for some commands; harmless otherwise.
     permissions: ['clipboard-read', 'clipboard-write'],
   });

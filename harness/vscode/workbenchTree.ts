@@ -69,9 +69,7 @@ export async function readRenderedRows(page: Page, view: string): Promise<TreeRo
 }
 
 async function wheel(page: Page, r: Rendered, deltaY: number): Promise<void> {
-  // Over the lower part of the list: the top rows may be sticky-scroll copies (the scrolled
-  // past parents), which do not take the wheel.
-  await page.mouse.move(r.box.x + r.box.width / 2, r.box.y + Math.max(r.box.height / 2, r.box.height - 15));
+  await page.mouse.move(r.box.x + r.box.width / 2, r.box.y + Math.min(r.box.height / 2, 40));
   await page.mouse.wheel(0, deltaY);
 }
 
@@ -80,9 +78,7 @@ function atTopJs(view: string): string {
   return `(() => {
     const list = ${listJs(view)};
     const first = list?.querySelector('.monaco-list-rows > .monaco-list-row[data-index="0"]');
-    // No row rendered at all: nothing to scroll. Rows but not row 0: scrolled down past it.
-    if (!list || !list.querySelector('.monaco-list-rows > .monaco-list-row')) return true;
-    return !!first && first.getBoundingClientRect().top >= list.getBoundingClientRect().top - 0.5;
+    return !list || !first || first.getBoundingClientRect().top >= list.getBoundingClientRect().top - 0.5;
   })()`;
 }
 
