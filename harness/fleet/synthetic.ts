@@ -64,15 +64,17 @@ const vectorBody = (series: readonly Series[]): string => JSON.stringify({ statu
 /** The JSON body Prometheus would answer for each fleet query (empty selector), at time `t`. */
 export function syntheticAnswers(hosts: readonly SyntheticHost[], t = Date.now() / 1000): Map<string, string> {
   const q = fleetQueries([]);
-  const m = (h: SyntheticHost, name?: string): Record<string, string> => ({ ...(name ? { __name__: name } : {}), instance: h.instance, job: 'node', ...h.labels });
+  const m = (h: SyntheticHost): Record<string, string> => ({ instance: h.instance, job: 'node', ...h.labels });
+  // What `max by (job, instance)` leaves of a series (every query but the entries).
+  const j = (h: SyntheticHost): Record<string, string> => ({ instance: h.instance, job: 'node' });
   const v = (x: number): [number, string] => [t, String(x)];
   const answers = new Map<string, string>();
   answers.set(q.entries, vectorBody(hosts.map((h) => ({ metric: m(h), value: v(h.count) }))));
-  answers.set(q.limit, vectorBody(hosts.map((h) => ({ metric: m(h), value: v(h.max) }))));
-  answers.set(q.peak, vectorBody(hosts.map((h) => ({ metric: m(h), value: v(h.peak) }))));
-  answers.set(q.up, vectorBody(hosts.map((h) => ({ metric: m(h, 'up'), value: v(h.up ? 1 : 0) }))));
-  answers.set(q.collectorSuccess, vectorBody(hosts.filter((h) => h.up).map((h) => ({ metric: { ...m(h, 'node_scrape_collector_success'), collector: 'conntrack' }, value: v(h.counters ? 1 : 0) }))));
-  for (const c of RATE_COUNTERS) answers.set(q.rates[c], vectorBody(hosts.filter((h) => h.counters && h.up).map((h) => ({ metric: m(h), value: v(h.rates[c] ?? 0) }))));
+  answers.set(q.limit, vectorBody(hosts.map((h) => ({ metric: j(h), value: v(h.max) }))));
+  answers.set(q.peak, vectorBody(hosts.map((h) => ({ metric: j(h), value: v(h.peak) }))));
+  answers.set(q.up, vectorBody(hosts.map((h) => ({ metric: j(h), value: v(h.up ? 1 : 0) }))));
+  answers.set(q.collectorSuccess, vectorBody(hosts.filter((h) => h.up).map((h) => ({ metric: j(h), value: v(h.counters ? 1 : 0) }))));
+  for (const c of RATE_COUNTERS) answers.set(q.rates[c], vectorBody(hosts.filter((h) => h.counters && h.up).map((h) => ({ metric: j(h), value: v(h.rates[c] ?? 0) }))));
   return answers;
 }
 

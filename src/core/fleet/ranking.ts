@@ -10,7 +10,7 @@
  */
 import type { UsageLevel } from '../host/diagnosis';
 import { DEFAULT_THRESHOLDS, usageLevel, type Thresholds } from '../host/thresholds';
-import { sampleValue, type Vector } from './api';
+import { sampleValue, type Vector, type VectorSample } from './api';
 import { RATE_COUNTERS, type RateCounter } from './promql';
 import { sshTargetFor, type SshMapping } from './sshTarget';
 
@@ -53,22 +53,37 @@ export interface RankOptions {
   readonly ssh?: SshMapping;
 }
 
-/** One value per job + instance (a map per job: no joined key strings to build and hash per lookup); the first series wins when a selector let two through. */
-type ByInstance = Map<string, Map<string, number>>;
+/**
+ * The join, column-wise: the entries answer gives each job + instance its row (a map per job: no
+ * joined key strings to build and hash); every other answer is read once into a column of
+ * numbers by row. Lookups only (no map per answer to build) and no closure per host: 5,000
+ * instances join and sort in a few milliseconds (npm run bench:fleet).
+ */
+type Rows = Map<string, Map<string, number>>;
 
-function index(v: Vector | undefined): ByInstance {
-  const out: ByInstance = new Map();
-  for (const s of v ?? []) {
-    const job = s.metric['job'] ?? '';
-    let m = out.get(job);
-    if (!m) out.set(job, (m = new Map<string, number>()));
-    const instance = s.metric['instance'] ?? '';
-    if (!m.has(instance)) m.set(instance, sampleValue(s.value[1]));
-  }
-  return out;
+interface Column {
+  readonly value: Float64Array;
+  /** 1 where the answer had a series for the row (the first one wins when a selector let two through). */
+  readonly has: Uint8Array;
 }
 
-const finite = (n: number | undefined): number | null => (n !== undefined && Number.isFinite(n) ? n : null);
+function column(v: Vector | undefined, rows: Rows, n: number): Column {
+  const value = new Float64Array(n);
+  const has = new Uint8Array(n);
+  for (const s of v ?? []) {
+    const row = rows.get(s.metric['job'] ?? '')?.get(s.metric['instance'] ?? '');
+    if (row === undefined || has[row]) continue;
+    has[row] = 1;
+    value[row] = sampleValue(s.value[1]);
+  }
+  return { value, has };
+}
+
+const finiteAt = (c: Column, row: number): number | null => {
+  const v = c.value[row];
+  return c.has[row] && v !== undefined && Number.isFinite(v) ? v : null;
+};
+const equalsAt = (c: Column, row: number, x: number): boolean => c.has[row] === 1 && c.value[row] === x;
 
 const LEVEL_RANK: Record<UsageLevel, number> = { critical: 4, high: 3, elevated: 2, ok: 1, unknown: 0 };
 
@@ -89,41 +104,64 @@ export function troubleRank(h: FleetHost): number {
   return h.up ? r : 2;
 }
 
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 export function compareHosts(a: FleetHost, b: FleetHost): number {
-  return troubleRank(b) - troubleRank(a) || (b.rates?.drop ?? 0) - (a.rates?.drop ?? 0) || (b.percent ?? -1) - (a.percent ?? -1) || Number(a.up) - Number(b.up) || (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0) || (a.job < b.job ? -1 : a.job > b.job ? 1 : 0);
+  return troubleRank(b) - troubleRank(a) || (b.rates?.drop ?? 0) - (a.rates?.drop ?? 0) || (b.percent ?? -1) - (a.percent ?? -1) || Number(a.up) - Number(b.up) || byName(a.instance, b.instance) || byName(a.job, b.job);
 }
+
+/** compareHosts's keys, computed once per host rather than once per comparison. */
+interface SortKey {
+  readonly h: FleetHost;
+  readonly rank: number;
+  readonly drop: number;
+  readonly percent: number;
+  readonly up: number;
+}
+
+const compareKeys = (a: SortKey, b: SortKey): number =>
+  b.rank - a.rank || b.drop - a.drop || b.percent - a.percent || a.up - b.up || byName(a.h.instance, b.h.instance) || byName(a.h.job, b.h.job);
 
 export function rankFleet(answers: FleetAnswers, options: RankOptions = {}): FleetHost[] {
   const t = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
-  const limit = index(answers.limit);
-  const peak = index(answers.peak);
-  const up = index(answers.up);
-  const success = index(answers.collectorSuccess);
-  const [drop, earlyDrop, insertFailed, invalid] = RATE_COUNTERS.map((c) => index(answers.rates?.[c]));
-  const seen = index(answers.entries);
-  const hosts: FleetHost[] = [];
+  // One row per job + instance of the entries answer, its first series.
+  const rows: Rows = new Map();
+  const series: VectorSample[] = [];
   for (const s of answers.entries) {
     const job = s.metric['job'] ?? '';
+    let m = rows.get(job);
+    if (!m) rows.set(job, (m = new Map<string, number>()));
     const instance = s.metric['instance'] ?? '';
-    // the first series of a job + instance only
-    const mine = seen.get(job);
-    if (!mine?.delete(instance)) continue;
-    const at = (m: ByInstance | undefined): number | undefined => m?.get(job)?.get(instance);
+    if (m.has(instance)) continue;
+    m.set(instance, series.length);
+    series.push(s);
+  }
+  const n = series.length;
+  const limit = column(answers.limit, rows, n);
+  const peak = column(answers.peak, rows, n);
+  const up = column(answers.up, rows, n);
+  const success = column(answers.collectorSuccess, rows, n);
+  const [drop, earlyDrop, insertFailed, invalid] = RATE_COUNTERS.map((c) => column(answers.rates?.[c], rows, n)) as [Column, Column, Column, Column];
+  const keys: SortKey[] = new Array<SortKey>(n);
+  for (let row = 0; row < n; row++) {
+    const s = series[row] as VectorSample;
+    const job = s.metric['job'] ?? '';
+    const instance = s.metric['instance'] ?? '';
     // A plain loop, not object rest: this runs once per host of fleets of thousands.
     const labels: Record<string, string> = {};
     for (const name in s.metric) if (name !== '__name__' && name !== 'job' && name !== 'instance') labels[name] = s.metric[name] ?? '';
-    const count = finite(sampleValue(s.value[1]));
-    const max = finite(at(limit));
+    const v = sampleValue(s.value[1]);
+    const count = Number.isFinite(v) ? v : null;
+    const max = finiteAt(limit, row);
     const percent = count !== null && max !== null && max > 0 ? (100 * count) / max : null;
-    const peakCount = finite(at(peak));
+    const peakCount = finiteAt(peak, row);
     const peakPercent24h = peakCount !== null && max !== null && max > 0 ? (100 * Math.max(peakCount, count ?? 0)) / max : null;
-    const ok = at(success);
     // The collector's own verdict first (node_exporter >= 1.4 fails it when the stat file is
     // missing); without it, whether any counter series came back.
-    const countersAvailable = ok === 1 ? true : ok === 0 ? false : [drop, earlyDrop, insertFailed, invalid].some((m) => at(m) !== undefined);
-    const rates: FleetRates | null = countersAvailable ? { drop: finite(at(drop)), early_drop: finite(at(earlyDrop)), insert_failed: finite(at(insertFailed)), invalid: finite(at(invalid)) } : null;
+    const countersAvailable = equalsAt(success, row, 1) ? true : equalsAt(success, row, 0) ? false : drop.has[row] === 1 || earlyDrop.has[row] === 1 || insertFailed.has[row] === 1 || invalid.has[row] === 1;
+    const rates: FleetRates | null = countersAvailable ? { drop: finiteAt(drop, row), early_drop: finiteAt(earlyDrop, row), insert_failed: finiteAt(insertFailed, row), invalid: finiteAt(invalid, row) } : null;
     const ssh = sshTargetFor(instance, s.metric, options.ssh);
-    hosts.push({
+    const h: FleetHost = {
       instance,
       job,
       labels,
@@ -134,16 +172,13 @@ export function rankFleet(answers: FleetAnswers, options: RankOptions = {}): Fle
       peakPercent24h,
       rates,
       countersAvailable,
-      up: at(up) === 1,
+      up: equalsAt(up, row, 1),
       sshTarget: 'target' in ssh ? ssh.target : null,
       ...('error' in ssh ? { sshTargetError: ssh.error } : {}),
-    });
+    };
+    keys[row] = { h, rank: troubleRank(h), drop: rates?.drop ?? 0, percent: percent ?? -1, up: Number(h.up) };
   }
-  // Decorate-sort: the rank is computed once per host, not once per comparison.
-  return hosts
-    .map((h) => ({ h, r: troubleRank(h) }))
-    .sort((a, b) => b.r - a.r || compareHosts(a.h, b.h))
-    .map((x) => x.h);
+  return keys.sort(compareKeys).map((k) => k.h);
 }
 
 export interface FleetSummary {
