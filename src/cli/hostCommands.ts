@@ -5,7 +5,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { diagnose } from '../core/host/diagnose';
+import { computeRates, diagnose } from '../core/host/diagnose';
+import { usagePercent } from '../core/host/snapshot';
 import { renderDiagnosis, renderEntrySummary, renderFleetSummary, type FleetRow } from '../core/host/report';
 import { diagnosisJson, warnings, type Diagnosis, type FleetJson } from '../core/host/diagnosis';
 import { assertFixRunnable, buildHostFix, FIX_IDS } from '../core/host/fixes';
@@ -22,7 +23,7 @@ import { describeSshEvent, type SshLogEvent } from '../io/ssh/connection';
 import { askLine, confirmOnTerminal, terminalPrompter } from './prompt';
 import { confirmationFor, typedConfirms } from '../core/fix/confirm';
 import type { CliIO } from './io';
-import { errorMessage } from '../core/format';
+import { errorMessage, formatPercent, formatRate, formatUsage } from '../core/format';
 import { DEFAULT_SAMPLE_SIZE, entryEstimates } from '../core/sampling';
 
 export const common = {
@@ -52,6 +53,8 @@ export const HOST_USAGE = `Host commands (TARGET: an ~/.ssh/config alias, user@h
                                                            who fills the table (computed on the host): sampled
                                                            (K default ${DEFAULT_SAMPLE_SIZE}), or --exact (every entry, at nice 19 / idle I/O;
                                                            a filter always counts exactly)
+  watch TARGET [--interval S] [--count N] [--json]          one line (or JSON object) per refresh: time, count, max,
+                                                           percent, counter rates (the extension's periodic refresh)
   apply TARGET FIX [--value V] [--key K] [--path FILE] [filter] [--ipv6] [--dry-run] [--yes]
                                                            preview, apply, read back, record (FIX: ${FIX_IDS.join(', ')})
   rollback TARGET [--id ID] [--yes]                        undo the newest recorded change
@@ -262,6 +265,44 @@ export async function runEntries(argv: readonly string[], io: CliIO): Promise<nu
       }
       const summary = await host.entrySummary({ topN: top, filter, ...(exact ? { lowPriority: true } : { sample }) });
       io.stdout(p.values['json'] ? `${JSON.stringify({ ...summary, estimates: entryEstimates(summary, undefined) }, null, 2)}\n` : renderEntrySummary(summary, target));
+      return 0;
+    });
+  } catch (err) {
+    return fail(io, err);
+  }
+}
+
+/** The counters a watch line shows a rate of (the ones that tell the story of a full table). */
+const WATCHED = ['drop', 'early_drop', 'insert_failed', 'invalid', 'search_restart'] as const;
+
+/**
+ * `watch`: the extension's periodic refresh (HostSession.periodicSnapshot: the frequent fields,
+ * everything again only when the files' fingerprint changed), one line or JSON object each.
+ */
+export async function runWatch(argv: readonly string[], io: CliIO): Promise<number> {
+  const p = parseWith(argv, { interval: { type: 'string' }, count: { type: 'string' }, json: { type: 'boolean', default: false } }, io, 1, 'usage: conntrack-doctor watch TARGET [--interval S] [--count N] [--json]');
+  if (typeof p === 'number') return p;
+  const [target] = p.args;
+  try {
+    const interval = int(p.values, 'interval', 5, 1, 3600);
+    const count = int(p.values, 'count', 0, 0, Number.MAX_SAFE_INTEGER); // 0: until interrupted
+    return await withSession(open(target, p.values, io), async (host) => {
+      // the first snapshot has no rates (totals since boot only): it is the baseline, not a line
+      let previous = await host.snapshot({ entries: false });
+      for (let n = 0; count === 0 || n < count; n++) {
+        await sleep(Math.max(0, previous.takenAt + interval * 1000 - Date.now()));
+        const snap = await host.periodicSnapshot(previous);
+        const rates = computeRates(previous, snap)?.perSecond ?? {};
+        const percent = usagePercent(snap);
+        const picked = Object.fromEntries(WATCHED.filter((k) => rates[k] !== undefined).map((k) => [k, rates[k] ?? 0]));
+        if (p.values['json']) {
+          io.stdout(`${JSON.stringify({ time: new Date(snap.takenAt).toISOString(), count: snap.count ?? null, max: snap.max ?? null, percent: percent ?? null, rates: picked })}\n`);
+        } else {
+          const r = WATCHED.filter((k) => picked[k] !== undefined).map((k) => `${k} ${formatRate(picked[k] ?? 0)}/s`).join('  ');
+          io.stdout(`${new Date(snap.takenAt).toISOString()}  ${formatUsage(snap)}  ${percent !== undefined ? formatPercent(percent) : '?'}  ${r || 'rates unavailable'}\n`);
+        }
+        previous = snap;
+      }
       return 0;
     });
   } catch (err) {

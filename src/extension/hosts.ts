@@ -245,12 +245,8 @@ export class HostManager implements vscode.Disposable {
     try {
       let previous = entry.snapshot;
       let snap: HostSnapshot;
-      if (periodic && previous) {
-        const frequent = await session.snapshot({ signal, part: 'frequent' });
-        snap = frequent.fingerprint !== undefined && frequent.fingerprint === previous.fingerprint
-          ? withFrequentFields(previous, frequent)
-          : await session.snapshot({ signal, ...sample() }); // the files changed: read everything again
-      } else snap = await session.snapshot({ signal, ...sample() });
+      if (periodic && previous) snap = await session.periodicSnapshot(previous, { signal, ...sample() });
+      else snap = await session.snapshot({ signal, ...sample() });
       if (!previous) {
         // A first sample only has totals since boot: take the second one a moment later (the
         // frequent part; the rest of the first, its entry summary among them, is kept).

@@ -5,7 +5,7 @@
  * (errors.ts): `command-error` when a command ran and failed, with its own words.
  */
 import { randomBytes } from 'node:crypto';
-import { buildSnapshot, collectionScript, parseCollectionOutput, type CollectionPart } from '../core/host/collect';
+import { buildSnapshot, collectionScript, parseCollectionOutput, withFrequentFields, type CollectionPart } from '../core/host/collect';
 import { entryPageArgs, entryPageScript, entrySummaryArgs, entrySummaryScript, parseEntryPageOutput, parseEntrySourceError, parseEntrySummaryOutput, type EntryPage, type EntrySource } from '../core/host/entryScripts';
 import { rootRemedy, type Unavailable } from '../core/host/unavailable';
 import type { HostSnapshot } from '../core/host/snapshot';
@@ -153,6 +153,18 @@ export class HostSession {
       }
     }
     return { ...snap, unavailable };
+  }
+
+  /**
+   * The periodic refresh (the extension's timer and `watch`): the frequent fields merged into
+   * `previous`; everything again (with the sample) only when the files' fingerprint changed.
+   */
+  async periodicSnapshot(previous: HostSnapshot, opts: { signal?: AbortSignal; sample?: number } = {}): Promise<HostSnapshot> {
+    const signal = opts.signal ? { signal: opts.signal } : {};
+    const frequent = await this.snapshot({ ...signal, part: 'frequent' });
+    return frequent.fingerprint !== undefined && frequent.fingerprint === previous.fingerprint
+      ? withFrequentFields(previous, frequent)
+      : this.snapshot({ ...signal, ...(opts.sample !== undefined ? { sample: opts.sample } : {}) }); // the files changed: read everything again
   }
 
   /**
