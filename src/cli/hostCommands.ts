@@ -5,7 +5,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { diagnose } from '../core/host/diagnose';
+import { computeRates, diagnose } from '../core/host/diagnose';
+import { usagePercent } from '../core/host/snapshot';
 import { renderDiagnosis, renderEntrySummary, renderFleetSummary, type FleetRow } from '../core/host/report';
 import { diagnosisJson, warnings, type Diagnosis, type FleetJson } from '../core/host/diagnosis';
 import { assertFixRunnable, buildHostFix, FIX_IDS } from '../core/host/fixes';
@@ -22,7 +23,8 @@ import { describeSshEvent, type SshLogEvent } from '../io/ssh/connection';
 import { askLine, confirmOnTerminal, terminalPrompter } from './prompt';
 import { confirmationFor, typedConfirms } from '../core/fix/confirm';
 import type { CliIO } from './io';
-import { errorMessage } from '../core/format';
+import { errorMessage, formatPercent, formatRate, formatUsage } from '../core/format';
+import { DEFAULT_SAMPLE_SIZE, entryEstimates } from '../core/sampling';
 
 export const common = {
   'ssh-config': { type: 'string' },
@@ -43,10 +45,16 @@ export const filterOptions = {
 } as const satisfies ParseArgsConfig['options'];
 
 export const HOST_USAGE = `Host commands (TARGET: an ~/.ssh/config alias, user@host[:port], or "local" for this machine):
-  diagnose TARGET [--json] [--interval S] [--no-entries]   snapshot(s), diagnosis, fixes
+  diagnose TARGET [--json] [--interval S] [--no-entries] [--sample K]
+                                                           snapshot(s), diagnosis, fixes; who fills the table from
+                                                           the first K entries listed (default ${DEFAULT_SAMPLE_SIZE}; 0: every entry)
   diagnose TARGET... | --all [--parallel N] [--summary]   many hosts at once: an overview table (worst first), then each report
-  entries TARGET [--top N] [--list] [--offset N] [--limit N] [filter]
-                                                           who fills the table (computed on the host)
+  entries TARGET [--top N] [--sample K | --exact] [--list] [--offset N] [--limit N] [filter]
+                                                           who fills the table (computed on the host): sampled
+                                                           (K default ${DEFAULT_SAMPLE_SIZE}), or --exact (every entry, at nice 19 / idle I/O;
+                                                           a filter always counts exactly)
+  watch TARGET [--interval S] [--count N] [--json]          one line (or JSON object) per refresh: time, count, max,
+                                                           percent, counter rates (the extension's periodic refresh)
   apply TARGET FIX [--value V] [--key K] [--path FILE] [filter] [--ipv6] [--dry-run] [--yes]
                                                            preview, apply, read back, record (FIX: ${FIX_IDS.join(', ')})
   rollback TARGET [--id ID] [--yes]                        undo the newest recorded change
@@ -155,7 +163,8 @@ function int(v: Values, name: string, def: number, min: number, max: number): nu
 /** Two snapshots `interval` seconds apart in one connection (rates), then the diagnosis. */
 async function diagnoseTarget(target: string, v: Values, io: CliIO, interval: number, allowPrompts: boolean): Promise<Diagnosis> {
   return withSession(open(target, v, io, allowPrompts), async (host) => {
-    const first = await host.snapshot({ entries: !v['no-entries'] });
+    const sample = int(v, 'sample', DEFAULT_SAMPLE_SIZE, 0, 100_000_000);
+    const first = await host.snapshot({ entries: !v['no-entries'], ...(sample > 0 ? { sample } : {}) });
     let current = first;
     let previous;
     if (interval > 0) {
@@ -184,10 +193,11 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 const hasFindings = (d: Diagnosis): boolean => warnings(d.findings) > 0;
 
 export async function runDiagnose(argv: readonly string[], io: CliIO): Promise<number> {
-  const p = parse(argv, { json: { type: 'boolean', default: false }, interval: { type: 'string' }, 'no-entries': { type: 'boolean', default: false }, all: { type: 'boolean', default: false }, parallel: { type: 'string' }, summary: { type: 'boolean', default: false } }, io);
+  const p = parse(argv, { json: { type: 'boolean', default: false }, interval: { type: 'string' }, 'no-entries': { type: 'boolean', default: false }, sample: { type: 'string' }, all: { type: 'boolean', default: false }, parallel: { type: 'string' }, summary: { type: 'boolean', default: false } }, io);
   if (typeof p === 'number') return p;
   try {
     const interval = int(p.values, 'interval', 2, 0, 300);
+    int(p.values, 'sample', DEFAULT_SAMPLE_SIZE, 0, 100_000_000); // a bad value is refused before connecting
     const parallel = int(p.values, 'parallel', 8, 1, 64);
     const targets = [...p.positionals];
     if (p.values['all']) {
@@ -195,7 +205,7 @@ export async function runDiagnose(argv: readonly string[], io: CliIO): Promise<n
       for (const h of await listConfiguredHosts(typeof configFile === 'string' ? { configFile } : {})) if (!targets.includes(h.alias)) targets.push(h.alias);
     }
     if (targets.length === 0) {
-      io.stderr(`usage: conntrack-doctor diagnose TARGET... | --all [--json] [--interval S] [--parallel N] [--summary]\n`);
+      io.stderr(`usage: conntrack-doctor diagnose TARGET... | --all [--json] [--interval S] [--sample K] [--parallel N] [--summary]\n`);
       return 2;
     }
     if (targets.length === 1 && !p.values['all']) {
@@ -227,12 +237,18 @@ export async function runDiagnose(argv: readonly string[], io: CliIO): Promise<n
 }
 
 export async function runEntries(argv: readonly string[], io: CliIO): Promise<number> {
-  const p = parseWith(argv, { ...filterOptions, top: { type: 'string' }, list: { type: 'boolean', default: false }, offset: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean', default: false } }, io, 1, 'usage: conntrack-doctor entries TARGET [--top N] [--list] [filter]');
+  const p = parseWith(argv, { ...filterOptions, top: { type: 'string' }, sample: { type: 'string' }, exact: { type: 'boolean', default: false }, list: { type: 'boolean', default: false }, offset: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean', default: false } }, io, 1, 'usage: conntrack-doctor entries TARGET [--top N] [--sample K | --exact] [--list] [filter]');
   if (typeof p === 'number') return p;
   const [target] = p.args;
   try {
     const filter = filterFrom(p.values) ?? {};
     const top = int(p.values, 'top', 10, 1, 1000);
+    if (p.values['exact'] && p.values['sample'] !== undefined) throw new ValidationError('--exact', 'cannot be combined with --sample');
+    const sample = int(p.values, 'sample', DEFAULT_SAMPLE_SIZE, 1, 100_000_000);
+    const filtered = Object.keys(filter).length > 0;
+    // Exact: every entry, at the lowest priority (the host may be in trouble); a filter's
+    // matches are counted exactly (their share of the table is unknown, so a sample could not be scaled).
+    const exact = Boolean(p.values['exact']) || filtered;
     // Refuse a bad (or hostile) filter before connecting: nothing runs on the host for it.
     if (Object.keys(filter).length > 0) filterArgs(filter);
     return await withSession(open(target, p.values, io), async (host) => {
@@ -247,8 +263,46 @@ export async function runEntries(argv: readonly string[], io: CliIO): Promise<nu
         }
         return 0;
       }
-      const summary = await host.entrySummary({ topN: top, filter });
-      io.stdout(p.values['json'] ? `${JSON.stringify(summary, null, 2)}\n` : renderEntrySummary(summary, target));
+      const summary = await host.entrySummary({ topN: top, filter, ...(exact ? { lowPriority: true } : { sample }) });
+      io.stdout(p.values['json'] ? `${JSON.stringify({ ...summary, estimates: entryEstimates(summary, undefined) }, null, 2)}\n` : renderEntrySummary(summary, target));
+      return 0;
+    });
+  } catch (err) {
+    return fail(io, err);
+  }
+}
+
+/** The counters a watch line shows a rate of (the ones that tell the story of a full table). */
+const WATCHED = ['drop', 'early_drop', 'insert_failed', 'invalid', 'search_restart'] as const;
+
+/**
+ * `watch`: the extension's periodic refresh (HostSession.periodicSnapshot: the frequent fields,
+ * everything again only when the files' fingerprint changed), one line or JSON object each.
+ */
+export async function runWatch(argv: readonly string[], io: CliIO): Promise<number> {
+  const p = parseWith(argv, { interval: { type: 'string' }, count: { type: 'string' }, json: { type: 'boolean', default: false } }, io, 1, 'usage: conntrack-doctor watch TARGET [--interval S] [--count N] [--json]');
+  if (typeof p === 'number') return p;
+  const [target] = p.args;
+  try {
+    const interval = int(p.values, 'interval', 5, 1, 3600);
+    const count = int(p.values, 'count', 0, 0, Number.MAX_SAFE_INTEGER); // 0: until interrupted
+    return await withSession(open(target, p.values, io), async (host) => {
+      // the first snapshot has no rates (totals since boot only): it is the baseline, not a line
+      let previous = await host.snapshot({ entries: false });
+      for (let n = 0; count === 0 || n < count; n++) {
+        await sleep(Math.max(0, previous.takenAt + interval * 1000 - Date.now()));
+        const snap = await host.periodicSnapshot(previous);
+        const rates = computeRates(previous, snap)?.perSecond ?? {};
+        const percent = usagePercent(snap);
+        const picked = Object.fromEntries(WATCHED.filter((k) => rates[k] !== undefined).map((k) => [k, rates[k] ?? 0]));
+        if (p.values['json']) {
+          io.stdout(`${JSON.stringify({ time: new Date(snap.takenAt).toISOString(), count: snap.count ?? null, max: snap.max ?? null, percent: percent ?? null, rates: picked })}\n`);
+        } else {
+          const r = WATCHED.filter((k) => picked[k] !== undefined).map((k) => `${k} ${formatRate(picked[k] ?? 0)}/s`).join('  ');
+          io.stdout(`${new Date(snap.takenAt).toISOString()}  ${formatUsage(snap)}  ${percent !== undefined ? formatPercent(percent) : '?'}  ${r || 'rates unavailable'}\n`);
+        }
+        previous = snap;
+      }
       return 0;
     });
   } catch (err) {

@@ -1,6 +1,6 @@
 /** The `conntrack-doctor` command line: the engine without VS Code. */
 import { runLint } from './lint';
-import { HOST_USAGE, runApply, runDiagnose, runEntries, runRollback } from './hostCommands';
+import { HOST_USAGE, runApply, runDiagnose, runEntries, runRollback, runWatch } from './hostCommands';
 import { processIO, type CliIO } from './io';
 import { FLEET_USAGE, runFleet } from './fleet';
 import { runAnsible } from './ansible';
@@ -30,6 +30,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       return runDiagnose(rest, io);
     case 'entries':
       return runEntries(rest, io);
+    case 'watch':
+      return runWatch(rest, io);
     case 'apply':
       return runApply(rest, io);
     case 'rollback':

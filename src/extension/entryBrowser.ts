@@ -21,6 +21,7 @@ import { errorMessage, formatDurationShort, formatInt, formatShare } from '../co
 import type { HostEntry } from './hosts';
 import { entryDetail, entryFilter, entryLabel, filterKey, filterText, valueFilter, type EntryGrouping } from './entryText';
 import { log } from './log';
+import { describeEstimate, estimateRow, sampleLabel } from '../core/sampling';
 
 export const ENTRY_PAGE_SIZE = 50;
 export const LOAD_MORE_COMMAND = 'conntrack-doctor.loadMoreEntries';
@@ -126,7 +127,9 @@ export class EntryBrowser<Leaf> implements vscode.Disposable {
       item.tooltip = `Entries matching ${filterText(f)}, ${ENTRY_PAGE_SIZE} at a time.\nConntrack: Clear Entry Filter shows all entries again.`;
       item.contextValue = 'group.entries.filtered';
     } else {
-      if (summary) item.description = `${formatInt(summary.entries)} ${summary.entries === 1 ? 'entry' : 'entries'}`;
+      const est = n.host.diagnosis?.entries;
+      if (est && !est.exact) item.description = sampleLabel(est);
+      else if (summary) item.description = `${formatInt(summary.entries)} ${summary.entries === 1 ? 'entry' : 'entries'}`;
       item.tooltip = 'The entries of the table, grouped; expand a value to list its entries. Conntrack: Filter Entries… lists only the entries matching a filter.';
       item.contextValue = 'group.entries';
     }
@@ -151,9 +154,12 @@ export class EntryBrowser<Leaf> implements vscode.Disposable {
         item.id = `entries:${n.host.id}:${n.by}:${n.value}`;
         const count = this.valueCount(n);
         const total = n.host.snapshot?.entrySummary?.entries;
-        item.description = count === undefined ? '' : `${formatInt(count)}${total ? ` (${formatShare(count, total)})` : ''}`;
+        const est = n.host.diagnosis?.entries;
+        // A sample's count is of the entries read: shown scaled to the table, with its bounds.
+        const estimate = count !== undefined && est && !est.exact ? describeEstimate(estimateRow(est, n.value, count)) : undefined;
+        item.description = count === undefined ? '' : estimate ?? `${formatInt(count)}${total ? ` (${formatShare(count, total)})` : ''}`;
         if (n.filter) {
-          item.tooltip = `${formatInt(count ?? 0)} entries with ${filterText(n.filter)} at the last refresh. Expand to list them, ${ENTRY_PAGE_SIZE} at a time.`;
+          item.tooltip = `${estimate ?? `${formatInt(count ?? 0)} entries`} with ${filterText(n.filter)} at the last refresh${est && !est.exact ? ` (${sampleLabel(est)})` : ''}. Expand to list them, ${ENTRY_PAGE_SIZE} at a time.`;
           item.contextValue = 'entries.filterable';
         } else item.tooltip = 'conntrack cannot select these entries by a filter';
         return item;

@@ -9,7 +9,7 @@ import { resolveLink } from '../core/sysctl/loaders';
 import { hostCommand, type CommandSpec } from './commands';
 import { refreshHost } from './flows';
 import type { HostEntry, HostManager } from './hosts';
-import { log } from './log';
+import { log, showError } from './log';
 import { showReadOnly } from './readOnlyDocs';
 import { remoteUri } from './remoteFs';
 
@@ -51,6 +51,13 @@ export function hostCommands(hosts: HostManager, activeHost: () => HostEntry | u
       const picked = await vscode.window.showQuickPick(items.length > 0 ? items : [{ label: '/etc/sysctl.conf' }], { title: `sysctl files on ${h.label}` });
       const path = picked?.label;
       if (path) await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(remoteUri(h.id, path)));
+    }),
+    hostCommand(hosts, 'fullCount', { connected: true }, async (h) => {
+      try {
+        await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Conntrack: counting every entry on ${h.label} (nice 19, idle I/O)`, cancellable: true }, (_p, token) => hosts.fullCount(h, token));
+      } catch (err) {
+        void showError(`counting the entries of ${h.label}`, `Conntrack: ${h.label}`, err);
+      }
     }),
     hostCommand(hosts, 'forgetSecrets', {}, (h) => hosts.forgetSecrets(h)),
     { id: 'showLog', run: () => log.show() },

@@ -53,6 +53,8 @@ const MAX_HISTORY = 360;
  * rates (INVALID/s, drops/s) instead of totals since boot; the CLI's diagnose waits 2 s too.
  */
 export const RATE_SAMPLE_MS = 2_000;
+/** A full count of a 1M-entry table at nice 19 on a busy host may take minutes. */
+const FULL_COUNT_TIMEOUT_MS = 600_000;
 
 /** A command that ran on a host (the log channel's lines; the tests watch them). */
 export interface HostCommandEvent {
@@ -235,15 +237,16 @@ export class HostManager implements vscode.Disposable {
     if (!entry.session) await this.connect(entry, token);
     const session = entry.session;
     if (!session) return undefined;
+    // Who fills the table from the first K entries listed: the pass costs the same at any size.
+    const sample = (): { sample?: number } => {
+      const k = readSettings().entrySampleSize;
+      return k > 0 ? { sample: k } : {};
+    };
     try {
       let previous = entry.snapshot;
       let snap: HostSnapshot;
-      if (periodic && previous) {
-        const frequent = await session.snapshot({ signal, part: 'frequent' });
-        snap = frequent.fingerprint !== undefined && frequent.fingerprint === previous.fingerprint
-          ? withFrequentFields(previous, frequent)
-          : await session.snapshot({ signal }); // the files changed: read everything again
-      } else snap = await session.snapshot({ signal });
+      if (periodic && previous) snap = await session.periodicSnapshot(previous, { signal, ...sample() });
+      else snap = await session.snapshot({ signal, ...sample() });
       if (!previous) {
         // A first sample only has totals since boot: take the second one a moment later (the
         // frequent part; the rest of the first, its entry summary among them, is kept).
@@ -253,15 +256,9 @@ export class HostManager implements vscode.Disposable {
         previous = snap;
         snap = withFrequentFields(previous, await session.snapshot({ signal, part: 'frequent' }));
       }
-      const settings = readSettings();
       entry.previous = previous;
       entry.snapshot = snap;
-      const peak = Math.max(0, ...entry.history.map((h) => h.count ?? 0), snap.count ?? 0);
-      entry.diagnosis = diagnose(snap, {
-        previous,
-        observedPeak: peak,
-        thresholds: { warnPercent: settings.warnPercent, highPercent: settings.highPercent, criticalPercent: settings.criticalPercent, memoryBudgetPercent: settings.memoryBudgetPercent },
-      });
+      entry.diagnosis = this.diagnosisOf(entry, snap);
       entry.history.push(usageSample(snap, entry.diagnosis.rates?.perSecond));
       if (entry.history.length > MAX_HISTORY) entry.history.shift();
       entry.status = 'connected';
@@ -273,6 +270,39 @@ export class HostManager implements vscode.Disposable {
       throw err;
     } finally {
       this.changed.fire(entry);
+    }
+  }
+
+  private diagnosisOf(entry: HostEntry, snap: HostSnapshot): Diagnosis {
+    const settings = readSettings();
+    const peak = Math.max(0, ...entry.history.map((h) => h.count ?? 0), snap.count ?? 0);
+    return diagnose(snap, {
+      previous: entry.previous,
+      observedPeak: peak,
+      thresholds: { warnPercent: settings.warnPercent, highPercent: settings.highPercent, criticalPercent: settings.criticalPercent, memoryBudgetPercent: settings.memoryBudgetPercent },
+    });
+  }
+
+  /**
+   * Full Count: every entry read (nice 19, idle I/O class on the host), replacing the sample
+   * until the next full refresh. Cancelling the token kills the host command and its pipeline.
+   */
+  async fullCount(entry: HostEntry, token?: vscode.CancellationToken): Promise<Diagnosis | undefined> {
+    const session = entry.session;
+    const snap = entry.snapshot;
+    if (!session || !snap) return undefined;
+    const abort = new AbortController();
+    const sub = token?.onCancellationRequested(() => abort.abort());
+    try {
+      const summary = await session.entrySummary({ lowPriority: true, signal: abort.signal, timeoutMs: FULL_COUNT_TIMEOUT_MS });
+      // the newest snapshot, which a periodic refresh may have replaced meanwhile
+      const now = entry.snapshot ?? snap;
+      entry.snapshot = { ...now, entrySummary: summary, unavailable: (now.unavailable ?? []).filter((u) => u.what !== 'entry summary') };
+      entry.diagnosis = this.diagnosisOf(entry, entry.snapshot);
+      this.changed.fire(entry);
+      return entry.diagnosis;
+    } finally {
+      sub?.dispose();
     }
   }
 

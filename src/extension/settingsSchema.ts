@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_THRESHOLDS } from '../core/host/thresholds';
+import { DEFAULT_SAMPLE_SIZE } from '../core/sampling';
 
 export const SETTINGS_SECTION = 'conntrackDoctor';
 
@@ -15,6 +16,8 @@ export const settingsSchema = z.object({
   highPercent: z.number().min(1).max(100).default(DEFAULT_THRESHOLDS.highPercent),
   criticalPercent: z.number().min(1).max(100).default(DEFAULT_THRESHOLDS.criticalPercent),
   memoryBudgetPercent: z.number().min(0.1).max(50).default(DEFAULT_THRESHOLDS.memoryBudgetPercent),
+  /** Entries read for the top talkers on connect and Refresh (0: every entry): core/sampling.ts. */
+  entrySampleSize: z.number().int().min(0).max(10_000_000).default(DEFAULT_SAMPLE_SIZE),
   lintLoader: z.enum(['both', 'systemd', 'procps']).default('both'),
   sshConfigFile: z.string().optional(),
   hostKeyChecking: z.enum(['ask', 'yes', 'accept-new']).default('ask'),

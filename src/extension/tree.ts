@@ -10,9 +10,10 @@ import { remoteUri } from './remoteFs';
 import type { Fix } from '../core/fix/model';
 import { warnings, worstSeverity, type Finding } from '../core/host/diagnosis';
 import { tableMemoryBytes, ESTIMATED_OBJ_SIZE } from '../core/sizing';
-import { formatBytes, formatDuration, formatInt, formatPercent, formatRate, formatShare, formatUsage } from '../core/format';
+import { formatBytes, formatDuration, formatInt, formatPercent, formatRate, formatUsage } from '../core/format';
 import { computePrecedence, parseFiles, LOADERS, loaderLabel, winner } from '../core/sysctl/loaders';
 import { CATALOG } from '../core/sysctl/catalog';
+import { describeEstimate, entryEstimates, sampleLabel, type EstimateRow } from '../core/sampling';
 import type { EntryBrowser, EntryNode, LeafSpec } from './entryBrowser';
 
 export type Group = 'usage' | 'counters' | 'timeouts' | 'talkers' | 'findings' | 'files';
@@ -93,6 +94,11 @@ export class HostsTree implements vscode.TreeDataProvider<Node>, vscode.Disposab
         if (n.group === 'findings') {
           const f = n.host.diagnosis?.findings ?? [];
           item.description = `${warnings(f)} warning(s), ${f.length} in all`;
+        }
+        if (n.group === 'talkers') {
+          const e = n.host.diagnosis?.entries;
+          if (e) item.description = sampleLabel(e);
+          item.contextValue = 'group.talkers';
         }
         item.iconPath = new vscode.ThemeIcon({ usage: 'dashboard', counters: 'pulse', timeouts: 'watch', talkers: 'organization', findings: 'checklist', files: 'files' }[n.group]);
         return item;
@@ -209,10 +215,15 @@ export class HostsTree implements vscode.TreeDataProvider<Node>, vscode.Disposab
       case 'talkers': {
         const e = s.entrySummary;
         if (!e) return [leaf('entry summary unavailable', d.unavailable.find((x) => x.what === 'entry summary')?.why ?? '')];
-        const out: Node[] = [leaf('entries', `${formatInt(e.entries)} (${formatInt(e.assured)} assured, ${formatInt(e.unreplied)} unreplied)`)];
-        for (const i of e.topSources.items.slice(0, 10)) out.push(leaf(`src ${i.key}`, `${formatInt(i.count)} (${formatShare(i.count, e.entries)})`, undefined, new vscode.ThemeIcon('arrow-right')));
-        for (const i of e.topDestinationPorts.items.slice(0, 5)) out.push(leaf(`port ${i.key}`, formatInt(i.count), undefined, new vscode.ThemeIcon('plug')));
-        for (const [state, c] of Object.entries(e.byTcpState).sort((a, b) => b[1] - a[1])) out.push(leaf(`tcp ${state}`, formatInt(c)));
+        const est = d.entries ?? entryEstimates(e, s.count);
+        // A sample's rows are estimates: the first row says of how many, each row has its bounds.
+        const how = est.exact ? 'Every entry was read: the counts are exact.' : `The first ${formatInt(est.sampleSize)} entries the kernel listed (hash order, unrelated to addresses): shares with their 95 % Wilson bounds, scaled to the table. Full Count reads every entry (at the lowest priority).`;
+        const row = (label: string, r: EstimateRow, icon?: vscode.ThemeIcon): Node => leaf(label, describeEstimate(r), how, icon);
+        const out: Node[] = [leaf(est.exact ? 'exact' : 'sampled', sampleLabel(est), how, new vscode.ThemeIcon(est.exact ? 'pass' : 'graph-scatter'))];
+        for (const f of est.flags) out.push(row(f.key.toLowerCase(), f));
+        for (const i of est.sources.slice(0, 10)) out.push(row(`src ${i.key}`, i, new vscode.ThemeIcon('arrow-right')));
+        for (const i of est.ports.slice(0, 5)) out.push(row(`port ${i.key}`, i, new vscode.ThemeIcon('plug')));
+        for (const i of est.states) out.push(row(`tcp ${i.key}`, i));
         return out;
       }
       case 'findings': {

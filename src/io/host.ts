@@ -5,8 +5,8 @@
  * (errors.ts): `command-error` when a command ran and failed, with its own words.
  */
 import { randomBytes } from 'node:crypto';
-import { buildSnapshot, collectionScript, parseCollectionOutput, type CollectionPart } from '../core/host/collect';
-import { entryPageArgs, entryPageScript, entrySummaryArgs, entrySummaryScript, parseEntryPageOutput, parseEntrySourceError, parseEntrySummaryOutput, type EntryPage } from '../core/host/entryScripts';
+import { buildSnapshot, collectionScript, parseCollectionOutput, withFrequentFields, type CollectionPart } from '../core/host/collect';
+import { entryPageArgs, entryPageScript, entrySummaryArgs, entrySummaryScript, parseEntryPageOutput, parseEntrySourceError, parseEntrySummaryOutput, type EntryPage, type EntrySource } from '../core/host/entryScripts';
 import { rootRemedy, type Unavailable } from '../core/host/unavailable';
 import type { HostSnapshot } from '../core/host/snapshot';
 import type { EntrySummary } from '../core/kernel/entrySummary';
@@ -45,6 +45,19 @@ const COUNT_TIMEOUT_MS = 300_000;
 /** sudo could not be used without a password that was not given, or was refused: reads then run unprivileged. */
 function rootRefused(err: unknown): err is IoError {
   return isIoError(err, 'sudo-password-required') || isIoError(err, 'privilege-unavailable') || isIoError(err, 'sudo-refused');
+}
+
+export interface SummaryOptions {
+  readonly topN?: number;
+  readonly filter?: EntryFilter;
+  /** read only the first K entries listed (a sample: sampling.ts) */
+  readonly sample?: number;
+  /** force the entries' source (default: /proc/net/nf_conntrack when readable, else conntrack) */
+  readonly source?: EntrySource;
+  /** run at nice 19 and idle I/O class (the exact count on demand) */
+  readonly lowPriority?: boolean;
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
 }
 
 export class HostSession {
@@ -108,11 +121,12 @@ export class HostSession {
 
   /**
    * One round trip: everything the diagnosis needs (privileged when possible), then the entry
-   * summary unless `entries: false`. `part: 'frequent'` reads only what changes every few seconds
+   * summary unless `entries: false` (of the first `sample` entries listed: sampling.ts; every
+   * entry without it). `part: 'frequent'` reads only what changes every few seconds
    * and the fingerprint of the rest (merge it with collect.ts withFrequentFields); it never
    * lists the table.
    */
-  async snapshot(opts: { signal?: AbortSignal; timeoutMs?: number; entries?: boolean; topN?: number; part?: CollectionPart } = {}): Promise<HostSnapshot> {
+  async snapshot(opts: { signal?: AbortSignal; timeoutMs?: number; entries?: boolean; topN?: number; part?: CollectionPart; sample?: number } = {}): Promise<HostSnapshot> {
     const nonce = randomBytes(12).toString('hex');
     const part = opts.part ?? 'all';
     const { result: r, privileged } = await this.runRead(['sh', '-s', '--', nonce, part], {
@@ -131,7 +145,7 @@ export class HostSession {
     }
     if (opts.entries !== false && part === 'all') {
       try {
-        const summary = await this.summaryOrWhy({ topN: opts.topN ?? 10, ...(opts.signal ? { signal: opts.signal } : {}) });
+        const summary = await this.summaryOrWhy({ topN: opts.topN ?? 10, ...(opts.sample !== undefined ? { sample: opts.sample } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
         if ('entries' in summary) snap = { ...snap, entrySummary: summary };
         else unavailable = [...unavailable, summary];
       } catch (err) {
@@ -142,18 +156,30 @@ export class HostSession {
   }
 
   /**
+   * The periodic refresh (the extension's timer and `watch`): the frequent fields merged into
+   * `previous`; everything again (with the sample) only when the files' fingerprint changed.
+   */
+  async periodicSnapshot(previous: HostSnapshot, opts: { signal?: AbortSignal; sample?: number } = {}): Promise<HostSnapshot> {
+    const signal = opts.signal ? { signal: opts.signal } : {};
+    const frequent = await this.snapshot({ ...signal, part: 'frequent' });
+    return frequent.fingerprint !== undefined && frequent.fingerprint === previous.fingerprint
+      ? withFrequentFields(previous, frequent)
+      : this.snapshot({ ...signal, ...(opts.sample !== undefined ? { sample: opts.sample } : {}) }); // the files changed: read everything again
+  }
+
+  /**
    * Top talkers etc., computed on the host in one streaming pass (awk); with `sample: K`, over
    * the first K entries only (the dump stops there: its cost does not grow with the table).
    */
-  async entrySummary(opts: { topN?: number; filter?: EntryFilter; sample?: number; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<EntrySummary> {
+  async entrySummary(opts: SummaryOptions = {}): Promise<EntrySummary> {
     const summary = await this.summaryOrWhy(opts);
     if ('entries' in summary) return summary;
     throw new IoError('command-error', summary.why, { target: this.runner.description, phase: 'exec' });
   }
 
   /** The summary, or why there is none (the source's `@@error`, which the pipeline's exit 0 hides). */
-  private async summaryOrWhy(opts: { topN?: number; filter?: EntryFilter; sample?: number; signal?: AbortSignal; timeoutMs?: number }): Promise<EntrySummary | Unavailable> {
-    const { result: r, privileged } = await this.runRead(['sh', '-s', '--', ...entrySummaryArgs(opts.topN ?? 10, opts.filter ?? {}, opts.sample)], {
+  private async summaryOrWhy(opts: SummaryOptions): Promise<EntrySummary | Unavailable> {
+    const { result: r, privileged } = await this.runRead(['sh', '-s', '--', ...entrySummaryArgs(opts.topN ?? 10, opts.filter ?? {}, opts.sample, { ...(opts.source ? { source: opts.source } : {}), ...(opts.lowPriority ? { lowPriority: true } : {}) })], {
       stdin: entrySummaryScript(),
       timeoutMs: opts.timeoutMs ?? 120_000,
       ...(opts.signal ? { signal: opts.signal } : {}),

@@ -58,6 +58,7 @@ export function diagnose(s: HostSnapshot, options: DiagnoseOptions = {}): Diagno
     ...(s.counters ? { counterSource: s.counters.source } : {}),
     ...(rates ? { rates } : {}),
     timeouts: timeoutRows(s),
+    ...(ctx.entries ? { entries: ctx.entries } : {}),
     findings,
     unavailable: s.unavailable ?? [],
   };

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import type { Fix } from '../fix/model';
 import { unavailableItemSchema } from './unavailable';
+import { entryEstimatesSchema } from '../sampling';
 
 /** Every cause a finding can name, in the order the diagnosis checks them (causes/index.ts). */
 export const CAUSES = [
@@ -96,6 +97,8 @@ export const diagnosisSchema = z.object({
   counterSource: z.string().optional(),
   rates: ratesSchema.optional(),
   timeouts: z.array(timeoutRowSchema).readonly(),
+  /** Who fills the table: exact, or estimated from a sample with bounds (sampling.ts). */
+  entries: entryEstimatesSchema.optional(),
   findings: z.array(findingSchema).readonly(),
   unavailable: z.array(unavailableSchema).readonly(),
 }).readonly();
@@ -117,6 +120,7 @@ export const diagnosisJsonSchema = z.strictObject({
   counterSource: z.string().nullable(),
   rates: ratesSchema.nullable(),
   timeouts: z.array(timeoutRowSchema).readonly(),
+  entries: entryEstimatesSchema.nullable(),
   findings: z.array(z.strictObject({
     ...findingFields,
     recommendation: recommendationSchema.nullable(),
@@ -142,6 +146,7 @@ export function diagnosisJson(d: Diagnosis): DiagnosisJson {
     counterSource: d.counterSource ?? null,
     rates: d.rates ?? null,
     timeouts: d.timeouts,
+    entries: d.entries ?? null,
     findings: d.findings.map((f) => ({
       code: f.code,
       cause: f.cause,

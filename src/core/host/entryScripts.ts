@@ -78,7 +78,7 @@ END {
 
 
 /**
- * Run as `sh -s -- TOPN [sample=K] [conntrack filter args…]`. With `sample=K` only the first K
+ * Run as `sh -s -- TOPN [sample=K] [source=proc|conntrack] [low-priority] [conntrack filter args…]`. With `sample=K` only the first K
  * entries the kernel lists are read (the dump stops when head has them: conntrack gets SIGPIPE):
  * the kernel walks its hash table, whose order is unrelated to addresses and ports, so they are
  * a sample of the table whose shares carry binomial error bounds (sampling.ts).
@@ -87,9 +87,14 @@ export function entrySummaryScript(): string {
   return `# conntrack-doctor entry summary (POSIX sh + awk)
 TOPN="$1"; shift
 case "$TOPN" in ''|*[!0-9]*) echo "bad top-N" >&2; exit 2;; esac
-LIMIT=0
+LIMIT=0; SOURCE=auto
 case "$1" in sample=*) LIMIT="\${1#sample=}"; shift;; esac
 case "$LIMIT" in ''|*[!0-9]*) echo "bad sample size" >&2; exit 2;; esac
+case "$1" in source=proc|source=conntrack) SOURCE="\${1#source=}"; shift;; esac
+# The full count on demand runs at the lowest CPU and I/O priority (inherited by the pipeline).
+case "$1" in low-priority) shift
+  if command -v renice >/dev/null 2>&1; then renice -n 19 -p $$ >/dev/null 2>&1; fi
+  if command -v ionice >/dev/null 2>&1; then ionice -c3 -p $$ >/dev/null 2>&1; fi;; esac
 LC_ALL=C; export LC_ALL
 PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"; export PATH
 # Errors: "@@error CODE words" on stderr (CODE from core/host/unavailable.ts). The pipeline's
@@ -97,6 +102,10 @@ PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"; expor
 src() {
   # Without nf_conntrack, conntrack -L would load it on a modular kernel: say so instead.
   if [ ! -e /proc/sys/net/netfilter/nf_conntrack_count ]; then echo "@@error conntrack-inactive connection tracking is not active on this host (no /proc/sys/net/netfilter/nf_conntrack_count)" >&2; return 1; fi
+  # /proc/net/nf_conntrack (this netns's table) where the kernel has it and it is readable: no
+  # netlink round trips per batch (scripts/bench-entries.ts measures it against conntrack -L).
+  if [ "$#" -eq 0 ] && [ "$SOURCE" != conntrack ] && [ -r /proc/net/nf_conntrack ]; then cat /proc/net/nf_conntrack; return 0; fi
+  if [ "$SOURCE" = proc ]; then echo "@@error unreadable /proc/net/nf_conntrack is not readable here" >&2; return 1; fi
   rc=-
   if command -v conntrack >/dev/null 2>&1; then conntrack -L -o extended "$@" 2>/dev/null; rc=$?
     # 0, or stopped by SIGPIPE after the sample (head had what it needed)
@@ -109,7 +118,13 @@ src() {
   else echo "@@error failed conntrack -L exited with status $rc" >&2; fi
   return 1
 }
-if [ "$LIMIT" -gt 0 ]; then src "$@" | head -n "$LIMIT"; else src "$@"; fi | awk -v TOPN="$TOPN" -v NB=${TIMEOUT_BUCKETS.length} '${entrySummaryAwk()}'
+# The table's size at the moment of the pass, for scaling a sample (read before the listing).
+printf 'C %s\n' "$(cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null)"
+# Cancel must stop the dump, not only this shell: the pipeline runs in the background so that
+# TERM (the runner's kill by pid) interrupts wait, and the trap ends the whole process group.
+trap 'trap - TERM HUP INT; kill 0' TERM HUP INT
+if [ "$LIMIT" -gt 0 ]; then src "$@" | head -n "$LIMIT"; else src "$@"; fi | awk -v TOPN="$TOPN" -v NB=${TIMEOUT_BUCKETS.length} '${entrySummaryAwk()}' &
+wait $!
 `;
 }
 
@@ -119,11 +134,17 @@ export function entrySummaryAwk(): string {
 }
 
 /** The argv tail for `sh -s --`: top N, the sample size (none: every entry), then the conntrack filter (validated by filterArgs). */
-export function entrySummaryArgs(topN: number, filter: EntryFilter = {}, sample?: number): string[] {
+export function entrySummaryArgs(topN: number, filter: EntryFilter = {}, sample?: number, opts: { source?: EntrySource; lowPriority?: boolean } = {}): string[] {
   if (!Number.isInteger(topN) || topN < 1 || topN > 1000) throw new Error('top N must be an integer from 1 to 1000');
   if (sample !== undefined && (!Number.isInteger(sample) || sample < 1)) throw new Error('the sample size must be a positive integer');
-  return [String(topN), ...(sample !== undefined ? [`sample=${sample}`] : []), ...listArgs(filter)];
+  return [String(topN), ...(sample !== undefined ? [`sample=${sample}`] : []), ...(opts.source ? [`source=${opts.source}`] : []), ...(opts.lowPriority ? ['low-priority'] : []), ...listArgs(filter)];
 }
+
+/**
+ * Where the entries are read from: `proc` (/proc/net/nf_conntrack, unfiltered only) or the
+ * `conntrack` program; by default /proc when it exists and is readable, else conntrack.
+ */
+export type EntrySource = 'proc' | 'conntrack';
 
 /** Parses the awk output into the same EntrySummary shape the client-side summariser produces (`sample`: the K it was run with). */
 export function parseEntrySummaryOutput(text: string, sample?: number): EntrySummary {
@@ -136,6 +157,7 @@ export function parseEntrySummaryOutput(text: string, sample?: number): EntrySum
     const parts = line.split(' ');
     const tag = parts[0] ?? '';
     if (['T', 'M', 'A', 'U', 'O'].includes(tag)) scalars[tag] = Number(parts[1]);
+    else if (tag === 'C' && /^\d+$/.test(parts[1] ?? '')) scalars[tag] = Number(parts[1]);
     else if (tag === 'L' || tag === 'P' || tag === 'S') {
       const bucket = rec[tag];
       if (bucket && parts[1]) bucket[parts[1]] = Number(parts[2]);
@@ -158,7 +180,7 @@ export function parseEntrySummaryOutput(text: string, sample?: number): EntrySum
   });
   return entrySummarySchema.parse({
     entries: total,
-    ...(sample !== undefined ? { sample: { limit: sample } } : {}),
+    ...(sample !== undefined ? { sample: { limit: sample, ...(scalars['C'] !== undefined ? { tableCount: scalars['C'] } : {}) } } : {}),
     malformedLines: scalars['M'] ?? 0,
     byL3: rec['L'],
     byProtocol: rec['P'],

@@ -4,6 +4,7 @@
  */
 import { SEVERITY_ORDER, warnings, worstSeverity, type Diagnosis, type Finding } from './diagnosis';
 import type { EntrySummary } from '../kernel/entrySummary';
+import { describeEstimate, entryEstimates, sampleLabel, type EntryEstimates, type EstimateRow } from '../sampling';
 import { ESTABLISHED_KEY } from '../facts';
 import { formatDuration, formatInt, formatPercent, formatRate, formatShare, formatUsage } from '../format';
 
@@ -30,6 +31,7 @@ export function renderDiagnosis(d: Diagnosis): string {
   out.push(`  timeouts  ${changed.length === 0 ? 'all at kernel defaults' : changed.map((t) => `${t.key.replace('net.netfilter.nf_conntrack_', '')}=${t.value ?? '?'} (default ${t.defaultValue ?? '?'})`).join(', ')}`);
   const est = d.timeouts.find((t) => t.key === ESTABLISHED_KEY);
   if (est?.value !== undefined) out.push(`            tcp_timeout_established = ${formatInt(est.value)} s (${formatDuration(est.value)})`);
+  if (d.entries) out.push(...renderEstimates(d.entries));
   out.push('');
   if (d.findings.length === 0) out.push('No findings: the table is healthy.');
   for (const f of d.findings) {
@@ -66,7 +68,22 @@ export function wrap(text: string, indent: string, width = 100): string {
   return lines.join('\n');
 }
 
+/** Who fills the table, as estimates with bounds when sampled (the lines of the diagnosis). */
+function renderEstimates(e: EntryEstimates): string[] {
+  const out = [`  entries   ${sampleLabel(e)}${e.exact ? '' : ' (estimates with 95 % bounds; the exact count: entries TARGET --exact)'}`];
+  const rows = (title: string, r: readonly EstimateRow[], n: number): void => {
+    if (r.length > 0) out.push(`  ${title.padEnd(9)} ${r.slice(0, n).map((x) => `${x.key} ${describeEstimate(x)}`).join(', ')}`);
+  };
+  rows('sources', e.sources, 3);
+  rows('dst ports', e.ports, 3);
+  rows('tcp', e.states, 4);
+  return out;
+}
+
 export function renderEntrySummary(s: EntrySummary, host?: string): string {
+  const e = entryEstimates(s, undefined);
+  // A sample's counts are of the entries read: its rows are estimates scaled to the table.
+  if (!e.exact) return renderSampledSummary(s, e, host);
   const out: string[] = [];
   out.push(`Entries on ${host ?? 'host'}: ${formatInt(s.entries)} (${formatInt(s.assured)} assured, ${formatInt(s.unreplied)} unreplied${s.malformedLines ? `, ${s.malformedLines} unparsed lines` : ''})`);
   const rec = (r: Record<string, number>): string => Object.entries(r).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${formatInt(v)}`).join(', ');
@@ -80,6 +97,23 @@ export function renderEntrySummary(s: EntrySummary, host?: string): string {
   top('top sources', s.topSources);
   top('top destinations', s.topDestinations);
   top('top destination ports', s.topDestinationPorts);
+  return `${out.join('\n')}\n`;
+}
+
+function renderSampledSummary(s: EntrySummary, e: EntryEstimates, host?: string): string {
+  const out: string[] = [];
+  out.push(`Entries on ${host ?? 'host'}: ${sampleLabel(e)} (estimates with 95 % bounds; the exact count: --exact)`);
+  const flags = e.flags.map((f) => `${f.key.toLowerCase()} ${describeEstimate(f)}`).join(', ');
+  out.push(`  ${flags}`);
+  const rows = (title: string, r: readonly EstimateRow[]): void => {
+    out.push(`  ${title}:`);
+    for (const x of r) out.push(`    ${`≈${formatInt(x.entries)}`.padStart(11)}  ${formatPercent(100 * x.share).padStart(7)}  ${`${formatPercent(100 * (x.low ?? 0))}–${formatPercent(100 * (x.high ?? 0))}`.padStart(17)}  ${x.key}`);
+  };
+  rows('tcp states', e.states);
+  out.push(`  timeouts (of the sample)   ${s.timeoutHistogram.map((h) => `${h.label} ${formatInt(h.count)}`).join(', ')}`);
+  rows('top sources', e.sources);
+  rows('top destinations', e.destinations);
+  rows('top destination ports', e.ports);
   return `${out.join('\n')}\n`;
 }
 

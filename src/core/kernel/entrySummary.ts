@@ -37,7 +37,7 @@ export const entrySummarySchema = z.object({
   /** Entries read: every one, or the first `sample.limit` the kernel listed (fewer: the whole table was read). */
   entries: nonNegInt,
   /** Present when the summary is a sample of the table (its shares are estimates: sampling.ts). */
-  sample: z.object({ limit: z.number().int().positive() }).optional(),
+  sample: z.object({ limit: z.number().int().positive(), /** nf_conntrack_count read just before the listing */ tableCount: nonNegInt.optional() }).optional(),
   /** Lines that failed to parse. */
   malformedLines: nonNegInt,
   /** The tool's own count (`N flow entries have been shown.`), when it was in the stream. */

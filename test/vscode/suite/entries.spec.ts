@@ -240,4 +240,37 @@ describe('entries in the hosts tree', () => {
     assert.equal(leaves.length, Math.min(50, expected));
     assert.ok(leaves.every((l) => l.entry.orig.src === value.value));
   }, { timeoutMs: 120_000 });
+  it('with a sample smaller than the table the top talkers are estimates marked "sampled: K of N"; Full Count makes them exact', async () => {
+    const cfg = vscode.workspace.getConfiguration('conntrackDoctor');
+    await cfg.update('entrySampleSize', 500, vscode.ConfigurationTarget.Global);
+    try {
+      await vscode.commands.executeCommand('conntrack-doctor.refresh', host);
+      const hostNode = tree().getChildren().find((n) => n.kind === 'host' && n.host === host);
+      assert.ok(hostNode);
+      const talkers = tree().getChildren(hostNode).find((n) => n.kind === 'group' && n.group === 'talkers');
+      assert.ok(talkers);
+      const total = Number(onHost('cat', '/proc/sys/net/netfilter/nf_conntrack_count').trim());
+      assert.ok(total > 500, `the suite host has ${total} entries`);
+      assert.match(String(item(talkers).description), /^sampled: 500 of [\d,]+ entries$/);
+      assert.equal(item(talkers).contextValue, 'group.talkers');
+      assert.match(String(item(entriesGroup()).description), /^sampled: 500 of /);
+      const rows = tree().getChildren(talkers);
+      assert.equal(label(rows[0] as Node), 'sampled');
+      const src = rows.find((r) => label(r).startsWith('src '));
+      assert.ok(src, rows.map(label).join(', '));
+      assert.match(String(item(src).description), /^≈[\d,]+ entries \([\d.]+ %, 95 %: [\d.]+ %–[\d.]+ %\)$/);
+      assert.equal(host.diagnosis?.entries?.sampleSize, 500);
+
+      await vscode.commands.executeCommand('conntrack-doctor.fullCount', host);
+      const after = host.diagnosis?.entries;
+      assert.equal(after?.exact, true, JSON.stringify(after));
+      assert.ok(Math.abs((after?.total ?? 0) - total) <= 20, `${after?.total} vs ${total}`);
+      assert.match(String(item(talkers).description), /^exact: all [\d,]+ entries$/);
+      const exactSrc = tree().getChildren(talkers).find((r) => label(r).startsWith('src '));
+      assert.match(String(item(exactSrc as Node).description), /^[\d,]+ entries \([\d.]+ %\)$/);
+    } finally {
+      await cfg.update('entrySampleSize', undefined, vscode.ConfigurationTarget.Global);
+      await vscode.commands.executeCommand('conntrack-doctor.refresh', host);
+    }
+  }, { timeoutMs: 120_000 });
 });

@@ -10,6 +10,7 @@ import { bootFacts, lintHostContext, liveInt } from '../adapters';
 import type { Finding, Rates, UsageLevel } from '../diagnosis';
 import type { HostSnapshot } from '../snapshot';
 import type { Thresholds } from '../thresholds';
+import { entryEstimates, type EntryEstimates } from '../../sampling';
 
 export interface CauseContext {
   readonly thresholds: Thresholds;
@@ -34,6 +35,8 @@ export interface CauseContext {
   readonly liveEstablished: number | undefined;
   /** "table full" kernel-log lines of this namespace, and (in the initial one) of other namespaces. */
   readonly tableFull: { readonly mine: readonly TableFullEvent[]; readonly otherNetns: readonly TableFullEvent[] };
+  /** Who fills the table (exact, or scaled from the sample with bounds); undefined without an entry summary. */
+  readonly entries: EntryEstimates | undefined;
   /** The linter's findings over the host's sysctl files with the host's context (once, on first use). */
   lint(): readonly LintFinding[];
 }
@@ -67,6 +70,7 @@ export function causeContext(
     pressure: o.level === 'elevated' || o.level === 'high' || o.level === 'critical' || (perSecond['drop'] ?? 0) > 0,
     liveEstablished: liveInt(s, ESTABLISHED_KEY),
     tableFull: { mine, otherNetns },
+    entries: s.entrySummary ? entryEstimates(s.entrySummary, s.count) : undefined,
     lint: () => {
       if (lint === undefined) {
         const boot = bootFacts(s);

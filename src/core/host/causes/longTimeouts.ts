@@ -5,6 +5,7 @@
 import { setConntrackTimeout } from '../../fix/sysctlFixes';
 import { ESTABLISHED_KEY, KUBE_PROXY_ESTABLISHED_TIMEOUT, SECONDS_PER_DAY } from '../../facts';
 import { formatInt, formatShare } from '../../format';
+import { describeEstimate, sampleLabel } from '../../sampling';
 import { buildFixes, sysctlHost } from '../adapters';
 import type { Evidence, Finding } from '../diagnosis';
 import { recommendEstablishedTimeout } from '../recommend';
@@ -16,11 +17,12 @@ export function longTimeouts(s: HostSnapshot, ctx: CauseContext): Finding[] {
   if (!ctx.pressure || established === undefined || established <= KUBE_PROXY_ESTABLISHED_TIMEOUT) return [];
   const evidence: Evidence[] = [{ label: 'nf_conntrack_tcp_timeout_established', value: `${formatInt(established)} s (${(established / SECONDS_PER_DAY).toFixed(1)} days)` }];
   const summary = s.entrySummary;
-  if (summary && summary.entries > 0) {
-    const est = summary.byTcpState['ESTABLISHED'] ?? 0;
-    evidence.push({ label: 'ESTABLISHED entries', value: `${formatInt(est)} (${formatShare(est, summary.entries)} of the table)` });
+  const entries = ctx.entries;
+  if (summary && entries && entries.sampleSize > 0) {
+    const est = entries.states.find((r) => r.key === 'ESTABLISHED');
+    evidence.push({ label: 'ESTABLISHED entries', value: `${est ? describeEstimate(est) : '0'} of the table, ${sampleLabel(entries)}` });
     const old = summary.timeoutHistogram.filter((b) => b.minSeconds >= SECONDS_PER_DAY).reduce((a, b) => a + b.count, 0);
-    evidence.push({ label: 'entries with more than 1 day left', value: formatInt(old) });
+    evidence.push({ label: 'entries with more than 1 day left', value: entries.exact ? formatInt(old) : `${formatInt(old)} of the ${formatInt(entries.sampleSize)} sampled (${formatShare(old, entries.sampleSize)})` });
   }
   const rec = recommendEstablishedTimeout(established);
   return [{

@@ -6,6 +6,7 @@
 import { raiseMax, setConntrackTimeout } from '../../fix/sysctlFixes';
 import { ESTABLISHED_KEY, KUBE_PROXY_ESTABLISHED_TIMEOUT } from '../../facts';
 import { formatDuration, formatInt, formatPercent, formatRate } from '../../format';
+import { describeEstimate, sampleLabel } from '../../sampling';
 import { buildFixes, sysctlHost } from '../adapters';
 import type { Evidence, Finding, FindingSeverity, Recommendation } from '../diagnosis';
 import { recommendEstablishedTimeout, recommendMax } from '../recommend';
@@ -14,7 +15,6 @@ import { RECENT_SECONDS, type CauseContext } from './context';
 
 export function tooManyConnections(s: HostSnapshot, ctx: CauseContext): Finding[] {
   const { level, perSecond: r, totals, rates, percent, inNetns, thresholds: t, liveEstablished } = ctx;
-  const summary = s.entrySummary;
   const evidence: Evidence[] = [];
   if (s.count !== undefined) evidence.push({ label: 'entries (this netns)', value: formatInt(s.count) });
   if (s.max !== undefined) evidence.push({ label: 'nf_conntrack_max (global)', value: s.max === 0 ? '0 (unlimited)' : formatInt(s.max) });
@@ -40,8 +40,9 @@ export function tooManyConnections(s: HostSnapshot, ctx: CauseContext): Finding[
       value: `${formatInt(mine.length)} "table full, dropping packet" lines${inNetns && s.netnsInode !== undefined ? ` in netns ${s.netnsInode}` : ''}${suppressed > 0 ? ` (+${formatInt(suppressed)} suppressed by net_ratelimit)` : ''}${when ? `, last at ${when}${ago}` : ''}`,
     });
   }
-  if (summary && summary.entries > 0) {
-    evidence.push({ label: 'ASSURED entries', value: `${formatInt(summary.assured)} (${formatPercent((100 * summary.assured) / summary.entries)})` });
+  const assured = ctx.entries?.flags.find((f) => f.key === 'ASSURED');
+  if (ctx.entries && ctx.entries.sampleSize > 0 && assured) {
+    evidence.push({ label: 'ASSURED entries', value: `${describeEstimate(assured)}${ctx.entries.exact ? '' : `, ${sampleLabel(ctx.entries)}`}` });
   }
   const dropping = (r['drop'] ?? 0) > 0;
   const earlyDropping = (r['early_drop'] ?? 0) > 0;
