@@ -129,7 +129,8 @@ export class HostSession {
       const root = await this.rootUnavailable();
       unavailable = [root, ...unavailable.map((u) => (u.code === 'needs-root' && u.remedy === undefined ? { ...u, remedy: root.remedy } : u))];
     }
-    if (opts.entries !== false && part === 'all') {
+    // No nf_conntrack, no entries: CONNTRACK_INACTIVE already says so.
+    if (opts.entries !== false && part === 'all' && snap.conntrackModule !== 'absent') {
       try {
         const summary = await this.summaryOrWhy({ topN: opts.topN ?? 10, ...(opts.signal ? { signal: opts.signal } : {}) });
         if ('entries' in summary) snap = { ...snap, entrySummary: summary };

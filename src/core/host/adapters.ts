@@ -10,6 +10,7 @@ import type { FirewallPersistence, FirewallTarget } from '../fix/invalidRule';
 import type { HostContext } from '../sysctl/lint';
 import { conntrackLoadedBy, MODPROBE_FILE, MODULES_LOAD_FILE, type BootFacts } from '../sysctl/boot';
 import type { HostSnapshot } from './snapshot';
+import { CATALOG } from '../sysctl/catalog';
 import { errorMessage } from '../format';
 
 /** A live sysctl value as an integer (undefined when absent or not a plain integer). */
@@ -80,7 +81,8 @@ export function buildFixes(...builders: readonly (() => Fix)[]): { fixes: Fix[];
 /** What the linter knows about the host the files belong to. */
 export function lintHostContext(s: HostSnapshot, usagePercent: number | undefined): HostContext {
   return {
-    ...(s.liveKeys ? { liveKeys: new Set(s.liveKeys) } : {}),
+    // Without nf_conntrack its keys are missing from the live list but not unknown: the catalogue judges them.
+    ...(s.liveKeys ? { liveKeys: new Set(s.conntrackModule === 'absent' ? [...s.liveKeys, ...CATALOG.keys()] : s.liveKeys) } : {}),
     ...(s.sysctl ? { liveValues: new Map(Object.entries(s.sysctl)) } : {}),
     ...(s.memTotalBytes ? { memTotalBytes: s.memTotalBytes } : {}),
     ...(s.slabObjSize ? { slabObjSize: s.slabObjSize } : {}),
