@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { buildSnapshot, collectionScript, parseCollectionOutput, type CollectionPart } from '../core/host/collect';
 import { entryPageArgs, entryPageScript, entrySummaryArgs, entrySummaryScript, parseEntryPageOutput, parseEntrySourceError, parseEntrySummaryOutput, type EntryPage } from '../core/host/entryScripts';
 import { rootRemedy, type Unavailable } from '../core/host/unavailable';
+import { conntrackInstallAdvice } from '../core/host/osRelease';
 import type { HostSnapshot } from '../core/host/snapshot';
 import type { EntrySummary } from '../core/kernel/entrySummary';
 import { countArgv, type EntryFilter } from '../core/fix/entriesFixes';
@@ -134,7 +135,7 @@ export class HostSession {
       try {
         const summary = await this.summaryOrWhy({ topN: opts.topN ?? 10, ...(opts.signal ? { signal: opts.signal } : {}) });
         if ('entries' in summary) snap = { ...snap, entrySummary: summary };
-        else unavailable = [...unavailable, summary];
+        else unavailable = [...unavailable, summary.code === 'program-missing' && summary.remedy === undefined ? { ...summary, remedy: conntrackInstallAdvice(snap.osRelease) } : summary];
       } catch (err) {
         unavailable = [...unavailable, { code: 'failed', what: 'entry summary', why: errorMessage(err) }];
       }
@@ -173,7 +174,7 @@ export class HostSession {
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     const page = parseEntryPageOutput(r.stdout, r.stderr, r.exitCode);
-    if (!page.ok) throw new IoError('command-error', `listing the entries failed on ${this.name} (${page.why})`, { target: this.runner.description, phase: 'exec' });
+    if (!page.ok) throw new IoError('command-error', page.code ? `listing the entries is not available on ${this.name}: ${page.why} [${page.code}]` : `listing the entries failed on ${this.name} (${page.why})`, { target: this.runner.description, phase: 'exec' });
     return page.page;
   }
 

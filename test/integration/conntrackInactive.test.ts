@@ -51,6 +51,13 @@ describe('a host without connection tracking', () => {
     assert.equal(d.usage.active, false);
   });
 
+  test('entries --list: refused with the reason code, before conntrack runs (it would crash without nfnetlink)', async () => {
+    const host = h.host;
+    const r = await cli(['entries', host.name, '--ssh-config', writeSshConfig(dir, host), '--list']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /listing the entries is not available on .*: connection tracking is not active on this host .*\[conntrack-inactive\]/);
+  });
+
   test('the text report says it in words', async () => {
     const host = h.host;
     const r = await cli(['diagnose', host.name, '--ssh-config', writeSshConfig(dir, host), '--interval', '0']);
