@@ -22,7 +22,7 @@ import type { Privilege } from './sudo';
 import type { Prompter } from './ssh/auth';
 import type { ResolveOptions } from './ssh/config';
 import type { HostKeyPolicy } from './ssh/connection';
-import { errorMessage } from '../core/format';
+import { errorMessage, formatDuration } from '../core/format';
 
 export interface OpenHostOptions {
   /** `local` (this machine, no SSH), an ssh config alias, or user@host[:port]. */
@@ -39,6 +39,9 @@ export interface OpenHostOptions {
 }
 
 export const LOCAL_TARGET = 'local';
+
+/** How long the entry summary of a snapshot may take (BusyBox awk at 250k entries: 13 s on a loaded 2-core machine). */
+const SUMMARY_TIMEOUT_MS = 120_000;
 
 /** How long counting the entries of a filter may take (conntrack -L of a full table). */
 const COUNT_TIMEOUT_MS = 300_000;
@@ -98,12 +101,12 @@ export class HostSession {
     const who = this.runner.description;
     const account = who.includes('@') ? who.slice(0, who.indexOf('@')) : 'this account';
     const sudo = (await this.privileges()) === 'sudo-password';
-    const why = this.rootRefusal !== undefined ? `${who} is not root and sudo was not used (${this.rootRefusal})` : `${who} is not root and cannot use sudo`;
+    const why = this.rootRefusal !== undefined ? `${who} is not root and sudo was not used (${this.rootRefusal})` : `${who} is not root and cannot use sudo (or doas without a password)`;
     return {
       code: 'needs-root',
       what: 'root',
       why: `${why}: counters, slab size, firewall rules, the entries and the kernel log are limited to what an unprivileged user may read`,
-      remedy: sudo ? rootRemedy(account) : `connect as root or as an account with sudo rights (${account} has none)`,
+      remedy: sudo ? rootRemedy(account) : `connect as root or as an account with sudo rights, or a doas nopass rule (${account} has neither)`,
     };
   }
 
@@ -113,7 +116,7 @@ export class HostSession {
    * and the fingerprint of the rest (merge it with collect.ts withFrequentFields); it never
    * lists the table.
    */
-  async snapshot(opts: { signal?: AbortSignal; timeoutMs?: number; entries?: boolean; topN?: number; part?: CollectionPart } = {}): Promise<HostSnapshot> {
+  async snapshot(opts: { signal?: AbortSignal; timeoutMs?: number; entries?: boolean; topN?: number; part?: CollectionPart; summaryTimeoutMs?: number } = {}): Promise<HostSnapshot> {
     const nonce = randomBytes(12).toString('hex');
     const part = opts.part ?? 'all';
     const { result: r, privileged } = await this.runRead(['sh', '-s', '--', nonce, part], {
@@ -133,11 +136,16 @@ export class HostSession {
     // No nf_conntrack, no entries: CONNTRACK_INACTIVE already says so.
     if (opts.entries !== false && part === 'all' && snap.conntrackModule !== 'absent') {
       try {
-        const summary = await this.summaryOrWhy({ topN: opts.topN ?? 10, ...(opts.signal ? { signal: opts.signal } : {}) });
+        const summaryTimeoutMs = opts.summaryTimeoutMs ?? SUMMARY_TIMEOUT_MS;
+        const summary = await this.summaryOrWhy({ topN: opts.topN ?? 10, timeoutMs: summaryTimeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
         if ('entries' in summary) snap = { ...snap, entrySummary: summary };
         else unavailable = [...unavailable, summary.code === 'program-missing' && summary.remedy === undefined ? { ...summary, remedy: conntrackInstallAdvice(snap.osRelease) } : summary];
       } catch (err) {
-        unavailable = [...unavailable, { code: 'failed', what: 'entry summary', why: errorMessage(err) }];
+        // A summary that outlives its time is stopped (the host is in trouble: its cost stays
+        // bounded) and the diagnosis says so, with the rest of the snapshot intact.
+        unavailable = [...unavailable, isIoError(err, 'command-timeout')
+          ? { code: 'cut-off', what: 'entry summary', why: `stopped after ${formatDuration((opts.summaryTimeoutMs ?? SUMMARY_TIMEOUT_MS) / 1000)} without a result (the table is too large for this host's awk in that time): no top talkers in this snapshot` }
+          : { code: 'failed', what: 'entry summary', why: errorMessage(err) }];
       }
     }
     return { ...snap, unavailable };
