@@ -57,6 +57,14 @@ export function firewallTarget(s: HostSnapshot): FirewallTarget | undefined {
   };
 }
 
+/** The programs a drop rule can be added with. */
+const FIREWALL_TOOLS = ['nft', 'iptables', 'iptables-nft', 'iptables-legacy'] as const;
+
+/** Why no firewall rule can be offered when the host has none of the firewall programs; undefined when it has one (or it is not known). */
+export function noFirewallTool(s: HostSnapshot): string | undefined {
+  return FIREWALL_TOOLS.every((t) => s.missingPrograms?.includes(t)) ? `no firewall tool found on this host (none of ${FIREWALL_TOOLS.join(', ')} is installed): a drop rule cannot be added` : undefined;
+}
+
 export function firewallPersistence(s: HostSnapshot): FirewallPersistence {
   const p = s.firewall?.persistence;
   if (p === 'nftables-conf') return { kind: 'nftables-conf', content: s.firewall?.nftablesConf };
