@@ -8,7 +8,7 @@ import { renderDiagnosis } from '../core/host/report';
 import { resolveLink } from '../core/sysctl/loaders';
 import { hostCommand, type CommandSpec } from './commands';
 import { refreshHost } from './flows';
-import type { HostEntry, HostManager } from './hosts';
+import { rootLimit, type HostEntry, type HostManager } from './hosts';
 import { log, showError } from './log';
 import { showReadOnly } from './readOnlyDocs';
 import { remoteUri } from './remoteFs';
@@ -58,6 +58,12 @@ export function hostCommands(hosts: HostManager, activeHost: () => HostEntry | u
       } catch (err) {
         void showError(`counting the entries of ${h.label}`, `Conntrack: ${h.label}`, err);
       }
+    }),
+    hostCommand(hosts, 'provideSudoPassword', { connected: true, where: (h) => rootLimit(h) !== undefined, title: 'Provide the sudo password of…', none: 'Conntrack: no connected host reads without root.' }, async (h) => {
+      const password = await vscode.window.showInputBox({ title: `Conntrack: sudo password on ${h.label}`, prompt: `${h.target} reads without root now. The password is kept in VS Code's secret storage and given to sudo on its stdin.`, password: true, ignoreFocusOut: true });
+      if (password === undefined) return;
+      const ok = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Conntrack: reading ${h.label} as root`, cancellable: true }, (_p, token) => hosts.provideSudoPassword(h, password, token));
+      if (!ok) void vscode.window.showErrorMessage(`Conntrack: ${h.label} still reads without root: ${h.session?.limitedBy ?? rootLimit(h)?.why ?? 'sudo was refused'}. The password was not kept.`);
     }),
     hostCommand(hosts, 'forgetSecrets', {}, (h) => hosts.forgetSecrets(h)),
     { id: 'showLog', run: () => log.show() },

@@ -20,6 +20,7 @@ import { diagnose } from '../core/host/diagnose';
 import { withFrequentFields } from '../core/host/collect';
 import type { Diagnosis } from '../core/host/diagnosis';
 import type { HostSnapshot } from '../core/host/snapshot';
+import type { Unavailable } from '../core/host/unavailable';
 import { usageSample, type UsageSample } from './chartHtml';
 import { readSettings } from './settings';
 import { log } from './log';
@@ -44,6 +45,14 @@ export class HostEntry {
     readonly target: string,
     readonly origin: 'ssh-config' | 'settings' | 'added',
   ) {}
+}
+
+/**
+ * Why a connected host's root-only parts (entries, netlink counters, rules, kernel log) were not
+ * read — its account is not root and sudo was not used — or undefined when they were.
+ */
+export function rootLimit(h: HostEntry): Unavailable | undefined {
+  return h.snapshot?.unavailable?.find((u) => u.what === 'root' && u.code === 'needs-root');
 }
 
 const SUDO_SECRET = (target: string): string => `conntrack-doctor.sudo.${target}`;
@@ -151,7 +160,7 @@ export class HostManager implements vscode.Disposable {
         target: entry.target,
         ...(settings.sshConfigFile ? { resolve: { configFile: settings.sshConfigFile } } : {}),
         hostKeys: { mode: settings.hostKeyChecking, ask: (q) => this.askHostKey(q) },
-        prompt: (req) => this.prompt(req, token),
+        prompt: (req) => this.prompt(entry, req, token),
         log: (e) => {
           log.info(describeCommand(e));
           this.commandRan.fire({ host: entry, command: e, endedAt: Date.now() });
@@ -311,6 +320,20 @@ export class HostManager implements vscode.Disposable {
     void this.refresh(entry).catch((err: unknown) => log.error(`refreshing ${entry.label}`, err));
   }
 
+  /**
+   * The sudo password of a limited host (reads ran without root because none was given): kept
+   * in SecretStorage only, where the sudo prompt finds it, and everything read again as root.
+   * False when sudo still refused (the stored password is then dropped).
+   */
+  async provideSudoPassword(entry: HostEntry, password: string, token?: vscode.CancellationToken): Promise<boolean> {
+    await this.secrets.store(SUDO_SECRET(entry.target), password);
+    entry.session?.retryAsRoot();
+    await this.refresh(entry, token);
+    if (rootLimit(entry) === undefined) return true;
+    await this.secrets.delete(SUDO_SECRET(entry.target));
+    return false;
+  }
+
   async forgetSecrets(entry: HostEntry): Promise<void> {
     await this.secrets.delete(SUDO_SECRET(entry.target));
   }
@@ -326,9 +349,10 @@ export class HostManager implements vscode.Disposable {
     return answer === trust ? 'accept-once' : answer !== undefined && answer === save ? 'accept-and-save' : 'reject';
   }
 
-  private async prompt(req: PromptRequest, token?: vscode.CancellationToken): Promise<string | undefined> {
+  /** Passwords and passphrases for `entry`'s connection; its sudo password is kept under the entry's target (what forgetSecrets and provideSudoPassword use). */
+  private async prompt(entry: HostEntry, req: PromptRequest, token?: vscode.CancellationToken): Promise<string | undefined> {
     if (req.kind === 'sudo-password') {
-      const stored = req.attempt === 1 ? await this.secrets.get(SUDO_SECRET(req.target)) : undefined;
+      const stored = req.attempt === 1 ? await this.secrets.get(SUDO_SECRET(entry.target)) : undefined;
       if (stored) return stored;
     }
     const value = await vscode.window.showInputBox({
@@ -339,7 +363,7 @@ export class HostManager implements vscode.Disposable {
     }, token);
     if (value !== undefined && req.kind === 'sudo-password') {
       const remember = await vscode.window.showInformationMessage(`Remember the sudo password for ${req.target} in VS Code's secret storage?`, 'Remember', 'Not now');
-      if (remember === 'Remember') await this.secrets.store(SUDO_SECRET(req.target), value);
+      if (remember === 'Remember') await this.secrets.store(SUDO_SECRET(entry.target), value);
     }
     return value;
   }

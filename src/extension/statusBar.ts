@@ -40,7 +40,7 @@ export class UsageStatusBar implements vscode.Disposable {
       return;
     }
     const u = h.diagnosis.usage;
-    const pct = u.percent !== undefined ? formatPercent(u.percent) : '?';
+    const pct = u.active === false ? 'not tracking' : u.percent !== undefined ? formatPercent(u.percent) : '?';
     const warningCount = warnings(h.diagnosis.findings);
     this.item.text = `$(${u.level === 'critical' ? 'error' : u.level === 'high' || u.level === 'elevated' ? 'warning' : 'pulse'}) ${h.label} ${pct}`;
     this.item.tooltip = `Conntrack on ${h.label}: ${formatUsage(u)} entries (${u.level}); ${warningCount} warning(s)`;

@@ -5,7 +5,7 @@
  * be built named) and sysctl files (in precedence order, which file wins for each conntrack key).
  */
 import * as vscode from 'vscode';
-import type { HostEntry, HostManager } from './hosts';
+import { rootLimit, type HostEntry, type HostManager } from './hosts';
 import { remoteUri } from './remoteFs';
 import type { Fix } from '../core/fix/model';
 import { warnings, worstSeverity, type Finding } from '../core/host/diagnosis';
@@ -14,9 +14,10 @@ import { formatBytes, formatDuration, formatInt, formatPercent, formatRate, form
 import { computePrecedence, parseFiles, LOADERS, loaderLabel, winner } from '../core/sysctl/loaders';
 import { CATALOG } from '../core/sysctl/catalog';
 import { describeEstimate, entryEstimates, sampleLabel, type EstimateRow } from '../core/sampling';
+import { INACTIVE_TEXT } from '../core/host/report';
 import type { EntryBrowser, EntryNode, LeafSpec } from './entryBrowser';
 
-export type Group = 'usage' | 'counters' | 'timeouts' | 'talkers' | 'findings' | 'files';
+export type Group = 'usage' | 'counters' | 'timeouts' | 'talkers' | 'findings' | 'unavailable' | 'files';
 
 /** A plain row: a value, a message. */
 export type LeafNode = { readonly kind: 'leaf' } & LeafSpec;
@@ -38,7 +39,7 @@ export function leafNode(spec: LeafSpec): LeafNode {
 }
 
 /** Where `host` sits in the host list's order of groups (Entries between Top talkers and sysctl files). */
-const GROUPS: readonly (Group | 'entries')[] = ['usage', 'findings', 'counters', 'timeouts', 'talkers', 'entries', 'files'];
+const GROUPS: readonly (Group | 'entries')[] = ['usage', 'findings', 'unavailable', 'counters', 'timeouts', 'talkers', 'entries', 'files'];
 
 const SEVERITY_ICON: Record<Finding['severity'], vscode.ThemeIcon> = {
   critical: new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground')),
@@ -69,13 +70,22 @@ export class HostsTree implements vscode.TreeDataProvider<Node>, vscode.Disposab
       case 'host': {
         const h = n.host;
         const d = h.diagnosis;
-        const state = h.status === 'connected' && d?.usage.percent !== undefined ? formatPercent(d.usage.percent) : h.status;
+        const limit = h.status === 'connected' ? rootLimit(h) : undefined;
+        const state = h.status !== 'connected' ? h.status
+          : d?.usage.active === false ? 'not tracking'
+          : `${d?.usage.percent !== undefined ? formatPercent(d.usage.percent) : h.status}${limit ? ' · limited' : ''}`;
         const item = new vscode.TreeItem(h.label, h.status === 'connected' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
         // The id changes with the connection: VS Code keeps a row's collapsed state per id, and a
         // host first shown disconnected (not expandable) would otherwise stay collapsed once connected.
         item.id = `host:${h.id}:${h.status === 'connected' ? 'connected' : 'not-connected'}`;
         item.description = state;
-        item.tooltip = new vscode.MarkdownString(`**${h.label}** (${h.target})\n\n${h.error ? `Error: ${h.error}` : h.status}`);
+        const tooltip = new vscode.MarkdownString(`**${h.label}** (${h.target})\n\n${h.error ? `Error: ${h.error}` : h.status}`);
+        if (d?.usage.active === false) tooltip.appendMarkdown(`\n\n${INACTIVE_TEXT}`);
+        // A limited host is still a host: the marker says what was not read and how to get it.
+        if (limit) tooltip.appendMarkdown(`\n\n**Limited**: ${limit.why}${limit.remedy ? `\n\nHow: ${limit.remedy}` : ''}`);
+        const gaps = (d?.unavailable ?? []).filter((u) => u !== limit);
+        if (gaps.length > 0) tooltip.appendMarkdown(`\n\n**Not available**\n\n${gaps.map((u) => `- ${u.what}: ${u.why} \`${u.code}\``).join('\n')}`);
+        item.tooltip = tooltip;
         const level = d?.usage.level;
         item.iconPath = h.status === 'error' ? new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('errorForeground'))
           : h.status === 'connecting' ? new vscode.ThemeIcon('sync~spin')
@@ -83,12 +93,12 @@ export class HostsTree implements vscode.TreeDataProvider<Node>, vscode.Disposab
           : level === 'critical' ? new vscode.ThemeIcon('vm', new vscode.ThemeColor('errorForeground'))
           : level === 'high' || level === 'elevated' ? new vscode.ThemeIcon('vm', new vscode.ThemeColor('editorWarning.foreground'))
           : new vscode.ThemeIcon('vm-active');
-        item.contextValue = h.status === 'connected' ? 'host.connected' : 'host.disconnected';
+        item.contextValue = h.status === 'connected' ? (limit ? 'host.connected.limited' : 'host.connected') : 'host.disconnected';
         if (h.status !== 'connected') item.command = { command: 'conntrack-doctor.connect', title: 'Connect', arguments: [h] };
         return item;
       }
       case 'group': {
-        const titles = { usage: 'Usage', counters: 'Counters', timeouts: 'Timeouts', talkers: 'Top talkers', findings: 'Findings', files: 'sysctl files' } as const;
+        const titles = { usage: 'Usage', counters: 'Counters', timeouts: 'Timeouts', talkers: 'Top talkers', findings: 'Findings', unavailable: 'Not available', files: 'sysctl files' } as const;
         const item = new vscode.TreeItem(titles[n.group], n.group === 'findings' || n.group === 'usage' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `group:${n.host.id}:${n.group}`;
         if (n.group === 'findings') {
@@ -100,7 +110,8 @@ export class HostsTree implements vscode.TreeDataProvider<Node>, vscode.Disposab
           if (e) item.description = sampleLabel(e);
           item.contextValue = 'group.talkers';
         }
-        item.iconPath = new vscode.ThemeIcon({ usage: 'dashboard', counters: 'pulse', timeouts: 'watch', talkers: 'organization', findings: 'checklist', files: 'files' }[n.group]);
+        if (n.group === 'unavailable') item.description = `${n.host.diagnosis?.unavailable.length ?? 0}`;
+        item.iconPath = new vscode.ThemeIcon({ usage: 'dashboard', counters: 'pulse', timeouts: 'watch', talkers: 'organization', findings: 'checklist', unavailable: 'circle-slash', files: 'files' }[n.group]);
         return item;
       }
       case 'cause': {
@@ -161,7 +172,7 @@ export class HostsTree implements vscode.TreeDataProvider<Node>, vscode.Disposab
     switch (n.kind) {
       case 'host':
         if (n.host.status !== 'connected' || !n.host.diagnosis) return n.host.error ? [leafNode({ label: n.host.error, icon: new vscode.ThemeIcon('error') })] : [];
-        return GROUPS.map((group) => (group === 'entries' ? this.entries.root(n.host) : { kind: 'group', host: n.host, group }));
+        return GROUPS.filter((group) => group !== 'unavailable' || (n.host.diagnosis?.unavailable.length ?? 0) > 0).map((group) => (group === 'entries' ? this.entries.root(n.host) : { kind: 'group', host: n.host, group }));
       case 'group':
         return this.groupChildren(n.host, n.group);
       case 'cause':
@@ -193,6 +204,7 @@ export class HostsTree implements vscode.TreeDataProvider<Node>, vscode.Disposab
       case 'usage': {
         const u = d.usage;
         const mem = s.max !== undefined ? tableMemoryBytes(s.max, s.buckets ?? s.max, s.slabObjSize ?? ESTIMATED_OBJ_SIZE) : undefined;
+        if (u.active === false) return [leaf('entries', INACTIVE_TEXT, 'nf_conntrack is not loaded: no table, no counters, no entries', new vscode.ThemeIcon('pass'))];
         return [
           leaf('entries', `${formatUsage(u)}${u.percent !== undefined ? ` (${formatPercent(u.percent)})` : ''}`, `count is this network namespace's; max is global`, new vscode.ThemeIcon(u.level === 'critical' ? 'error' : u.level === 'high' || u.level === 'elevated' ? 'warning' : 'pass')),
           leaf('buckets', u.buckets !== undefined ? formatInt(u.buckets) : '?'),
@@ -229,8 +241,17 @@ export class HostsTree implements vscode.TreeDataProvider<Node>, vscode.Disposab
       case 'findings': {
         const byCause = new Map<string, Finding[]>();
         for (const f of d.findings) byCause.set(f.cause, [...(byCause.get(f.cause) ?? []), f]);
-        if (byCause.size === 0) return [leaf('No findings: the table is healthy', undefined, undefined, new vscode.ThemeIcon('pass'))];
+        if (byCause.size === 0) return [leaf(d.usage.active === false ? 'No findings: nothing is tracked, so no table can fill' : 'No findings: the table is healthy', undefined, undefined, new vscode.ThemeIcon('pass'))];
         return [...byCause].map(([cause, findings]) => ({ kind: 'cause', host: h, cause, findings }));
+      }
+      case 'unavailable': {
+        const limit = rootLimit(h);
+        return d.unavailable.map((u) => {
+          const tooltip = `${u.why}${u.remedy ? `\n\nHow: ${u.remedy}` : ''}`;
+          // The root row carries the way to get root: the password action.
+          if (u === limit) return leafNode({ label: u.what, description: `${u.code} — Provide sudo password…`, tooltip, icon: new vscode.ThemeIcon('lock'), contextValue: 'unavailable.root', command: { command: 'conntrack-doctor.provideSudoPassword', title: 'Provide sudo password…', arguments: [h] } });
+          return leaf(u.what, u.code, tooltip, new vscode.ThemeIcon('circle-slash'));
+        });
       }
       case 'files': {
         const files = parseFiles(s.sysctlFiles ?? []);

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { buildSnapshot, collectionScript, parseCollectionOutput, withFrequentFields, type CollectionPart } from '../core/host/collect';
 import { entryPageArgs, entryPageScript, entrySummaryArgs, entrySummaryScript, parseEntryPageOutput, parseEntrySourceError, parseEntrySummaryOutput, type EntryPage, type EntrySource } from '../core/host/entryScripts';
 import { rootRemedy, type Unavailable } from '../core/host/unavailable';
+import { conntrackInstallAdvice } from '../core/host/osRelease';
 import type { HostSnapshot } from '../core/host/snapshot';
 import type { EntrySummary } from '../core/kernel/entrySummary';
 import { countArgv, type EntryFilter } from '../core/fix/entriesFixes';
@@ -21,7 +22,7 @@ import type { Privilege } from './sudo';
 import type { Prompter } from './ssh/auth';
 import type { ResolveOptions } from './ssh/config';
 import type { HostKeyPolicy } from './ssh/connection';
-import { errorMessage } from '../core/format';
+import { errorMessage, formatDuration } from '../core/format';
 
 export interface OpenHostOptions {
   /** `local` (this machine, no SSH), an ssh config alias, or user@host[:port]. */
@@ -38,6 +39,9 @@ export interface OpenHostOptions {
 }
 
 export const LOCAL_TARGET = 'local';
+
+/** How long the entry summary of a snapshot may take (BusyBox awk at 250k entries: 13 s on a loaded 2-core machine). */
+const SUMMARY_TIMEOUT_MS = 120_000;
 
 /** How long counting the entries of a filter may take (conntrack -L of a full table). */
 const COUNT_TIMEOUT_MS = 300_000;
@@ -110,12 +114,12 @@ export class HostSession {
     const who = this.runner.description;
     const account = who.includes('@') ? who.slice(0, who.indexOf('@')) : 'this account';
     const sudo = (await this.privileges()) === 'sudo-password';
-    const why = this.rootRefusal !== undefined ? `${who} is not root and sudo was not used (${this.rootRefusal})` : `${who} is not root and cannot use sudo`;
+    const why = this.rootRefusal !== undefined ? `${who} is not root and sudo was not used (${this.rootRefusal})` : `${who} is not root and cannot use sudo (or doas without a password)`;
     return {
       code: 'needs-root',
       what: 'root',
       why: `${why}: counters, slab size, firewall rules, the entries and the kernel log are limited to what an unprivileged user may read`,
-      remedy: sudo ? rootRemedy(account) : `connect as root or as an account with sudo rights (${account} has none)`,
+      remedy: sudo ? rootRemedy(account) : `connect as root or as an account with sudo rights, or a doas nopass rule (${account} has neither)`,
     };
   }
 
@@ -126,7 +130,7 @@ export class HostSession {
    * and the fingerprint of the rest (merge it with collect.ts withFrequentFields); it never
    * lists the table.
    */
-  async snapshot(opts: { signal?: AbortSignal; timeoutMs?: number; entries?: boolean; topN?: number; part?: CollectionPart; sample?: number } = {}): Promise<HostSnapshot> {
+  async snapshot(opts: { signal?: AbortSignal; timeoutMs?: number; entries?: boolean; topN?: number; part?: CollectionPart; sample?: number; summaryTimeoutMs?: number } = {}): Promise<HostSnapshot> {
     const nonce = randomBytes(12).toString('hex');
     const part = opts.part ?? 'all';
     const { result: r, privileged } = await this.runRead(['sh', '-s', '--', nonce, part], {
@@ -143,13 +147,19 @@ export class HostSession {
       const root = await this.rootUnavailable();
       unavailable = [root, ...unavailable.map((u) => (u.code === 'needs-root' && u.remedy === undefined ? { ...u, remedy: root.remedy } : u))];
     }
-    if (opts.entries !== false && part === 'all') {
+    // No nf_conntrack, no entries: CONNTRACK_INACTIVE already says so.
+    if (opts.entries !== false && part === 'all' && snap.conntrackModule !== 'absent') {
       try {
-        const summary = await this.summaryOrWhy({ topN: opts.topN ?? 10, ...(opts.sample !== undefined ? { sample: opts.sample } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+        const summaryTimeoutMs = opts.summaryTimeoutMs ?? SUMMARY_TIMEOUT_MS;
+        const summary = await this.summaryOrWhy({ topN: opts.topN ?? 10, timeoutMs: summaryTimeoutMs, ...(opts.sample !== undefined ? { sample: opts.sample } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
         if ('entries' in summary) snap = { ...snap, entrySummary: summary };
-        else unavailable = [...unavailable, summary];
+        else unavailable = [...unavailable, summary.code === 'program-missing' && summary.remedy === undefined ? { ...summary, remedy: conntrackInstallAdvice(snap.osRelease) } : summary];
       } catch (err) {
-        unavailable = [...unavailable, { code: 'failed', what: 'entry summary', why: errorMessage(err) }];
+        // A summary that outlives its time is stopped (the host is in trouble: its cost stays
+        // bounded) and the diagnosis says so, with the rest of the snapshot intact.
+        unavailable = [...unavailable, isIoError(err, 'command-timeout')
+          ? { code: 'cut-off', what: 'entry summary', why: `stopped after ${formatDuration((opts.summaryTimeoutMs ?? SUMMARY_TIMEOUT_MS) / 1000)} without a result (the table is too large for this host's awk in that time): no top talkers in this snapshot` }
+          : { code: 'failed', what: 'entry summary', why: errorMessage(err) }];
       }
     }
     return { ...snap, unavailable };
@@ -198,7 +208,7 @@ export class HostSession {
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     const page = parseEntryPageOutput(r.stdout, r.stderr, r.exitCode);
-    if (!page.ok) throw new IoError('command-error', `listing the entries failed on ${this.name} (${page.why})`, { target: this.runner.description, phase: 'exec' });
+    if (!page.ok) throw new IoError('command-error', page.code ? `listing the entries is not available on ${this.name}: ${page.why} [${page.code}]` : `listing the entries failed on ${this.name} (${page.why})`, { target: this.runner.description, phase: 'exec' });
     return page.page;
   }
 

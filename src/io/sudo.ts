@@ -5,6 +5,10 @@
  *   sudo-nopasswd  `sudo -n -- argv…`;
  *   sudo-password  `sudo -k -S -p '' -- argv…` with the password written to stdin FIRST,
  *                  followed by a newline, then the command's own stdin;
+ *   doas-nopasswd  `doas -n -- env PATH=… argv…` where sudo is absent (Alpine, OpenWrt-like
+ *                  hosts): a `permit nopass` rule in doas.conf. opendoas looks the command up in
+ *                  the caller's PATH, which on such hosts often lacks the sbin directories, so
+ *                  the command gets root's PATH through env;
  *   none           refused (privilege-unavailable).
  * The password is asked once through the prompt callback, checked once with
  * `sudo -k -S -p '' -v` (so a wrong password is a clear `sudo-refused` error and the command's
@@ -18,7 +22,10 @@
 import { IoError } from './errors';
 import type { Prompter } from './ssh/auth';
 
-export type Privilege = 'root' | 'sudo-nopasswd' | 'sudo-password' | 'none';
+export type Privilege = 'root' | 'sudo-nopasswd' | 'sudo-password' | 'doas-nopasswd' | 'none';
+
+/** root's PATH for a command started through doas (the caller's PATH may have no sbin). */
+const ROOT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** sudo's answer to a wrong password (C locale). */
 export const SUDO_REFUSED = /incorrect password|Sorry, try again|no password was provided|authentication failure/i;
@@ -26,7 +33,8 @@ const SUDO_NOT_ALLOWED = /not in the sudoers|is not allowed to|may not run sudo/
 
 /**
  * What the runner's account may do: root, passwordless sudo, sudo with a password, or nothing.
- * Runs `id -u`, then `sudo -n true` (C locale, so messages can be recognised).
+ * Runs `id -u`, then `sudo -n true` (C locale, so messages can be recognised); where there is
+ * no sudo, `doas -n true` (only a `nopass` doas rule is used: doas with a password is `none`).
  */
 export async function detectPrivilege(
   runner: { run(argv: readonly string[], opts: { timeoutMs: number }): Promise<{ exitCode: number; stdout: string; stderr: string }> },
@@ -37,7 +45,10 @@ export async function detectPrivilege(
   if (id.exitCode === 0 && id.stdout.trim() === '0') return 'root';
   const s = await runner.run(['env', 'LC_ALL=C', 'sudo', '-n', 'true'], { timeoutMs });
   if (s.exitCode === 0) return 'sudo-nopasswd';
-  if (s.exitCode === 127 || s.exitCode === 126) return 'none';
+  if (s.exitCode === 127 || s.exitCode === 126) {
+    const d = await runner.run(['env', 'LC_ALL=C', 'doas', '-n', 'true'], { timeoutMs });
+    return d.exitCode === 0 ? 'doas-nopasswd' : 'none';
+  }
   if (SUDO_NOT_ALLOWED.test(s.stderr)) return 'none';
   if (/password is required|a terminal is required/i.test(s.stderr)) return 'sudo-password';
   return 'none';
@@ -112,6 +123,8 @@ export class Sudo {
         return { argv, stdinPrefix: undefined, sudoPassword: false, privileged: true };
       case 'sudo-nopasswd':
         return { argv: ['sudo', '-n', '--', ...argv], stdinPrefix: undefined, sudoPassword: false, privileged: true };
+      case 'doas-nopasswd':
+        return { argv: ['doas', '-n', '--', 'env', ROOT_PATH, ...argv], stdinPrefix: undefined, sudoPassword: false, privileged: true };
       case 'sudo-password': {
         const pw = await this.ensurePassword(opts.timeoutMs);
         return { argv: ['sudo', '-k', '-S', '-p', '', '--', ...argv], stdinPrefix: Buffer.from(`${pw}\n`, 'utf8'), sudoPassword: true, privileged: true };

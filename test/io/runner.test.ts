@@ -133,7 +133,12 @@ describe('privileges', () => {
     assert.equal(await detectPrivilege(fake('0', 1, '')), 'root');
     assert.equal(await detectPrivilege(fake('1000', 0, '')), 'sudo-nopasswd');
     assert.equal(await detectPrivilege(fake('1000', 1, 'sudo: a password is required\n')), 'sudo-password');
-    assert.equal(await detectPrivilege(fake('1000', 127, 'env: sudo: No such file or directory\n')), 'none');
+    assert.equal(await detectPrivilege(fake('1000', 127, 'env: sudo: No such file or directory\n')), 'none', 'neither sudo nor doas (the fake answers 127 for both)');
+    const noSudo = (doasExit: number): Parameters<typeof detectPrivilege>[0] => ({
+      run: (argv) => Promise.resolve(argv[0] === 'id' ? { stdout: '1000\n', stderr: '', exitCode: 0 } : argv[2] === 'sudo' ? { stdout: '', stderr: "env: can't execute 'sudo': No such file or directory\n", exitCode: 127 } : { stdout: '', stderr: doasExit === 0 ? '' : 'doas: Operation not permitted\n', exitCode: doasExit }),
+    });
+    assert.equal(await detectPrivilege(noSudo(0)), 'doas-nopasswd', 'no sudo, a doas nopass rule');
+    assert.equal(await detectPrivilege(noSudo(1)), 'none', 'no sudo, doas refuses');
     assert.equal(await detectPrivilege(fake('1000', 1, 'alice is not in the sudoers file.\n')), 'none');
     if (process.getuid?.() === 0) assert.equal(await detectPrivilege(new LocalRunner()), 'root');
     const viaStandIn = new LocalRunner({ env: { PATH, FAKE_SUDO_NOPASSWD: '1' } });

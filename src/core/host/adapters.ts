@@ -10,6 +10,7 @@ import type { FirewallPersistence, FirewallTarget } from '../fix/invalidRule';
 import type { HostContext } from '../sysctl/lint';
 import { conntrackLoadedBy, MODPROBE_FILE, MODULES_LOAD_FILE, type BootFacts } from '../sysctl/boot';
 import type { HostSnapshot } from './snapshot';
+import { CATALOG } from '../sysctl/catalog';
 import { errorMessage } from '../format';
 
 /** A live sysctl value as an integer (undefined when absent or not a plain integer). */
@@ -56,6 +57,14 @@ export function firewallTarget(s: HostSnapshot): FirewallTarget | undefined {
   };
 }
 
+/** The programs a drop rule can be added with. */
+const FIREWALL_TOOLS = ['nft', 'iptables', 'iptables-nft', 'iptables-legacy'] as const;
+
+/** Why no firewall rule can be offered when the host has none of the firewall programs; undefined when it has one (or it is not known). */
+export function noFirewallTool(s: HostSnapshot): string | undefined {
+  return FIREWALL_TOOLS.every((t) => s.missingPrograms?.includes(t)) ? `no firewall tool found on this host (none of ${FIREWALL_TOOLS.join(', ')} is installed): a drop rule cannot be added` : undefined;
+}
+
 export function firewallPersistence(s: HostSnapshot): FirewallPersistence {
   const p = s.firewall?.persistence;
   if (p === 'nftables-conf') return { kind: 'nftables-conf', content: s.firewall?.nftablesConf };
@@ -80,7 +89,8 @@ export function buildFixes(...builders: readonly (() => Fix)[]): { fixes: Fix[];
 /** What the linter knows about the host the files belong to. */
 export function lintHostContext(s: HostSnapshot, usagePercent: number | undefined): HostContext {
   return {
-    ...(s.liveKeys ? { liveKeys: new Set(s.liveKeys) } : {}),
+    // Without nf_conntrack its keys are missing from the live list but not unknown: the catalogue judges them.
+    ...(s.liveKeys ? { liveKeys: new Set(s.conntrackModule === 'absent' ? [...s.liveKeys, ...CATALOG.keys()] : s.liveKeys) } : {}),
     ...(s.sysctl ? { liveValues: new Map(Object.entries(s.sysctl)) } : {}),
     ...(s.memTotalBytes ? { memTotalBytes: s.memTotalBytes } : {}),
     ...(s.slabObjSize ? { slabObjSize: s.slabObjSize } : {}),

@@ -287,6 +287,13 @@ function okSection(s: Section | undefined): s is Section {
   return s !== undefined && s.exitCode === 0 && !s.body.startsWith('@missing');
 }
 
+/** The one unavailable item of a host without connection tracking (nf_conntrack not loaded). */
+export const CONNTRACK_INACTIVE: Unavailable = {
+  code: 'conntrack-inactive',
+  what: 'connection tracking',
+  why: 'connection tracking is not active on this host: nf_conntrack is not loaded (no /sys/module/nf_conntrack, no /proc/sys/net/netfilter/nf_conntrack_*), so there is no table, no counters and no entries',
+};
+
 export interface SnapshotMeta {
   readonly takenAt: number;
   readonly host?: string;
@@ -464,6 +471,7 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
   }
   const cut = [...out.sections.values()].some((s) => s.exitCode === -1);
   if (cut) unavailable.push({ code: 'cut-off', what: 'part of the snapshot', why: 'the output was cut off (timeout or dropped connection)' });
-  snap.unavailable = unavailable;
+  // Without nf_conntrack there is no table: one item says so, instead of one per thing it implies.
+  snap.unavailable = snap.conntrackModule === 'absent' ? [CONNTRACK_INACTIVE, ...unavailable.filter((u) => u.code !== 'conntrack-inactive' && !u.what.startsWith('entry size'))] : unavailable;
   return hostSnapshotSchema.parse(snap);
 }

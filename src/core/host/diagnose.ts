@@ -39,7 +39,9 @@ export function computeRates(previous: HostSnapshot, current: HostSnapshot): Rat
 export function diagnose(s: HostSnapshot, options: DiagnoseOptions = {}): Diagnosis {
   const thresholds: Thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
   const percent = usagePercent(s);
-  const level = usageLevel(percent, thresholds);
+  // Not tracking at all is healthy: nothing can fill a table that does not exist.
+  const inactive = s.conntrackModule === 'absent';
+  const level = inactive ? 'ok' : usageLevel(percent, thresholds);
   const rates = options.previous ? computeRates(options.previous, s) : undefined;
   const ctx = causeContext(s, { thresholds, percent, level, rates, observedPeak: options.observedPeak });
   const findings: Finding[] = CAUSE_CHECKS.flatMap(({ check }) => check(s, ctx));
@@ -53,6 +55,7 @@ export function diagnose(s: HostSnapshot, options: DiagnoseOptions = {}): Diagno
       ...(s.buckets !== undefined ? { buckets: s.buckets } : {}),
       ...(percent !== undefined ? { percent } : {}),
       level,
+      ...(inactive ? { active: false } : {}),
     },
     ...(totals ? { counters: totals } : {}),
     ...(s.counters ? { counterSource: s.counters.source } : {}),

@@ -67,6 +67,8 @@ export const usageSchema = z.strictObject({
   /** count / max × 100; absent when either is unknown or max is 0 */
   percent: z.number().optional(),
   level: usageLevelSchema,
+  /** false: connection tracking is not active on the host (nf_conntrack not loaded); level is then `ok` */
+  active: z.literal(false).optional(),
 }).readonly();
 export type Usage = z.infer<typeof usageSchema>;
 

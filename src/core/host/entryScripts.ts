@@ -202,6 +202,10 @@ OFF="$1"; LIM="$2"; shift 2
 case "$OFF$LIM" in *[!0-9]*|'') echo "bad page" >&2; exit 2;; esac
 LC_ALL=C; export LC_ALL
 PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"; export PATH
+# What stops a listing before it starts: "@@error CODE words" on stderr, as the summary says it.
+if [ ! -e /proc/sys/net/netfilter/nf_conntrack_count ]; then echo "@@error conntrack-inactive connection tracking is not active on this host (no /proc/sys/net/netfilter/nf_conntrack_count)" >&2; exit 3; fi
+if ! command -v conntrack >/dev/null 2>&1; then echo "@@error program-missing browsing the entries needs the conntrack program, which is not installed" >&2; exit 3; fi
+if [ "$(id -u)" != 0 ]; then echo "@@error needs-root listing the entries needs root (conntrack -L needs CAP_NET_ADMIN)" >&2; exit 3; fi
 # conntrack's own exit status travels through the pipe as a last line (POSIX sh has no pipefail);
 # its stderr (the "N flow entries" summary, or the error) stays on stderr.
 { conntrack -L -o extended "$@"; echo "@@rc $?"; } | awk -v o="$OFF" -v l="$LIM" '/^@@rc / { rc = $2; next } { n++ } n > o && n <= o + l { print } END { printf "@@total %d\\n@@rc %d\\n", n, rc }'
@@ -227,7 +231,9 @@ export interface EntryPage {
  * own exit status `@@rc N`. A failure says why in conntrack's words (its stderr, without the
  * "N flow entries have been shown" summary).
  */
-export function parseEntryPageOutput(stdout: string, stderr: string, exitCode: number): { ok: true; page: EntryPage } | { ok: false; why: string } {
+export function parseEntryPageOutput(stdout: string, stderr: string, exitCode: number): { ok: true; page: EntryPage } | { ok: false; why: string; code?: UnavailableCode } {
+  const stopped = parseEntrySourceError(stderr);
+  if (stopped) return { ok: false, why: stopped.why, code: stopped.code };
   const entries: ConntrackEntry[] = [];
   let total = 0;
   let unparsed = 0;

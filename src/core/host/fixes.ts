@@ -11,7 +11,7 @@ import { ValidationError } from '../fix/validate';
 import { lookupKey } from '../sysctl/catalog';
 import { ESTABLISHED_KEY } from '../facts';
 import { recommendBuckets, recommendEstablishedTimeout, recommendMax } from './recommend';
-import { firewallPersistence, firewallTarget, liveInt, modprobeContent, moduleState, sysctlHost } from './adapters';
+import { firewallPersistence, firewallTarget, liveInt, noFirewallTool, modprobeContent, moduleState, sysctlHost } from './adapters';
 import type { HostSnapshot } from './snapshot';
 import { conntrackInstallAdvice } from './osRelease';
 
@@ -86,7 +86,7 @@ export function buildHostFix(s: HostSnapshot, id: string, p: FixParams = {}): Fi
     }
     case 'invalid-drop-rule': {
       const target = firewallTarget(s);
-      if (!target) throw new ValidationError('firewall', 'the firewall backend could not be detected (iptables -V / nft list tables)');
+      if (!target) throw new ValidationError('firewall', noFirewallTool(s) ?? 'the firewall backend could not be detected (iptables -V / nft list tables)');
       return invalidDropRule({ target, persistence: firewallPersistence(s), ...(p.ipv6 ? { ipv6: true } : {}) });
     }
     case 'apply-file': {

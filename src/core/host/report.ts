@@ -10,12 +10,16 @@ import { formatDuration, formatInt, formatPercent, formatRate, formatShare, form
 
 const LABEL: Record<Finding['severity'], string> = { critical: 'CRITICAL', warning: 'WARNING', info: 'info' };
 
+/** What the report, the sidebar and the status bar say for a host without connection tracking. */
+export const INACTIVE_TEXT = 'connection tracking is not active on this host';
+
 export function renderDiagnosis(d: Diagnosis): string {
   const out: string[] = [];
   const u = d.usage;
   out.push(`Conntrack on ${d.host ?? 'host'}`);
   const pct = u.percent !== undefined ? ` (${formatPercent(u.percent)}, ${u.level})` : '';
-  out.push(`  usage     ${formatUsage(u)}${pct}${u.buckets !== undefined ? `, ${formatInt(u.buckets)} buckets` : ''}`);
+  if (u.active === false) out.push(`  usage     ${INACTIVE_TEXT}`);
+  else out.push(`  usage     ${formatUsage(u)}${pct}${u.buckets !== undefined ? `, ${formatInt(u.buckets)} buckets` : ''}`);
   if (d.counters) {
     const names = ['drop', 'early_drop', 'insert_failed', 'invalid', 'clash_resolve', 'chaintoolong', 'error', 'search_restart', 'found', 'insert'];
     const shown = names.filter((n) => d.counters?.[n] !== undefined);
@@ -26,14 +30,14 @@ export function renderDiagnosis(d: Diagnosis): string {
       return ` (${formatRate(r)}/s)`;
     };
     out.push(`  counters  ${shown.map((n) => `${n}=${formatInt(d.counters?.[n] ?? 0)}${rate(n)}`).join('  ')}${d.counterSource ? `  [${d.counterSource}]` : ''}`);
-  } else out.push('  counters  unavailable');
+  } else if (u.active !== false) out.push('  counters  unavailable'); // without a table the usage line said why
   const changed = d.timeouts.filter((t) => t.differsFromDefault);
-  out.push(`  timeouts  ${changed.length === 0 ? 'all at kernel defaults' : changed.map((t) => `${t.key.replace('net.netfilter.nf_conntrack_', '')}=${t.value ?? '?'} (default ${t.defaultValue ?? '?'})`).join(', ')}`);
+  if (u.active !== false || d.timeouts.length > 0) out.push(`  timeouts  ${changed.length === 0 ? 'all at kernel defaults' : changed.map((t) => `${t.key.replace('net.netfilter.nf_conntrack_', '')}=${t.value ?? '?'} (default ${t.defaultValue ?? '?'})`).join(', ')}`);
   const est = d.timeouts.find((t) => t.key === ESTABLISHED_KEY);
   if (est?.value !== undefined) out.push(`            tcp_timeout_established = ${formatInt(est.value)} s (${formatDuration(est.value)})`);
   if (d.entries) out.push(...renderEstimates(d.entries));
   out.push('');
-  if (d.findings.length === 0) out.push('No findings: the table is healthy.');
+  if (d.findings.length === 0) out.push(u.active === false ? 'No findings: nothing is tracked, so no table can fill.' : 'No findings: the table is healthy.');
   for (const f of d.findings) {
     out.push(`${LABEL[f.severity]} [${f.cause}] ${f.title}`);
     out.push(wrap(f.detail, '    '));

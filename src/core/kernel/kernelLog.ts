@@ -129,6 +129,12 @@ export function parseTableFullLog(text: string): Parsed<TableFullLog> {
       toolErrors.push(line);
       continue;
     }
+    // journalctl's own markers (`-- No entries --`, `-- Boot 1a2b… --`) are not kernel lines. A
+    // boot between a table-full line and a suppressed count separates them (another kernel).
+    if (/^-- .* --$/.test(line)) {
+      if (line.startsWith('-- Boot ')) previous = 'other';
+      continue;
+    }
     const { time, host, message } = splitStamp(line);
     const full = tableFullRe.exec(message);
     if (full !== null) {

@@ -85,4 +85,6 @@ test('a page of entries: the entry lines, the total and conntrack\'s own exit st
   const failed = parseEntryPageOutput('@@total 0\n@@rc 1\n', 'conntrack v1.4.7 (conntrack-tools): Operation not permitted\n', 0);
   assert.deepEqual(failed, { ok: false, why: 'conntrack exit 1: conntrack v1.4.7 (conntrack-tools): Operation not permitted' });
   assert.equal(parseEntryPageOutput('', '', 2).ok, false, 'no status line at all is a failure');
+  // stopped before listing: the script's reason code travels with the words
+  assert.deepEqual(parseEntryPageOutput('', '@@error program-missing browsing the entries needs the conntrack program, which is not installed\n', 3), { ok: false, code: 'program-missing', why: 'browsing the entries needs the conntrack program, which is not installed' });
 });

@@ -82,3 +82,16 @@ test('look-alike lines are not events', () => {
   const log = ok(parseTableFullLog('[ 1.0] nf_conntrack: table nearly full\n[ 2.0] someone said nf_conntrack table full dropping packet\n'));
   assert.equal(log.events.length, 0);
 });
+
+test("journalctl's markers (`-- No entries --`, `-- Boot … --`) are not kernel lines", () => {
+  const empty = ok(parseTableFullLog('-- No entries --\n'));
+  assert.equal(empty.summary.tableFullLines, 0);
+  assert.deepEqual(empty.events, []);
+  const full = '2026-11-27T07:31:19+0000 web-1 kernel: nf_conntrack: table full, dropping packet';
+  const suppressed = '2026-11-27T07:31:24+0000 web-1 kernel: net_ratelimit: 12 callbacks suppressed';
+  // `-- No entries --` between them changes nothing; a boot separates them (another kernel)
+  const same = ok(parseTableFullLog([full, '-- No entries --', suppressed].join('\n')));
+  assert.deepEqual([same.summary.tableFullLines, same.summary.suppressedTotal, same.summary.unattributedSuppressed], [1, 12, 0]);
+  const rebooted = ok(parseTableFullLog([full, '-- Boot 0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f --', suppressed].join('\n')));
+  assert.deepEqual([rebooted.summary.tableFullLines, rebooted.summary.suppressedTotal, rebooted.summary.unattributedSuppressed], [1, 0, 12]);
+});

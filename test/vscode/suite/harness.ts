@@ -28,8 +28,14 @@ interface Block {
   readonly kind: 'block';
   readonly name: string;
   readonly children: (Block | TestCase)[];
-  readonly before: Body[];
-  readonly after: Body[];
+  readonly before: Hook[];
+  readonly after: Hook[];
+}
+
+/** A before/after hook and how long it may take. */
+interface Hook {
+  readonly fn: Body;
+  readonly timeoutMs: number;
 }
 
 const defaultTimeoutMs = 20_000;
@@ -58,13 +64,13 @@ export function note(message: string): void {
 }
 
 /** Runs once before the tests of the enclosing describe (or of the whole suite). */
-export function before(fn: Body): void {
-  current.before.push(fn);
+export function before(fn: Body, options: TestOptions = {}): void {
+  current.before.push({ fn, timeoutMs: options.timeoutMs ?? defaultTimeoutMs });
 }
 
 /** Runs once after the tests of the enclosing describe, even if some failed. */
-export function after(fn: Body): void {
-  current.after.push(fn);
+export function after(fn: Body, options: TestOptions = {}): void {
+  current.after.push({ fn, timeoutMs: options.timeoutMs ?? defaultTimeoutMs });
 }
 
 async function withTimeout(fn: Body, timeoutMs: number, what: string): Promise<void> {
@@ -120,7 +126,7 @@ export async function runRegistered(options: RunOptions): Promise<SuiteResults> 
     let hookError = inheritedError;
     for (const hook of hookError === undefined ? block.before : []) {
       try {
-        await withTimeout(hook, defaultTimeoutMs, `before hook of "${block.name || 'suite'}"`);
+        await withTimeout(hook.fn, hook.timeoutMs, `before hook of "${block.name || 'suite'}"`);
       } catch (err) {
         hookError = err;
         break;
@@ -150,7 +156,7 @@ export async function runRegistered(options: RunOptions): Promise<SuiteResults> 
     if (inheritedError !== undefined) return;
     for (const hook of block.after) {
       try {
-        await withTimeout(hook, defaultTimeoutMs, `after hook of "${block.name || 'suite'}"`);
+        await withTimeout(hook.fn, hook.timeoutMs, `after hook of "${block.name || 'suite'}"`);
       } catch (err) {
         fail(`${prefix}(after hook)`, '(after hook)', 0, err, inner);
       }

@@ -21,7 +21,8 @@ export function netnsLimits(s: HostSnapshot, ctx: CauseContext): Finding[] {
     });
   }
   const other = ctx.tableFull.otherNetns;
-  if (other.length > 0) {
+  // Without nf_conntrack no namespace has a table: such lines predate the module's removal.
+  if (other.length > 0 && s.conntrackModule !== 'absent') {
     const ids = [...new Set(other.map((e) => e.netns))].filter((x): x is number => x !== undefined);
     const last = other[other.length - 1];
     const age = last?.uptimeSeconds !== undefined && s.uptimeSeconds !== undefined ? s.uptimeSeconds - last.uptimeSeconds : undefined;
