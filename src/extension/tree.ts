@@ -118,7 +118,7 @@ export class HostsTree implements vscode.TreeDataProvider<Node>, vscode.Disposab
       case 'fix': {
         const item = new vscode.TreeItem(n.fix.title, vscode.TreeItemCollapsibleState.None);
         item.iconPath = new vscode.ThemeIcon(n.fix.destructive ? 'trash' : 'wrench');
-        item.tooltip = `${n.fix.summary}\n\n${n.fix.notes.join('\n')}`;
+        item.tooltip = `${n.fix.summary}${n.fix.impact ? `\n\nImpact: ${n.fix.impact.text} [${n.fix.impact.basis}]` : ''}\n\n${n.fix.notes.join('\n')}`;
         item.contextValue = 'fix';
         item.command = { command: 'conntrack-doctor.applyFix', title: 'Preview and apply', arguments: [n] };
         return item;
