@@ -326,7 +326,8 @@ export async function runApply(argv: readonly string[], io: CliIO): Promise<numb
       filterArgs(filter);
     }
     return await withSession(open(target, p.values, io), async (host) => {
-      const snap = await host.snapshot({ entries: false });
+      // set-timeout's impact needs the entries' idle times (the entry summary); the others do not
+      const snap = await host.snapshot({ entries: fixId === 'set-timeout' });
       let expectedCount: number | undefined;
       assertFixRunnable(snap, fixId);
       if (fixId === 'delete-entries' && filter) {

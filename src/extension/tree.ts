@@ -135,7 +135,9 @@ export class HostsTree implements vscode.TreeDataProvider<Node>, vscode.Disposab
       case 'fix': {
         const item = new vscode.TreeItem(n.fix.title, vscode.TreeItemCollapsibleState.None);
         item.iconPath = new vscode.ThemeIcon(n.fix.destructive ? 'trash' : 'wrench');
-        item.tooltip = `${n.fix.summary}\n\n${n.fix.notes.join('\n')}`;
+        // what it frees, in a few words beside the title (the whole impact is in the tooltip)
+        if (n.fix.impact) item.description = n.fix.impact.text.split(/[;(]/)[0]?.trim() ?? '';
+        item.tooltip = `${n.fix.summary}${n.fix.impact ? `\n\nImpact: ${n.fix.impact.text} [${n.fix.impact.basis}]` : ''}\n\n${n.fix.notes.join('\n')}`;
         item.contextValue = 'fix';
         item.command = { command: 'conntrack-doctor.applyFix', title: 'Preview and apply', arguments: [n] };
         return item;

@@ -9,7 +9,7 @@
  * one entry per line on stdout and its summary on stderr; without -f both families are listed
  * and deleted (older man pages say -L defaults to IPv4, so -f is passed whenever known).
  */
-import type { Fix, Verification } from './model';
+import type { EntryFilterSpec, Fix, Verification } from './model';
 import {
   PORT_PROTOCOLS,
   ValidationError,
@@ -25,15 +25,7 @@ import {
   type TcpState,
 } from './validate';
 
-export interface EntryFilter {
-  readonly src?: string;
-  readonly dst?: string;
-  readonly proto?: string | number;
-  readonly sport?: string | number;
-  readonly dport?: string | number;
-  readonly state?: string;
-  readonly family?: string;
-}
+export type EntryFilter = EntryFilterSpec;
 
 export interface ValidEntryFilter {
   readonly family?: AddressFamily;
@@ -166,6 +158,7 @@ export function deleteEntries(input: DeleteEntriesInput): Fix {
     ],
     verify: [verify],
     rollback: [],
+    filter: input.filter,
     notes: [
       'Deleted entries cannot be restored. A live connection whose entry is deleted is picked up again by its next packet when nf_conntrack_tcp_loose=1 (the default), or becomes INVALID (and is dropped by an INVALID-drop rule) when it is 0; NATed connections lose their mapping and usually break.',
       'The table is per network namespace: this deletes entries in the namespace the command runs in.',

@@ -119,4 +119,54 @@ export interface Fix {
   /** Runtime steps that restore the previous live state (files are restored from backups). */
   readonly rollback: readonly CommandStep[];
   readonly notes: readonly string[];
+  /** The sysctl this fix changes (raise-max, set-timeout, set-sysctl): what its impact is computed from. */
+  readonly change?: { readonly key: string; readonly from: number; readonly to: number };
+  /** delete-entries: the entries it selects (validated). */
+  readonly filter?: EntryFilterSpec;
+  /** What it frees, from the live table (host/impact.ts); absent when it was built without a snapshot. */
+  readonly impact?: FixImpact;
+}
+
+/** An entry filter as given (fix/entriesFixes.ts validates it). */
+export interface EntryFilterSpec {
+  readonly src?: string;
+  readonly dst?: string;
+  readonly proto?: string | number;
+  readonly sport?: string | number;
+  readonly dport?: string | number;
+  readonly state?: string;
+  readonly family?: string;
+}
+
+/** A count of entries in the whole table: exact, or estimated from a sample with 95 % bounds. */
+export interface EntryEstimate {
+  readonly value: number;
+  readonly low: number;
+  readonly high: number;
+  readonly exact: boolean;
+}
+
+/** What applying a fix does to the table, in numbers (host/impact.ts computes it). */
+export interface FixImpact {
+  /** Entries freed at once. 0: none at once (say why in `text`). Absent: not known. */
+  readonly freesNow?: EntryEstimate;
+  /** set-timeout: entries of that state idle longer than the new timeout (freed only as their old timers run out, or when deleted). */
+  readonly idleBeyond?: EntryEstimate;
+  /** set-timeout: the idle entries' old timers have all run out within this many seconds. */
+  readonly freedWithinSeconds?: number;
+  /** raise-max: slots gained. */
+  readonly headroomEntries?: number;
+  /** raise-max: how long the new free slots last at the observed growth (absent: no growth observed). */
+  readonly headroomSeconds?: number;
+  /** raise-max: kernel memory a full table may take at the new max, and the budget. */
+  readonly memoryBytes?: number;
+  readonly memoryBudgetBytes?: number;
+  /** delete: entries of the same selection created per second (net growth between two snapshots), when known. */
+  readonly returnPerSecond?: number;
+  /** Where the numbers come from: `exact: all 12,000 entries` / `sampled: 10,000 of 250,000 entries`. */
+  readonly basis: string;
+  /** One line: what it frees and when (the tooltip, the report). */
+  readonly text: string;
+  /** When the effect arrives, what comes back, the risks. */
+  readonly notes: readonly string[];
 }

@@ -71,6 +71,10 @@ export function renderPreview(fix: Fix, host?: string): string {
   out.push(fix.summary);
   if (fix.destructive && fix.confirmation) out.push(`\nDESTRUCTIVE: ${fix.confirmation}`);
   if (fix.needsInitialNetns) out.push('\nMust run in the initial (host) network namespace.');
+  if (fix.impact) {
+    out.push(`\n## Impact (${fix.impact.basis})\n${fix.impact.text}`);
+    for (const n of fix.impact.notes) out.push(`- ${n}`);
+  }
   if (fix.fileEdits.length > 0) {
     out.push('\n## Files (written atomically; a timestamped backup is kept; refused if the file changed since it was read)');
     for (const e of fix.fileEdits) out.push(describeFileEdit(e));

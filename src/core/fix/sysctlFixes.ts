@@ -118,6 +118,7 @@ export function raiseMax(input: RaiseMaxInput): Fix {
     verify: [readBack(MAX_KEY, value)],
     rollback: [sysctlWrite(MAX_KEY, current, `Restore nf_conntrack_max to ${current}`)],
     notes,
+    change: { key: MAX_KEY, from: current, to: value },
   };
 }
 
@@ -246,6 +247,7 @@ export function setSysctl(input: SetSysctlInput): Fix {
     verify: [readBack(info.key, value)],
     rollback: [sysctlWrite(info.key, current, `Restore ${name} to ${current}`)],
     notes,
+    change: { key: info.key, from: current, to: value },
   };
 }
 

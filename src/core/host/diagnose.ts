@@ -11,6 +11,7 @@ import { causeContext } from './causes/context';
 import { SEVERITY_ORDER, type Diagnosis, type Finding, type Rates, type TimeoutRow } from './diagnosis';
 import { usagePercent, type HostSnapshot } from './snapshot';
 import { DEFAULT_THRESHOLDS, usageLevel, type Thresholds } from './thresholds';
+import { withImpact } from './impact';
 
 export interface DiagnoseOptions {
   readonly previous?: HostSnapshot | undefined;
@@ -44,7 +45,8 @@ export function diagnose(s: HostSnapshot, options: DiagnoseOptions = {}): Diagno
   const level = inactive ? 'ok' : usageLevel(percent, thresholds);
   const rates = options.previous ? computeRates(options.previous, s) : undefined;
   const ctx = causeContext(s, { thresholds, percent, level, rates, observedPeak: options.observedPeak });
-  const findings: Finding[] = CAUSE_CHECKS.flatMap(({ check }) => check(s, ctx));
+  // every fix says what it frees, from the same snapshot (impact.ts)
+  const findings: Finding[] = CAUSE_CHECKS.flatMap(({ check }) => check(s, ctx)).map((f) => ({ ...f, fixes: f.fixes.map((x) => withImpact(x, { snapshot: s, previous: options.previous, rates })) }));
   findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity));
   const totals = s.counters?.totals;
   return {

@@ -106,12 +106,30 @@ export const diagnosisSchema = z.object({
 }).readonly();
 export type Diagnosis = z.infer<typeof diagnosisSchema>;
 
-/** A fix as `diagnose --json` shows it: the id `apply TARGET FIX` takes, and what it is. */
+const estimateSchema = z.strictObject({ value: z.number(), low: z.number(), high: z.number(), exact: z.boolean() }).readonly();
+
+/** What a fix frees, from the live table (impact.ts; the same shape as model.ts FixImpact). */
+export const fixImpactSchema = z.strictObject({
+  freesNow: estimateSchema.optional(),
+  idleBeyond: estimateSchema.optional(),
+  freedWithinSeconds: z.number().optional(),
+  headroomEntries: z.number().optional(),
+  headroomSeconds: z.number().optional(),
+  memoryBytes: z.number().optional(),
+  memoryBudgetBytes: z.number().optional(),
+  returnPerSecond: z.number().optional(),
+  basis: z.string(),
+  text: z.string(),
+  notes: z.array(z.string()).readonly(),
+}).readonly();
+
+/** A fix as `diagnose --json` shows it: the id `apply TARGET FIX` takes, what it is, and what it frees (null: nothing can be said). */
 export const fixSummarySchema = z.strictObject({
   id: z.string(),
   title: z.string(),
   destructive: z.boolean(),
   needsInitialNetns: z.boolean(),
+  impact: fixImpactSchema.nullable(),
 }).readonly();
 
 /** `diagnose --json`: the diagnosis with nulls for what is unknown (never missing, never zero). */
@@ -157,7 +175,7 @@ export function diagnosisJson(d: Diagnosis): DiagnosisJson {
       detail: f.detail,
       evidence: f.evidence,
       recommendation: f.recommendation ?? null,
-      fixes: f.fixes.map((x) => ({ id: x.id, title: x.title, destructive: x.destructive, needsInitialNetns: x.needsInitialNetns })),
+      fixes: f.fixes.map((x) => ({ id: x.id, title: x.title, destructive: x.destructive, needsInitialNetns: x.needsInitialNetns, impact: x.impact ?? null })),
       fixErrors: f.fixErrors ?? [],
     })),
     unavailable: d.unavailable.map((u) => ({ code: u.code, what: u.what, why: u.why, remedy: u.remedy ?? null })),

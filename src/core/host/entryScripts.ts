@@ -6,7 +6,7 @@
  *
  * Run as `sh -s -- TOPN [conntrack filter args…]` with the script on stdin.
  */
-import { TIMEOUT_BUCKETS, entrySummarySchema, type EntrySummary } from '../kernel/entrySummary';
+import { IDLE_EDGES, MAX_IDLE_CLASSES, TIMEOUT_BUCKETS, entrySummarySchema, type EntrySummary } from '../kernel/entrySummary';
 import { parseConntrackLine, type ConntrackEntry } from '../kernel/conntrackEntries';
 import { filterArgs, type EntryFilter } from '../fix/entriesFixes';
 import { UNAVAILABLE_CODES, type UnavailableCode } from './unavailable';
@@ -23,7 +23,7 @@ function listArgs(filter: EntryFilter): string[] {
  */
 function awkProgram(): string {
   const hist = TIMEOUT_BUCKETS.map((b, i) => (b.maxSeconds === undefined ? `H[${i}]++` : `if (t < ${b.maxSeconds}) H[${i}]++`)).join('; else ');
-  return String.raw`BEGIN { FS = " src="; total = 0; bad = 0; assured = 0; unrep = 0; off = 0 }
+  return String.raw`BEGIN { FS = " src="; total = 0; bad = 0; assured = 0; unrep = 0; off = 0; NE = split("${IDLE_EDGES.join(' ')}", E, " "); MAXC = ${MAX_IDLE_CLASSES}; NC = 0 }
 {
   n = split($1, a, " ")
   i = 1; l3 = ""
@@ -53,6 +53,27 @@ function awkProgram(): string {
   if (src != "") SRC[src]++
   if (dst != "") DST[dst]++
   if (dport != "") PORT[proto "/" dport]++
+  if (CFGDIR != "") idle(proto, st, t)
+}
+# Per timeout class (the sysctl that arms the timer of the entry): how long the timer has run,
+# configured − remaining, in IDLE_EDGES buckets; more left than configured = armed under an
+# earlier, longer setting (bucket x). One file read per class, at most MAXC classes.
+function idle(proto, st, t,    c, f, v, j) {
+  if (proto == "tcp") { if (st !~ /^[A-Z_]+$/) return; c = "tcp_timeout_" tolower(st) }
+  else if (proto == "udp") c = index($0, "[ASSURED]") ? "udp_timeout_stream" : "udp_timeout"
+  else if (proto == "icmp" || proto == "icmpv6") c = proto "_timeout"
+  else return
+  if (!(c in CFG)) {
+    if (NC >= MAXC) return
+    NC++; f = CFGDIR "nf_conntrack_" c; v = ""
+    if ((getline v < f) > 0) close(f)
+    CFG[c] = (v ~ /^[0-9]+$/) ? v + 0 : -1
+  }
+  if (CFG[c] < 0) return
+  v = CFG[c] - t
+  if (v < 0) { R[c SUBSEP "x"]++; return }
+  for (j = 1; j < NE && v >= E[j + 1]; j++) ;
+  R[c SUBSEP j]++
 }
 function top(arr, tag,    n, d, k, c, p) {
   n = 0; d = 0
@@ -72,6 +93,8 @@ END {
   for (k in P) printf "P %s %d\n", k, P[k]
   for (k in S) printf "S %s %d\n", k, S[k]
   for (h = 0; h < NB; h++) printf "H %d %d\n", h, H[h] + 0
+  for (k in CFG) if (CFG[k] >= 0) printf "C %s %d\n", k, CFG[k]
+  for (k in R) { split(k, q, SUBSEP); printf "R %s %s %d\n", q[1], q[2], R[k] }
   top(SRC, "src"); top(DST, "dst"); top(PORT, "port")
 }`;
 }
@@ -123,7 +146,7 @@ printf 'C %s\n' "$(cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null)"
 # Cancel must stop the dump, not only this shell: the pipeline runs in the background so that
 # TERM (the runner's kill by pid) interrupts wait, and the trap ends the whole process group.
 trap 'trap - TERM HUP INT; kill 0' TERM HUP INT
-if [ "$LIMIT" -gt 0 ]; then src "$@" | head -n "$LIMIT"; else src "$@"; fi | awk -v TOPN="$TOPN" -v NB=${TIMEOUT_BUCKETS.length} '${entrySummaryAwk()}' &
+if [ "$LIMIT" -gt 0 ]; then src "$@" | head -n "$LIMIT"; else src "$@"; fi | awk -v TOPN="$TOPN" -v NB=${TIMEOUT_BUCKETS.length} -v CFGDIR=/proc/sys/net/netfilter/ '${entrySummaryAwk()}' &
 wait $!
 `;
 }
@@ -153,6 +176,8 @@ export function parseEntrySummaryOutput(text: string, sample?: number): EntrySum
   const hist: number[] = TIMEOUT_BUCKETS.map(() => 0);
   const tops: Record<string, { key: string; count: number }[]> = { src: [], dst: [], port: [] };
   const distinct: Record<string, number> = {};
+  const configured = new Map<string, number>();
+  const idle = new Map<string, Map<string, number>>();
   for (const line of text.split('\n')) {
     const parts = line.split(' ');
     const tag = parts[0] ?? '';
@@ -163,6 +188,12 @@ export function parseEntrySummaryOutput(text: string, sample?: number): EntrySum
       if (bucket && parts[1]) bucket[parts[1]] = Number(parts[2]);
     } else if (tag === 'H') hist[Number(parts[1])] = Number(parts[2]);
     else if (tag === 'D' && parts[1]) distinct[parts[1]] = Number(parts[2]);
+    else if (tag === 'C' && parts[1]) configured.set(parts[1], Number(parts[2]));
+    else if (tag === 'R' && parts[1] && parts[2]) {
+      const row = idle.get(parts[1]) ?? new Map<string, number>();
+      row.set(parts[2], Number(parts[3]));
+      idle.set(parts[1], row);
+    }
     else if ((tag === 'src' || tag === 'dst' || tag === 'port') && parts.length >= 3) tops[tag]?.push({ count: Number(parts[1]), key: parts.slice(2).join(' ') });
   }
   if (scalars['T'] === undefined) throw new Error(`the entry summary printed no totals: ${text.slice(0, 200)}`);
@@ -192,6 +223,20 @@ export function parseEntrySummaryOutput(text: string, sample?: number): EntrySum
     topSources: topK('src'),
     topDestinations: topK('dst'),
     topDestinationPorts: topK('port'),
+    ...(configured.size > 0 ? { idleHistogram: idleRows(configured, idle) } : {}),
+  });
+}
+
+function idleRows(configured: ReadonlyMap<string, number>, idle: ReadonlyMap<string, ReadonlyMap<string, number>>): NonNullable<EntrySummary['idleHistogram']> {
+  return [...configured].sort(([a], [b]) => a.localeCompare(b)).map(([key, seconds]) => {
+    const row = idle.get(key);
+    return {
+      key,
+      configured: seconds,
+      armedEarlier: row?.get('x') ?? 0,
+      // awk's bucket j (1-based) is [IDLE_EDGES[j-1], IDLE_EDGES[j])
+      buckets: IDLE_EDGES.map((min, i) => ({ minSeconds: min, ...(i + 1 < IDLE_EDGES.length ? { maxSeconds: IDLE_EDGES[i + 1] } : {}), count: row?.get(String(i + 1)) ?? 0 })),
+    };
   });
 }
 

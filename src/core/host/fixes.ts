@@ -14,6 +14,7 @@ import { recommendBuckets, recommendEstablishedTimeout, recommendMax } from './r
 import { firewallPersistence, firewallTarget, liveInt, noFirewallTool, modprobeContent, moduleState, sysctlHost } from './adapters';
 import type { HostSnapshot } from './snapshot';
 import { conntrackInstallAdvice } from './osRelease';
+import { withImpact } from './impact';
 
 export const FIX_IDS: readonly FixId[] = ['raise-max', 'set-buckets', 'set-timeout', 'set-sysctl', 'load-module-at-boot', 'delete-entries', 'flush-table', 'invalid-drop-rule', 'apply-file'];
 
@@ -45,7 +46,12 @@ export function assertFixRunnable(s: HostSnapshot, id: string): void {
   }
 }
 
+/** The fix, with what it frees computed from the same snapshot (impact.ts). */
 export function buildHostFix(s: HostSnapshot, id: string, p: FixParams = {}): Fix {
+  return withImpact(buildFix(s, id, p), { snapshot: s, ...(p.expectedCount !== undefined ? { counted: p.expectedCount } : {}) });
+}
+
+function buildFix(s: HostSnapshot, id: string, p: FixParams): Fix {
   assertFixRunnable(s, id);
   switch (id) {
     case 'raise-max': {

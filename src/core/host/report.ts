@@ -47,7 +47,10 @@ export function renderDiagnosis(d: Diagnosis): string {
       for (const s of f.recommendation.steps) out.push(`      ${s}`);
       for (const c of f.recommendation.caveats) out.push(`      ! ${c}`);
     }
-    for (const x of f.fixes) out.push(`    fix: ${x.id}${x.destructive ? ' (destructive)' : ''} — ${x.title}`);
+    for (const x of f.fixes) {
+      out.push(`    fix: ${x.id}${x.destructive ? ' (destructive)' : ''} — ${x.title}`);
+      if (x.impact) out.push(`      impact: ${x.impact.text} [${x.impact.basis}]`);
+    }
     for (const e of f.fixErrors ?? []) out.push(`    (fix not built: ${e})`);
     out.push('');
   }

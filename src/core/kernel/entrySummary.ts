@@ -17,6 +17,15 @@ export const TIMEOUT_BUCKETS = [
   { label: '>=5d', maxSeconds: undefined },
 ] as const;
 
+/**
+ * How long entries have been idle (configured timeout − remaining: the timer restarts at each
+ * packet), lower bounds of the buckets in seconds. The common proposed timeouts (1 min, 5 min,
+ * 1 h, 2 h, 1 d) are edges, so "idle longer than the proposed timeout" is exact for them.
+ */
+export const IDLE_EDGES = [0, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 21600, 43200, 86400, 172800, 259200, 345600] as const;
+/** Timeout classes (sysctls) the on-host summary reads and histograms: bounds its output. */
+export const MAX_IDLE_CLASSES = 24;
+
 /** Distinct protocol / state names counted before the rest goes to `other` (guards against junk input). */
 export const MAX_CATEGORY_KEYS = 256;
 export const OTHER_CATEGORY = 'other';
@@ -56,6 +65,19 @@ export const entrySummarySchema = z.object({
   topDestinations: topKResultSchema,
   /** Original-direction destination ports, keyed `proto/port` (e.g. `tcp/443`). */
   topDestinationPorts: topKResultSchema,
+  /**
+   * Per timeout class (the sysctl key without `nf_conntrack_`, e.g. `tcp_timeout_established`,
+   * `udp_timeout_stream`): its value on the host when the summary ran, and the entries by idle
+   * time (configured − remaining) in IDLE_EDGES buckets. `armedEarlier`: entries with more time
+   * left than configured, i.e. armed under an earlier, longer setting (their idle time is
+   * unknown). Only the on-host summary has it (it reads the host's timeouts).
+   */
+  idleHistogram: z.array(z.object({
+    key: z.string(),
+    configured: nonNegInt,
+    armedEarlier: nonNegInt,
+    buckets: z.array(z.object({ minSeconds: nonNegInt, maxSeconds: nonNegInt.optional(), count: nonNegInt })),
+  })).optional(),
 });
 export type EntrySummary = z.infer<typeof entrySummarySchema>;
 

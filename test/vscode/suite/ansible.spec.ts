@@ -94,6 +94,15 @@ describe('Export as Ansible Playbook…', () => {
     assert.equal(ruleOnHost(), '0', 'nothing ran on the host');
   });
 
+  it('a fix in the sidebar says what it frees: beside its title and in its tooltip (issue 13 §2)', () => {
+    const node = fixNodes().find((n) => n.fix.id === 'invalid-drop-rule');
+    assert.ok(node);
+    const item = api.tree.getTreeItem(node);
+    assert.equal(item.description, 'frees no entries');
+    assert.equal(typeof item.tooltip, 'string');
+    assert.match(item.tooltip as string, /Impact: frees no entries \(INVALID packets are not tracked\); drops the packets conntrack marks INVALID(?: \([\d.]+\/s now\))? before they reach services \[the kernel: INVALID packets are never tracked\]/);
+  });
+
   it('from the preview\'s dialog: saved where the user picks, the rollback next to it; ansible-playbook reads both', async () => {
     const node = fixNodes().find((n) => n.fix.id === 'invalid-drop-rule');
     assert.ok(node);
