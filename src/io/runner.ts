@@ -136,7 +136,7 @@ interface Running {
 export interface SpawnContext {
   readonly signal: AbortSignal | undefined;
   readonly privileged: boolean;
-  /** a helper command of the runner itself (no further helpers when it must be killed) */
+  /** a helper command of the runner itself (no further helpers when it must be killed; over SSH it does not wait for a channel slot) */
   readonly internal: boolean;
 }
 
@@ -232,7 +232,28 @@ export abstract class BaseRunner implements CommandRunner {
     }
     if (opts.signal?.aborted === true) throw new IoError('command-aborted', `aborted before start: ${shown}`, { command: shown, target: this.description, phase: 'exec' });
     const t0 = performance.now();
-    const spawned = await this.spawn(prep.argv, { signal: opts.signal, privileged: prep.privileged, internal });
+    // The deadline starts here, before spawning: waiting for a channel slot, a reconnect with
+    // its backoff and the channel open are inside timeoutMs (a host that never confirms the
+    // channel must not hang the caller). spawn() gets one signal for both Cancel and the deadline.
+    const early = new AbortController();
+    const earlyTimer = setTimeout(() => {
+      early.abort(new IoError('command-timeout', `command timed out after ${opts.timeoutMs} ms before it could start on ${this.description} (waiting for a free channel, a reconnect or the channel to open): ${shown}`, { command: shown, target: this.description, phase: 'exec' }));
+    }, opts.timeoutMs);
+    const onEarlyAbort = (): void => early.abort(new IoError('command-aborted', `aborted before start: ${shown}`, { command: shown, target: this.description, phase: 'exec' }));
+    opts.signal?.addEventListener('abort', onEarlyAbort, { once: true });
+    let spawned: Spawned;
+    try {
+      spawned = await this.spawn(prep.argv, { signal: early.signal, privileged: prep.privileged, internal });
+    } catch (e) {
+      clearTimeout(earlyTimer);
+      const error = e instanceof IoError ? e : new IoError('command-failed', `cannot start: ${shown}: ${(e as Error).message}`, { command: shown, target: this.description, phase: 'exec' }, { cause: e });
+      this.ropts.log?.({ runner: this.description, command: shown, privileged: prep.privileged, error: error.kind, durationMs: Math.round(performance.now() - t0) });
+      throw error;
+    } finally {
+      opts.signal?.removeEventListener('abort', onEarlyAbort);
+    }
+    clearTimeout(earlyTimer);
+    const remainingMs = Math.max(0, opts.timeoutMs - (performance.now() - t0));
     let failure: IoError | undefined;
     let rejectFailed: (e: IoError) => void = () => undefined;
     const failed = new Promise<never>((_resolve, reject) => {
@@ -266,9 +287,11 @@ export abstract class BaseRunner implements CommandRunner {
     };
     const timer = setTimeout(() => {
       kill(new IoError('command-timeout', `command timed out after ${opts.timeoutMs} ms and was killed: ${shown}`, { command: shown, target: this.description, phase: 'exec' }));
-    }, opts.timeoutMs);
+    }, remainingMs);
     const onAbort = (): void => kill(new IoError('command-aborted', `command aborted: ${shown}`, { command: shown, target: this.description, phase: 'exec' }));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // a Cancel while spawning that the spawn did not see (LocalRunner starts at once)
+    if (early.signal.reason instanceof IoError && early.signal.reason.kind === 'command-aborted') onAbort();
 
     const finished = (async () => {
       let exit: Awaited<Spawned['done']>;
