@@ -21,7 +21,7 @@ import { withFrequentFields } from '../core/host/collect';
 import type { Diagnosis } from '../core/host/diagnosis';
 import type { HostSnapshot } from '../core/host/snapshot';
 import { usageSample, type UsageSample } from './chartHtml';
-import { readSettings } from './settings';
+import { hostKeyCheckingSetByUser, readSettings } from './settings';
 import { log } from './log';
 import { errorMessage } from '../core/format';
 import type { CommandLogEntry } from '../io/runner';
@@ -144,11 +144,15 @@ export class HostManager implements vscode.Disposable {
     entry.error = undefined;
     this.changed.fire(entry);
     const settings = readSettings();
+    const mode = hostKeyCheckingSetByUser();
     try {
       entry.session = await openHost({
         target: entry.target,
         ...(settings.sshConfigFile ? { resolve: { configFile: settings.sshConfigFile } } : {}),
-        hostKeys: { mode: settings.hostKeyChecking, ask: (q) => this.askHostKey(q) },
+        // a mode only when the user chose one (a host's StrictHostKeyChecking yes wins over the
+        // setting's default); keys accepted with accept-new or "Trust and Save" go to the
+        // host's first UserKnownHostsFile, hashed when its HashKnownHosts says so (like OpenSSH)
+        hostKeys: { ...(mode === undefined ? {} : { mode }), allowWrite: true, ask: (q) => this.askHostKey(q) },
         prompt: (req) => this.prompt(req, token),
         log: (e) => {
           log.info(describeCommand(e));
@@ -286,12 +290,17 @@ export class HostManager implements vscode.Disposable {
   }
 
   private async askHostKey(q: HostKeyQuestion): Promise<HostKeyAnswer> {
-    const trust = 'Trust for this session';
-    const save = q.saveTo ? `Trust and save to ${q.saveTo}` : undefined;
+    const trust = 'This Session Only';
+    const save = q.saveTo ? 'Trust and Save' : undefined;
     const answer = await vscode.window.showWarningMessage(
       `The authenticity of host ${q.name} can't be established.`,
-      { modal: true, detail: `${q.keyType} key fingerprint is ${q.fingerprint}.\nCompare it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_${q.keyType.replace(/^ssh-/, '')}_key.pub) before trusting it.` },
-      ...(save ? [trust, save] : [trust]),
+      {
+        modal: true,
+        detail:
+          `${q.keyType} key fingerprint is ${q.fingerprint}.\nCompare it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_${q.keyType.replace(/^ssh-/, '')}_key.pub) before trusting it.` +
+          (q.saveTo ? `\n"Trust and Save" adds it to ${q.saveTo}.` : ''),
+      },
+      ...(save ? [save, trust] : [trust]),
     );
     return answer === trust ? 'accept-once' : answer !== undefined && answer === save ? 'accept-and-save' : 'reject';
   }
