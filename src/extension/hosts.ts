@@ -23,7 +23,7 @@ import type { HostSnapshot } from '../core/host/snapshot';
 import { usageSample, type UsageSample } from './chartHtml';
 import { hostKeyCheckingSetByUser, readSettings } from './settings';
 import { log } from './log';
-import { errorMessage } from '../core/format';
+import { errorMessage, safeForTerminal } from '../core/format';
 import type { CommandLogEntry } from '../io/runner';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -312,7 +312,8 @@ export class HostManager implements vscode.Disposable {
     }
     const value = await vscode.window.showInputBox({
       title: req.kind === 'sudo-password' ? `sudo password on ${req.target}` : req.kind === 'passphrase' ? `Passphrase for ${req.keyFile ?? 'key'}` : `${req.target}`,
-      prompt: `${req.message}${req.attempt > 1 ? ' (try again)' : ''}`,
+      // a keyboard-interactive prompt is the server's text
+      prompt: safeForTerminal(`${req.message}${req.attempt > 1 ? ' (try again)' : ''}`),
       password: !req.echo,
       ignoreFocusOut: true,
     }, token);
