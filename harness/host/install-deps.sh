@@ -30,6 +30,8 @@ wanted=(
   /usr/include/linux/if_packet.h:linux-libc-dev
   /usr/include/stdio.h:libc6-dev
   busybox:busybox
+  # a fish login shell: the quoting must give the same words there (test/unit/fix/quote.test.ts)
+  fish:fish
   doas:opendoas
   localedef:libc-bin
   /usr/share/i18n/locales/de_DE:locales

@@ -84,11 +84,16 @@ export async function open(target: string, v: Values, io: CliIO, allowPrompts = 
     ...(typeof v['ssh-config'] === 'string' ? { resolve: { configFile: v['ssh-config'] } } : {}),
     hostKeys: {
       ...(check !== undefined ? { mode: check as StrictHostKeyChecking } : {}),
+      // like OpenSSH: accept-new (and "save" at the question) adds the key to the host's first
+      // UserKnownHostsFile, hashed when HashKnownHosts says so
+      allowWrite: true,
       ...(interactive
         ? {
             ask: async (q) => {
               io.stderr(`The authenticity of host '${q.name}' can't be established.\n${q.keyType} key fingerprint is ${q.fingerprint}.\n`);
-              return (await confirmOnTerminal('Trust this key for this session?')) ? 'accept-once' : 'reject';
+              if (q.saveTo === undefined) return (await confirmOnTerminal('Trust this key for this session?')) ? 'accept-once' : 'reject';
+              const a = await askLine(`Trust this key? [s]ave to ${q.saveTo} / [o]nly this session / [N]o: `, true);
+              return a === undefined ? 'reject' : /^s(ave)?$/i.test(a.trim()) ? 'accept-and-save' : /^o(nce|nly)?$/i.test(a.trim()) ? 'accept-once' : 'reject';
             },
           }
         : {}),

@@ -5,6 +5,7 @@
  */
 import { openSync, closeSync } from 'node:fs';
 import { ReadStream, WriteStream } from 'node:tty';
+import { safeForTerminal } from '../core/format';
 import type { PromptRequest } from '../io/ssh/auth';
 
 function withTty<T>(fn: (input: ReadStream, output: WriteStream) => Promise<T>): Promise<T | undefined> {
@@ -60,7 +61,8 @@ export function askLine(question: string, echo: boolean): Promise<string | undef
 
 export async function terminalPrompter(req: PromptRequest): Promise<string | undefined> {
   const what = req.kind === 'sudo-password' ? `sudo password for ${req.target}` : req.kind === 'passphrase' ? `passphrase for ${req.keyFile ?? 'key'}` : req.message || `${req.kind} for ${req.target}`;
-  return askLine(`${req.attempt > 1 ? '(again) ' : ''}${what}: `, req.echo);
+  // a keyboard-interactive prompt is the server's text
+  return askLine(safeForTerminal(`${req.attempt > 1 ? '(again) ' : ''}${what}: `), req.echo);
 }
 
 export async function confirmOnTerminal(question: string): Promise<boolean> {

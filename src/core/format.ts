@@ -10,6 +10,23 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * C0 controls except tab and newline, DEL, C1 controls (U+0080–U+009F: 8-bit CSI/OSC), and the
+ * bidirectional and invisible marks that reorder or hide what a person reads.
+ */
+// eslint-disable-next-line no-control-regex
+const TERMINAL_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/gu;
+
+/**
+ * Host-provided text made safe to print (a keyboard-interactive prompt, a command's stderr in an
+ * error): a terminal escape from the host could move the cursor, rewrite what was printed, set
+ * the window title or fake a prompt. Each unsafe character is shown as `\uXXXX` (nothing is
+ * lost, and inside a JSON string the result is still valid JSON); CRLF becomes LF.
+ */
+export function safeForTerminal(text: string): string {
+  return text.replace(/\r\n/g, '\n').replace(TERMINAL_UNSAFE, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+}
+
 export function formatInt(n: number): string {
   return n.toLocaleString('en-US');
 }

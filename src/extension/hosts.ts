@@ -22,9 +22,9 @@ import type { Diagnosis } from '../core/host/diagnosis';
 import type { HostSnapshot } from '../core/host/snapshot';
 import type { Unavailable } from '../core/host/unavailable';
 import { usageSample, type UsageSample } from './chartHtml';
-import { readSettings } from './settings';
+import { hostKeyCheckingSetByUser, readSettings } from './settings';
 import { log } from './log';
-import { errorMessage } from '../core/format';
+import { errorMessage, safeForTerminal } from '../core/format';
 import type { CommandLogEntry } from '../io/runner';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -155,11 +155,15 @@ export class HostManager implements vscode.Disposable {
     entry.error = undefined;
     this.changed.fire(entry);
     const settings = readSettings();
+    const mode = hostKeyCheckingSetByUser();
     try {
       entry.session = await openHost({
         target: entry.target,
         ...(settings.sshConfigFile ? { resolve: { configFile: settings.sshConfigFile } } : {}),
-        hostKeys: { mode: settings.hostKeyChecking, ask: (q) => this.askHostKey(q) },
+        // a mode only when the user chose one (a host's StrictHostKeyChecking yes wins over the
+        // setting's default); keys accepted with accept-new or "Trust and Save" go to the
+        // host's first UserKnownHostsFile, hashed when its HashKnownHosts says so (like OpenSSH)
+        hostKeys: { ...(mode === undefined ? {} : { mode }), allowWrite: true, ask: (q) => this.askHostKey(q) },
         prompt: (req) => this.prompt(entry, req, token),
         log: (e) => {
           log.info(describeCommand(e));
@@ -339,12 +343,17 @@ export class HostManager implements vscode.Disposable {
   }
 
   private async askHostKey(q: HostKeyQuestion): Promise<HostKeyAnswer> {
-    const trust = 'Trust for this session';
-    const save = q.saveTo ? `Trust and save to ${q.saveTo}` : undefined;
+    const trust = 'This Session Only';
+    const save = q.saveTo ? 'Trust and Save' : undefined;
     const answer = await vscode.window.showWarningMessage(
       `The authenticity of host ${q.name} can't be established.`,
-      { modal: true, detail: `${q.keyType} key fingerprint is ${q.fingerprint}.\nCompare it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_${q.keyType.replace(/^ssh-/, '')}_key.pub) before trusting it.` },
-      ...(save ? [trust, save] : [trust]),
+      {
+        modal: true,
+        detail:
+          `${q.keyType} key fingerprint is ${q.fingerprint}.\nCompare it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_${q.keyType.replace(/^ssh-/, '')}_key.pub) before trusting it.` +
+          (q.saveTo ? `\n"Trust and Save" adds it to ${q.saveTo}.` : ''),
+      },
+      ...(save ? [save, trust] : [trust]),
     );
     return answer === trust ? 'accept-once' : answer !== undefined && answer === save ? 'accept-and-save' : 'reject';
   }
@@ -357,7 +366,8 @@ export class HostManager implements vscode.Disposable {
     }
     const value = await vscode.window.showInputBox({
       title: req.kind === 'sudo-password' ? `sudo password on ${req.target}` : req.kind === 'passphrase' ? `Passphrase for ${req.keyFile ?? 'key'}` : `${req.target}`,
-      prompt: `${req.message}${req.attempt > 1 ? ' (try again)' : ''}`,
+      // a keyboard-interactive prompt is the server's text
+      prompt: safeForTerminal(`${req.message}${req.attempt > 1 ? ' (try again)' : ''}`),
       password: !req.echo,
       ignoreFocusOut: true,
     }, token);

@@ -4,7 +4,7 @@
  * shows it once, with "Show Log" (and any other action the caller offers).
  */
 import * as vscode from 'vscode';
-import { errorMessage } from '../core/format';
+import { errorMessage, safeForTerminal } from '../core/format';
 
 let channel: vscode.LogOutputChannel | undefined;
 
@@ -14,10 +14,11 @@ export function initLog(context: vscode.ExtensionContext): vscode.LogOutputChann
   return channel;
 }
 
+// Log lines carry host-provided text (remote stderr in errors): control characters escaped.
 export const log = {
-  info: (msg: string): void => channel?.info(msg),
-  warn: (msg: string): void => channel?.warn(msg),
-  error: (msg: string, err?: unknown): void => channel?.error(err instanceof Error ? `${msg}: ${err.stack ?? err.message}` : err === undefined ? msg : `${msg}: ${JSON.stringify(err)}`),
+  info: (msg: string): void => channel?.info(safeForTerminal(msg)),
+  warn: (msg: string): void => channel?.warn(safeForTerminal(msg)),
+  error: (msg: string, err?: unknown): void => channel?.error(safeForTerminal(err instanceof Error ? `${msg}: ${err.stack ?? err.message}` : err === undefined ? msg : `${msg}: ${JSON.stringify(err)}`)),
   show: (): void => channel?.show(true),
 };
 
@@ -30,7 +31,7 @@ const SHOW_LOG = 'Show Log';
  */
 export function showError(what: string, title: string, err: unknown, ...actions: string[]): Promise<string | undefined> {
   log.error(what, err);
-  return Promise.resolve(vscode.window.showErrorMessage(`${title}: ${errorMessage(err)}`, SHOW_LOG, ...actions)).then((action) => {
+  return Promise.resolve(vscode.window.showErrorMessage(safeForTerminal(`${title}: ${errorMessage(err)}`), SHOW_LOG, ...actions)).then((action) => {
     if (action === SHOW_LOG) log.show();
     return action;
   });

@@ -31,6 +31,17 @@ export function readSettings(scope?: vscode.ConfigurationScope): Settings {
   return settings;
 }
 
+/**
+ * conntrackDoctor.hostKeyChecking only when the user set it (an invalid value counts as not
+ * set): otherwise the host's own StrictHostKeyChecking from the ssh config decides, and "ask"
+ * where that says nothing. The setting's default must not override a host's `yes`.
+ */
+export function hostKeyCheckingSetByUser(): Settings['hostKeyChecking'] | undefined {
+  const value = vscode.workspace.getConfiguration(SETTINGS_SECTION).inspect('hostKeyChecking')?.globalValue;
+  const r = settingsSchema.shape.hostKeyChecking.safeParse(value);
+  return value !== undefined && r.success ? r.data : undefined;
+}
+
 export function onSettingsChanged(listener: () => void): vscode.Disposable {
   return vscode.workspace.onDidChangeConfiguration((e) => {
     if (e.affectsConfiguration(SETTINGS_SECTION)) listener();

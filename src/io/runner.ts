@@ -22,7 +22,7 @@ import type { Readable, Writable } from 'node:stream';
 import { QuoteError, renderCommand } from '../core/fix/quote';
 import { IoError, type IoErrorKind } from './errors';
 import type { Prompter } from './ssh/auth';
-import { detectPrivilege, Sudo, SUDO_REFUSED, type Prepared, type Privilege } from './sudo';
+import { detectPrivilege, Sudo, SUDO_REFUSED, type Prepared, type Privilege, type SudoDialog } from './sudo';
 
 export type { Privilege } from './sudo';
 
@@ -136,7 +136,7 @@ interface Running {
 export interface SpawnContext {
   readonly signal: AbortSignal | undefined;
   readonly privileged: boolean;
-  /** a helper command of the runner itself (no further helpers when it must be killed) */
+  /** a helper command of the runner itself (no further helpers when it must be killed; over SSH it does not wait for a channel slot) */
   readonly internal: boolean;
 }
 
@@ -232,7 +232,28 @@ export abstract class BaseRunner implements CommandRunner {
     }
     if (opts.signal?.aborted === true) throw new IoError('command-aborted', `aborted before start: ${shown}`, { command: shown, target: this.description, phase: 'exec' });
     const t0 = performance.now();
-    const spawned = await this.spawn(prep.argv, { signal: opts.signal, privileged: prep.privileged, internal });
+    // The deadline starts here, before spawning: waiting for a channel slot, a reconnect with
+    // its backoff and the channel open are inside timeoutMs (a host that never confirms the
+    // channel must not hang the caller). spawn() gets one signal for both Cancel and the deadline.
+    const early = new AbortController();
+    const earlyTimer = setTimeout(() => {
+      early.abort(new IoError('command-timeout', `command timed out after ${opts.timeoutMs} ms before it could start on ${this.description} (waiting for a free channel, a reconnect or the channel to open): ${shown}`, { command: shown, target: this.description, phase: 'exec' }));
+    }, opts.timeoutMs);
+    const onEarlyAbort = (): void => early.abort(new IoError('command-aborted', `aborted before start: ${shown}`, { command: shown, target: this.description, phase: 'exec' }));
+    opts.signal?.addEventListener('abort', onEarlyAbort, { once: true });
+    let spawned: Spawned;
+    try {
+      spawned = await this.spawn(prep.argv, { signal: early.signal, privileged: prep.privileged, internal });
+    } catch (e) {
+      clearTimeout(earlyTimer);
+      const error = e instanceof IoError ? e : new IoError('command-failed', `cannot start: ${shown}: ${(e as Error).message}`, { command: shown, target: this.description, phase: 'exec' }, { cause: e });
+      this.ropts.log?.({ runner: this.description, command: shown, privileged: prep.privileged, error: error.kind, durationMs: Math.round(performance.now() - t0) });
+      throw error;
+    } finally {
+      opts.signal?.removeEventListener('abort', onEarlyAbort);
+    }
+    clearTimeout(earlyTimer);
+    const remainingMs = Math.max(0, opts.timeoutMs - (performance.now() - t0));
     let failure: IoError | undefined;
     let rejectFailed: (e: IoError) => void = () => undefined;
     const failed = new Promise<never>((_resolve, reject) => {
@@ -242,7 +263,7 @@ export abstract class BaseRunner implements CommandRunner {
     const stderrChunks: Buffer[] = [];
     let stderrBytes = 0;
     let stderrDropped = 0;
-    spawned.stderr.on('data', (b: Buffer) => {
+    const keepStderr = (b: Buffer): void => {
       const room = maxStderr - stderrBytes;
       if (room <= 0) {
         stderrDropped += b.length;
@@ -252,11 +273,13 @@ export abstract class BaseRunner implements CommandRunner {
       stderrChunks.push(part);
       stderrBytes += part.length;
       stderrDropped += b.length - part.length;
-    });
+    };
     spawned.stdin.on('error', () => undefined); // EPIPE when the command exits without reading stdin
     const input = Buffer.concat([prep.stdinPrefix ?? Buffer.alloc(0), toBuffer(opts.stdin) ?? Buffer.alloc(0)]);
-    if (input.length > 0) spawned.stdin.end(input);
-    else spawned.stdin.end();
+    const writeInput = (): void => {
+      if (input.length > 0) spawned.stdin.end(input);
+      else spawned.stdin.end();
+    };
 
     const kill = (reason: IoError): void => {
       if (failure !== undefined) return;
@@ -264,11 +287,43 @@ export abstract class BaseRunner implements CommandRunner {
       rejectFailed(reason);
       spawned.kill();
     };
+
+    // sudo with a password (sudo.ts): sudo's stderr comes before the command's marker line. The
+    // password goes to stdin only when sudo prints its prompt, the caller's stdin only once the
+    // command has started; a second prompt means sudo refused the password.
+    const dialog = prep.sudoDialog;
+    let sudoHead: Buffer | undefined = dialog === undefined ? undefined : Buffer.alloc(0);
+    let answered = false;
+    const readSudoHead = (d: SudoDialog, head: Buffer): Buffer | undefined => {
+      for (let i = head.indexOf(d.prompt); i !== -1; i = head.indexOf(d.prompt)) {
+        head = Buffer.concat([head.subarray(0, i), head.subarray(i + d.prompt.length)]);
+        if (answered) {
+          this.sudo.forget();
+          kill(new IoError('sudo-refused', `sudo refused the password on ${this.description}`, { command: shown, target: this.description, phase: 'exec' }));
+          return head;
+        }
+        answered = true;
+        spawned.stdin.write(d.line);
+      }
+      const m = head.indexOf(d.marker);
+      if (m === -1) return head;
+      keepStderr(head.subarray(0, m));
+      keepStderr(head.subarray(m + d.marker.length));
+      writeInput();
+      return undefined;
+    };
+    spawned.stderr.on('data', (b: Buffer) => {
+      if (sudoHead === undefined || dialog === undefined) return keepStderr(b);
+      sudoHead = readSudoHead(dialog, Buffer.concat([sudoHead, b]));
+    });
+    if (dialog === undefined) writeInput();
     const timer = setTimeout(() => {
       kill(new IoError('command-timeout', `command timed out after ${opts.timeoutMs} ms and was killed: ${shown}`, { command: shown, target: this.description, phase: 'exec' }));
-    }, opts.timeoutMs);
+    }, remainingMs);
     const onAbort = (): void => kill(new IoError('command-aborted', `command aborted: ${shown}`, { command: shown, target: this.description, phase: 'exec' }));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // a Cancel while spawning that the spawn did not see (LocalRunner starts at once)
+    if (early.signal.reason instanceof IoError && early.signal.reason.kind === 'command-aborted') onAbort();
 
     const finished = (async () => {
       let exit: Awaited<Spawned['done']>;
@@ -285,6 +340,9 @@ export abstract class BaseRunner implements CommandRunner {
         clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);
       }
+      // ended before its marker (sudo refused, not allowed): sudo's own messages
+      if (sudoHead !== undefined) keepStderr(sudoHead);
+      sudoHead = undefined;
       const durationMs = Math.round(performance.now() - t0);
       const signal = exit.signal ?? undefined;
       const exitCode = exit.code ?? (signal !== undefined ? 128 + signalNumber(signal) : -1);

@@ -70,7 +70,7 @@ export class SshRunner extends BaseRunner {
       if (e instanceof QuoteError) throw new IoError('command-failed', e.message, { phase: 'exec' }, { cause: e });
       throw e;
     }
-    const { channel, release } = await this.connection.exec(line, ctx.signal);
+    const { channel, release } = await this.connection.exec(line, ctx.signal, { beyondLimit: ctx.internal });
     let closed = false;
     let killRequested = false;
     let pid: number | undefined;

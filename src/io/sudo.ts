@@ -3,8 +3,11 @@
  * shared by everything above it), and how a privileged command is started:
  *   root           as is;
  *   sudo-nopasswd  `sudo -n -- argv…`;
- *   sudo-password  `sudo -k -S -p '' -- argv…` with the password written to stdin FIRST,
- *                  followed by a newline, then the command's own stdin;
+ *   sudo-password  `sudo -k -S -p <random prompt> -- sh -c '<marker>; exec "$@"' sh argv…`:
+ *                  the password line is written only when sudo prints the prompt on stderr,
+ *                  the command's own stdin only once the marker shows the command started
+ *                  (runner.ts). A sudoers rule that lets the command run without a password
+ *                  therefore never gets the password as its first stdin line;
  *   doas-nopasswd  `doas -n -- env PATH=… argv…` where sudo is absent (Alpine, OpenWrt-like
  *                  hosts): a `permit nopass` rule in doas.conf. opendoas looks the command up in
  *                  the caller's PATH, which on such hosts often lacks the sbin directories, so
@@ -14,11 +17,12 @@
  * `sudo -k -S -p '' -v` (so a wrong password is a clear `sudo-refused` error and the command's
  * stdin is never eaten by password retries), kept in memory only, and never put in argv, the
  * environment or a log. `-k` makes sudo ignore cached credentials, so it always reads the
- * password line and the line never reaches the command. (Caveat: a sudoers rule that is
- * NOPASSWD for this particular command while `sudo -n true` needs a password would let the line
- * through to the command's stdin: detectPrivilege reports sudo-password only when plain
- * `sudo -n true` needs one.)
+ * password line and the line never reaches the command. The prompt string and the marker are
+ * random per runner, so neither a command's output nor a host's text can fake them. Under sudo
+ * the command runs through `sh` (the marker): an account in sudo-password mode may run `true`,
+ * i.e. in practice anything, with its password, and a NOPASSWD rule for `sh` is honoured.
  */
+import { randomBytes } from 'node:crypto';
 import { IoError } from './errors';
 import type { Prompter } from './ssh/auth';
 
@@ -58,9 +62,20 @@ export async function detectPrivilege(
 export interface Prepared {
   readonly argv: readonly string[];
   readonly stdinPrefix: Buffer | undefined;
-  /** the sudo password line is written first (a refusal then clears it) */
+  /** sudo may ask for the password (a refusal then clears it) */
   readonly sudoPassword: boolean;
+  /** sudo-password mode: answer `prompt` on stderr with `line`; the command's stdin waits for `marker` */
+  readonly sudoDialog?: SudoDialog;
   readonly privileged: boolean;
+}
+
+export interface SudoDialog {
+  /** what sudo prints (no newline) when it reads the password */
+  readonly prompt: string;
+  /** the password line */
+  readonly line: Buffer;
+  /** the line (with its newline) the command prints on stderr first, once sudo let it run */
+  readonly marker: string;
 }
 
 /** What Sudo needs from its runner. */
@@ -80,6 +95,9 @@ export class Sudo {
   private levelPending: Promise<Privilege> | undefined;
   private password: string | undefined;
   private passwordPending: Promise<string> | undefined;
+  /** random per runner: a command's output cannot fake them */
+  private readonly sudoPrompt = `[conntrack-doctor-sudo-${randomBytes(9).toString('hex')}]`;
+  private readonly startMarker = `conntrack-doctor-started-${randomBytes(9).toString('hex')}`;
 
   constructor(
     private readonly host: SudoHost,
@@ -127,7 +145,13 @@ export class Sudo {
         return { argv: ['doas', '-n', '--', 'env', ROOT_PATH, ...argv], stdinPrefix: undefined, sudoPassword: false, privileged: true };
       case 'sudo-password': {
         const pw = await this.ensurePassword(opts.timeoutMs);
-        return { argv: ['sudo', '-k', '-S', '-p', '', '--', ...argv], stdinPrefix: Buffer.from(`${pw}\n`, 'utf8'), sudoPassword: true, privileged: true };
+        return {
+          argv: ['sudo', '-k', '-S', '-p', this.sudoPrompt, '--', 'sh', '-c', 'echo "$0" >&2 && exec "$@"', this.startMarker, ...argv],
+          stdinPrefix: undefined,
+          sudoPassword: true,
+          sudoDialog: { prompt: this.sudoPrompt, line: Buffer.from(`${pw}\n`, 'utf8'), marker: `${this.startMarker}\n` },
+          privileged: true,
+        };
       }
       case 'none':
         throw new IoError('privilege-unavailable', `this command needs root on ${this.host.description}, but ${this.host.account()} is not root and cannot use sudo`);

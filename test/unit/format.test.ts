@@ -48,3 +48,19 @@ test('count / max: unlimited for 0, ? for what is unknown', () => {
   assert.equal(formatUsage({}), '? / ?');
   assert.equal(formatMax(undefined), '?');
 });
+
+test('host-provided text is made safe to print: controls escaped as \\uXXXX, tab/newline kept, nothing lost', async () => {
+  const { safeForTerminal } = await import('../../src/core/format');
+  // a keyboard-interactive prompt that sets the window title, clears the screen and fakes a prompt
+  const hostile = 'Password\u001b]0;owned\u0007 for root:\u001b[2J\r\rsudo password: ';
+  const shown = safeForTerminal(hostile);
+  assert.equal(shown, 'Password\\u001b]0;owned\\u0007 for root:\\u001b[2J\\u000d\\u000dsudo password: ');
+  assert.ok([...shown].every((c) => c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) !== 0x7f), 'a control character is left');
+  // 8-bit CSI, DEL, bidi overrides and zero-width characters (they reorder or hide text)
+  assert.equal(safeForTerminal('a\u009b31mb\u007fc\u202eevil\u202cd\u200be'), 'a\\u009b31mb\\u007fc\\u202eevil\\u202cd\\u200be');
+  // ordinary text, tabs, newlines and non-ASCII letters are untouched; CRLF becomes LF
+  assert.equal(safeForTerminal('sudo: unable to resolve host\tx\nÄnderung 日本\r\n'), 'sudo: unable to resolve host\tx\nÄnderung 日本\n');
+  // inside a JSON string the result is still JSON and decodes to the original character
+  const json = safeForTerminal(JSON.stringify({ banner: 'x\u202ey\u0085' }));
+  assert.deepEqual(JSON.parse(json), { banner: 'x\u202ey\u0085' });
+});

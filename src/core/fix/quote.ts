@@ -1,13 +1,16 @@
 /**
- * THE quoting function for commands sent to a remote POSIX shell (sshd runs the user's shell
+ * THE quoting function for commands sent to a remote shell (sshd runs the user's login shell
  * with `-c <command>`). Every argv element becomes exactly one word with exactly its bytes:
- * single quotes make everything literal in sh/dash/bash/ash/zsh, and a `'` inside is written as
- * `'\''` (close, escaped quote, reopen).
+ * single quotes make everything literal in sh/dash/bash/ash/zsh, and each `'` or `\` is written
+ * outside the quotes, backslash-escaped (`'it'\''s'`, `'a'\\'b'`). fish reads the same words:
+ * inside single quotes it takes `\'` and `\\` as escapes, so no backslash is ever put there
+ * (test/unit/fix/quote.test.ts runs every rendered line through dash, bash, busybox sh and fish).
  *
  * Words made only of `[A-Za-z0-9_@%+=:,./-]` stay unquoted for readability, except:
  *  - a word that looks like an assignment (`NAME=…`): in command position the shell would
  *    set a variable instead of running a command;
- *  - a word starting with `=`: zsh expands `=cmd` to the path of cmd.
+ *  - a word starting with `=`: zsh expands `=cmd` to the path of cmd;
+ *  - `%self`: fish expands it to its pid (fish 3.6 expands no other `%` word).
  * `~`, globs, braces, `$`, backticks, `!`, `#`, whitespace and every non-ASCII character are
  * always quoted.
  *
@@ -46,8 +49,21 @@ export function shellQuote(arg: string): string {
     throw new QuoteError(`cannot pass ${describe(arg)} to a command: it contains a lone UTF-16 surrogate, which has no UTF-8 encoding`);
   }
   if (arg === '') return "''";
-  if (SAFE_WORD.test(arg) && !ASSIGNMENT.test(arg) && !arg.startsWith('=')) return arg;
-  return `'${arg.replaceAll("'", "'\\''")}'`;
+  if (SAFE_WORD.test(arg) && !ASSIGNMENT.test(arg) && !arg.startsWith('=') && arg !== '%self') return arg;
+  // Runs without ' and \ single-quoted; each ' and \ backslash-escaped outside the quotes.
+  // fish treats \' and \\ inside single quotes as escapes, POSIX shells do not: this way no
+  // backslash is ever inside single quotes and both read the same word.
+  let out = '';
+  let run = '';
+  for (const ch of arg) {
+    if (ch === "'" || ch === '\\') {
+      if (run !== '') out += `'${run}'`;
+      run = '';
+      out += `\\${ch}`;
+    } else run += ch;
+  }
+  if (run !== '') out += `'${run}'`;
+  return out;
 }
 
 /** Renders an argv array as one command line for a POSIX shell. */

@@ -222,6 +222,35 @@ function hostKeyAlgorithmsFor(knownTypes: readonly string[]): HostKeyAlgorithm[]
   return [...preferred, ...HOST_KEY_ALGORITHMS.filter((a) => !preferred.includes(a))];
 }
 
+/** Why `signal` was aborted: its reason when that is an IoError (e.g. a command's deadline), else command-aborted. */
+function abortReason(signal: AbortSignal | undefined, message: string): IoError {
+  const reason: unknown = signal?.reason;
+  return reason instanceof IoError ? reason : new IoError('command-aborted', message);
+}
+
+/** `p`, or the abort of `signal` (whichever comes first); `p` itself is not cancelled. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined, message: string): Promise<T> {
+  if (signal === undefined) return p;
+  if (signal.aborted) {
+    p.catch(() => undefined);
+    return Promise.reject(abortReason(signal, message));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal, message));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
 /** A counting semaphore for channels. */
 class Slots {
   private used = 0;
@@ -230,8 +259,9 @@ class Slots {
   get inUse(): number {
     return this.used;
   }
-  async acquire(signal?: AbortSignal): Promise<() => void> {
-    if (this.used >= this.max) {
+  /** `beyondLimit`: taken at once even when every slot is in use (see exec) */
+  async acquire(signal?: AbortSignal, beyondLimit = false): Promise<() => void> {
+    if (!beyondLimit && this.used >= this.max) {
       await new Promise<void>((resolve, reject) => {
         const wake = (): void => {
           signal?.removeEventListener('abort', onAbort);
@@ -240,7 +270,7 @@ class Slots {
         const onAbort = (): void => {
           const i = this.waiting.indexOf(wake);
           if (i !== -1) this.waiting.splice(i, 1);
-          reject(new IoError('command-aborted', 'aborted while waiting for a free SSH channel'));
+          reject(abortReason(signal, 'aborted while waiting for a free SSH channel'));
         };
         signal?.addEventListener('abort', onAbort, { once: true });
         this.waiting.push(wake);
@@ -252,7 +282,7 @@ class Slots {
       if (released) return;
       released = true;
       this.used--;
-      this.waiting.shift()?.();
+      if (this.used < this.max) this.waiting.shift()?.();
     };
   }
 }
@@ -545,28 +575,50 @@ export class SshConnection extends EventEmitter {
    * Opens an exec channel running `command` (a line for the remote shell: build it with
    * renderCommand). Reconnects first when the connection was lost. The returned release
    * function MUST be called when the channel has closed (SshRunner does).
+   * `beyondLimit`: for the runner's kill-by-pid helpers, which must not queue behind the very
+   * commands they kill (maxChannels 8 stays below sshd's default MaxSessions 10 to leave room).
    */
-  async exec(command: string, signal?: AbortSignal): Promise<{ channel: ClientChannel; release: () => void }> {
-    if (signal?.aborted === true) throw new IoError('command-aborted', 'aborted before the command started');
-    const release = await this.slots.acquire(signal);
+  async exec(command: string, signal?: AbortSignal, opts: { readonly beyondLimit?: boolean } = {}): Promise<{ channel: ClientChannel; release: () => void }> {
+    if (signal?.aborted === true) throw abortReason(signal, 'aborted before the command started');
+    const release = await this.slots.acquire(signal, opts.beyondLimit === true);
+    // set while a channel open is abandoned (signal) but not settled: its slot stays taken
+    let opening = false;
     try {
       for (let attempt = 0; ; attempt++) {
-        await this.connect();
+        // a reconnect (with its backoff) is shared by every caller: abandoning it here does not stop it
+        await untilAborted(this.connect(), signal, 'aborted while connecting');
         const client = this.clients[this.clients.length - 1];
         if (client === undefined) throw new IoError('connection-lost', `not connected to ${this.key}`);
+        const open = new Promise<ClientChannel>((resolve, reject) => {
+          client.exec(command, (err, ch) => (err === undefined ? resolve(ch) : reject(err)));
+        });
+        opening = true;
         try {
-          const channel = await new Promise<ClientChannel>((resolve, reject) => {
-            client.exec(command, (err, ch) => (err === undefined ? resolve(ch) : reject(err)));
-          });
+          const channel = await untilAborted(open, signal, 'aborted while the channel was opening');
+          opening = false;
           return { channel, release };
         } catch (e) {
+          if (signal !== undefined && e === signal.reason) {
+            // Abandoned while the server had not confirmed: the server may still open it (and
+            // run the command): close it then. The slot is freed once the open settles (ssh2
+            // settles every pending open when the connection closes).
+            open.then(
+              (ch) => {
+                ch.on('close', release);
+                ch.close();
+              },
+              () => release(),
+            );
+            throw e;
+          }
+          opening = false;
           // the channel never opened, so the command did not run: safe to retry once after a drop
           if (attempt === 0 && this.state !== 'ready') continue;
           throw new IoError('command-failed', `cannot open a channel on ${this.key}: ${(e as Error).message}`, { target: this.key, phase: 'exec' }, { cause: e });
         }
       }
     } catch (e) {
-      release();
+      if (!opening) release();
       throw e;
     }
   }

@@ -33,6 +33,15 @@ test('shell syntax is single-quoted, with an embedded quote as \'\\\'\'', () => 
   assert.equal(shellQuote('a\nb'), "'a\nb'");
 });
 
+test('a backslash or a quote is escaped outside the single quotes (fish reads \\\\ and \\\' inside them as escapes); %self is quoted (fish expands it)', () => {
+  assert.equal(shellQuote('a\\b'), "'a'\\\\'b'");
+  assert.equal(shellQuote('x\\'), "'x'\\\\");
+  assert.equal(shellQuote("\\'"), "\\\\\\'");
+  assert.equal(shellQuote('%self'), "'%self'");
+  assert.equal(shellQuote('100%'), '100%');
+  assert.equal(shellQuote('%s'), '%s');
+});
+
 test('assignment-looking and =-leading words are quoted (command position, zsh =cmd)', () => {
   assert.equal(shellQuote('FOO=bar'), "'FOO=bar'");
   assert.equal(shellQuote('_x1=2'), "'_x1=2'");
@@ -64,6 +73,8 @@ const SHELLS: readonly Shell[] = [
   { name: '/bin/sh (dash)', argv: ['/bin/sh', '-c'] },
   { name: 'bash', argv: ['bash', '-c'] },
   { name: 'busybox sh', argv: ['busybox', 'sh', '-c'] },
+  // not POSIX, but a login shell some admins use: sshd runs the command line with it
+  { name: 'fish', argv: ['fish', '--no-config', '-c'] },
 ];
 
 /** Runs one `printf '%s\0' <args>` per argv array in ONE shell process (spawning is the slow part). */
@@ -73,7 +84,7 @@ function runInShell(shell: Shell, ...batches: (readonly string[])[]): Buffer {
   const r = spawnSync(cmd ?? '', [...rest, script], { maxBuffer: 64 * 1024 * 1024 });
   if (r.error) {
     const missing = (r.error as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new Error(missing ? `${shell.name} is not installed: run scripts/setup.sh (it installs busybox and bash)` : `${shell.name}: ${r.error.message}`);
+    throw new Error(missing ? `${shell.name} is not installed: run scripts/setup.sh (it installs busybox, bash and fish)` : `${shell.name}: ${r.error.message}`);
   }
   assert.equal(r.status, 0, `${shell.name} failed: ${r.stderr.toString()}`);
   return r.stdout;
@@ -118,6 +129,9 @@ const HOSTILE = [
   'FOO=bar',
   '=ls',
   '%1',
+  '%self',
+  'a\\b',
+  "\\'",
   '\t',
   ' ',
   '',
