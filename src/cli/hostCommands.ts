@@ -10,7 +10,7 @@ import { renderDiagnosis, renderEntrySummary, renderFleetSummary, type FleetRow 
 import { diagnosisJson, warnings, type Diagnosis, type FleetJson } from '../core/host/diagnosis';
 import { assertFixRunnable, buildHostFix, FIX_IDS } from '../core/host/fixes';
 import { renderPreview } from '../core/fix/preview';
-import { countArgv, filterArgs, type EntryFilter } from '../core/fix/entriesFixes';
+import { filterArgs, listArgv, type EntryFilter } from '../core/fix/entriesFixes';
 import { ValidationError } from '../core/fix/validate';
 import { renderCommand } from '../core/fix/quote';
 import { openHost, type HostSession } from '../io/host';
@@ -47,7 +47,7 @@ export const HOST_USAGE = `Host commands (TARGET: an ~/.ssh/config alias, user@h
   diagnose TARGET... | --all [--parallel N] [--summary]   many hosts at once: an overview table (worst first), then each report
   entries TARGET [--top N] [--list] [--offset N] [--limit N] [filter]
                                                            who fills the table (computed on the host)
-  apply TARGET FIX [--value V] [--key K] [--path FILE] [filter] [--ipv6] [--dry-run] [--yes]
+  apply TARGET FIX [--value V] [--key K] [--path FILE] [filter] [--ipv6] [--even-if-connections-drop] [--dry-run] [--yes]
                                                            preview, apply, read back, record (FIX: ${FIX_IDS.join(', ')})
   rollback TARGET [--id ID] [--yes]                        undo the newest recorded change
 Filter: --src IP[/len] --dst IP[/len] --proto P --sport N --dport N --state S --family ipv4|ipv6
@@ -257,7 +257,7 @@ export async function runEntries(argv: readonly string[], io: CliIO): Promise<nu
 }
 
 export async function runApply(argv: readonly string[], io: CliIO): Promise<number> {
-  const p = parseWith(argv, { ...filterOptions, value: { type: 'string' }, key: { type: 'string' }, path: { type: 'string' }, ipv6: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false }, yes: { type: 'boolean', short: 'y', default: false } }, io, 2, `usage: conntrack-doctor apply TARGET FIX [options]   (FIX: ${FIX_IDS.join(', ')})`);
+  const p = parseWith(argv, { ...filterOptions, value: { type: 'string' }, key: { type: 'string' }, path: { type: 'string' }, ipv6: { type: 'boolean', default: false }, 'even-if-connections-drop': { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false }, yes: { type: 'boolean', short: 'y', default: false } }, io, 2, `usage: conntrack-doctor apply TARGET FIX [options]   (FIX: ${FIX_IDS.join(', ')})`);
   if (typeof p === 'number') return p;
   const [target, fixId = ''] = p.args;
   if (!(FIX_IDS as readonly string[]).includes(fixId)) {
@@ -275,10 +275,12 @@ export async function runApply(argv: readonly string[], io: CliIO): Promise<numb
       const snap = await host.snapshot({ entries: false });
       let expectedCount: number | undefined;
       assertFixRunnable(snap, fixId);
+      // The session's own entry is kept by a delete or flush (read now: a reconnect changes it).
+      const ownConnection = fixId === 'delete-entries' || fixId === 'flush-table' ? await host.ownConnection() : undefined;
       if (fixId === 'delete-entries' && filter) {
         expectedCount = await host.countEntries(filter);
         if (expectedCount === 0) {
-          io.stdout(`No entries match (${renderCommand(countArgv(filter))}): nothing to delete.\n`);
+          io.stdout(`No entries match (${renderCommand(listArgv(filter))}): nothing to delete.\n`);
           return 0;
         }
       }
@@ -289,6 +291,8 @@ export async function runApply(argv: readonly string[], io: CliIO): Promise<numb
         ...(filter ? { filter } : {}),
         ...(expectedCount !== undefined ? { expectedCount } : {}),
         ...(p.values['ipv6'] ? { ipv6: true } : {}),
+        ...(ownConnection ? { ownConnection } : {}),
+        ...(p.values['even-if-connections-drop'] ? { evenIfConnectionsDrop: true } : {}),
     });
     io.stdout(renderPreview(fix, target));
     if (fix.needsInitialNetns && snap.initialNetns === false) {

@@ -13,6 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { CommandStep, Fix, Verification } from '../core/fix/model';
 import { checkVerification, expandHandleStep, shouldSkip, stepSucceeded, sysctlWriteOf } from '../core/fix/steps';
 import { renderCommand } from '../core/fix/quote';
+import { conntrackSummaryLine } from '../core/kernel/conntrackCommands';
 import type { CommandRunner, RunResult } from './runner';
 import { errorMessage } from '../core/format';
 import { isIoError } from './errors';
@@ -182,6 +183,9 @@ async function runStep(runner: CommandRunner, step: CommandStep, c: StepContext)
     o.onProgress?.(`run   ${renderCommand(s.argv)}${s.stdoutTo ? ` > ${s.stdoutTo}` : ''}`);
     const r = await run(runner, s.argv, s.privileged, o);
     const ok = stepSucceeded(s, r.exitCode);
+    // e.g. `250000 flow entries have been deleted.` (the listing itself stays on the host)
+    const summary = conntrackSummaryLine(r.stderr);
+    if (summary !== undefined) o.onProgress?.(`      ${summary}`);
     reports.push({ command: renderCommand(s.argv), description: s.description, exitCode: r.exitCode, ok, stdout: tail(r.stdout), stderr: tail(r.stderr) });
     await c.persist();
     if (!ok) return false;
