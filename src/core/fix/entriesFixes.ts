@@ -175,6 +175,12 @@ const DELETE_SCRIPT = [
   'exit $rc',
 ].join('\n');
 
+function ownConnectionNote(own: OwnConnection | undefined): string {
+  return own
+    ? `The entry of the tool's own SSH connection (${own.clientAddress.text}:${own.clientPort} → ${own.serverAddress.text}:${own.serverPort}) is left in place, so the session that reads back and records the change is not cut.`
+    : 'The tool\'s own connection is not known (not over SSH): nothing is shielded.';
+}
+
 function deleteArgv(mode: 'D' | 'F', own: OwnConnection | undefined, args: readonly string[]): string[] {
   const tuple = own ? [own.clientAddress.text, String(own.clientPort), own.serverAddress.text, String(own.serverPort)] : ['-', '-', '-', '-'];
   return ['sh', '-c', DELETE_SCRIPT, 'conntrack-delete', mode, ...tuple, ...args];
@@ -265,7 +271,7 @@ export function deleteEntries(input: DeleteEntriesInput): Fix {
       'Deleted entries cannot be restored. A live connection whose entry is deleted is picked up again by its next packet when nf_conntrack_tcp_loose=1 (the default), or becomes INVALID (and is dropped by an INVALID-drop rule) when it is 0; NATed connections lose their mapping and usually break.',
       'The table is per network namespace: this deletes entries in the namespace the command runs in.',
       'conntrack filters in user space after a full dump, so on a large table the delete takes about as long as a full listing; the entries it prints are discarded on the host and only its summary line comes back.',
-      ...(own ? [`The entry of the tool's own SSH connection (${own.clientAddress.text}:${own.clientPort} → ${own.serverAddress.text}:${own.serverPort}) is left in place, so the session that reads back and records the change is not cut.`] : ['The tool\'s own connection is not known (not over SSH): nothing is shielded from the delete.']),
+      ownConnectionNote(own),
     ],
   };
 }
@@ -310,6 +316,7 @@ export function flushTable(input: FlushTableInput): Fix {
       'A flush drops every tracked flow: connections still in use are picked up again at once by their next packet (loose pickup, nf_conntrack_tcp_loose=1), so the count does not stay at 0; with tcp_loose=0 they become INVALID, and NATed connections lose their mapping.',
       'It cannot be undone, and it only buys time: the cause (a timeout too long, a flood, a max too small) fills the table again.',
       'The table is per network namespace: this flushes the namespace the command runs in.',
+      ownConnectionNote(input.ownConnection),
     ],
   };
 }
