@@ -9,12 +9,12 @@ import { diagnose } from '../core/host/diagnose';
 import { renderDiagnosis, renderEntrySummary, renderFleetSummary, type FleetRow } from '../core/host/report';
 import { diagnosisJson, warnings, type Diagnosis, type FleetJson } from '../core/host/diagnosis';
 import { assertFixRunnable, buildHostFix, FIX_IDS } from '../core/host/fixes';
-import { renderPreview } from '../core/fix/preview';
+import { renderPreview, renderRollbackPreview } from '../core/fix/preview';
 import { filterArgs, listArgv, type EntryFilter } from '../core/fix/entriesFixes';
 import { ValidationError } from '../core/fix/validate';
 import { renderCommand } from '../core/fix/quote';
 import { openHost, type HostSession } from '../io/host';
-import { applyFix, ApplyError, rollbackLast } from '../io/apply';
+import { applyFix, ApplyError, rollbackLast, rollbackTarget } from '../io/apply';
 import { isIoError } from '../io/errors';
 import { listConfiguredHosts, type StrictHostKeyChecking } from '../io/ssh/config';
 import { describeCommand, type CommandLogEntry } from '../io/runner';
@@ -335,11 +335,20 @@ export async function runRollback(argv: readonly string[], io: CliIO): Promise<n
   const [target] = p.args;
   try {
     return await withSession(open(target, p.values, io), async (host) => {
-      if (!p.values['yes'] && !(process.stdin.isTTY && (await confirmOnTerminal(`Roll back the newest change on ${target}?`)))) {
-        io.stderr('conntrack-doctor: not rolled back (confirm, or pass --yes)\n');
-        return 1;
+      // The preview first, as for apply: what will be restored and run, then the confirmation.
+      const record = await rollbackTarget(host.runner, typeof p.values['id'] === 'string' ? { id: p.values['id'] } : {});
+      io.stdout(renderRollbackPreview(record, target));
+      if (!p.values['yes']) {
+        if (!process.stdin.isTTY) {
+          io.stderr('conntrack-doctor: not rolled back: confirm with --yes when not running on a terminal\n');
+          return 1;
+        }
+        if (!(await confirmOnTerminal(`Roll back change ${record.id} (${record.title}) on ${target}?`))) {
+          io.stderr('Not rolled back.\n');
+          return 1;
+        }
       }
-      const r = await rollbackLast(host.runner, { host: target, ...(typeof p.values['id'] === 'string' ? { id: p.values['id'] } : {}), onProgress: (line) => io.stderr(`${line}\n`) });
+      const r = await rollbackLast(host.runner, { host: target, id: record.id, onProgress: (line) => io.stderr(`${line}\n`) });
       io.stdout(`Rolled back: ${r.record.title} (change ${r.record.id}); restored ${r.restored.length ? r.restored.join(', ') : 'no files'}\n`);
       for (const v of r.verification) io.stdout(`  read back: ${v.description}: ${v.observed}\n`);
       return 0;

@@ -423,20 +423,29 @@ async function restoreFile(runner: CommandRunner, f: FileReport, o: ApplyOptions
 }
 
 /**
- * Rolls back the newest change not yet rolled back (or the given id) — including one still "in
- * progress" because its client was cut off: files from backups (idempotent), then the runtime
- * steps not yet run by an earlier, interrupted rollback. Resumable after any interruption.
+ * The record `rollbackLast` with the same options would roll back (read only: for the preview
+ * shown before the rollback is confirmed; pass its id on to rollbackLast).
  */
-export async function rollbackLast(runner: CommandRunner, o: ApplyOptions & { id?: string } = {}): Promise<RollbackReport> {
+export async function rollbackTarget(runner: CommandRunner, o: ApplyOptions & { id?: string } = {}): Promise<ChangeRecord> {
   const { records, invalid } = await listChangeRecords(runner, o);
   const candidates = records.filter((c) => c.state !== 'unchanged' && c.unchanged !== true);
-  let record = o.id ? records.find((c) => c.id === o.id) : candidates.find((c) => c.rolledBackAt === undefined);
+  const record = o.id ? records.find((c) => c.id === o.id) : candidates.find((c) => c.rolledBackAt === undefined);
   if (!record) {
     const bad = invalid.find((i) => o.id === undefined || i.file.endsWith(`/${o.id}.json`));
     if (bad) throw new ApplyError(`change record ${bad.file} cannot be used (${bad.error}): not rolled back`);
     throw new ApplyError(o.id ? `no change ${o.id} on this host` : 'nothing to roll back on this host');
   }
   if (record.rolledBackAt) throw new ApplyError(`change ${record.id} was already rolled back at ${record.rolledBackAt}`);
+  return record;
+}
+
+/**
+ * Rolls back the newest change not yet rolled back (or the given id) — including one still "in
+ * progress" because its client was cut off: files from backups (idempotent), then the runtime
+ * steps not yet run by an earlier, interrupted rollback. Resumable after any interruption.
+ */
+export async function rollbackLast(runner: CommandRunner, o: ApplyOptions & { id?: string } = {}): Promise<RollbackReport> {
+  let record = await rollbackTarget(runner, o);
   const nowIso = (): string => (o.now ?? (() => new Date()))().toISOString();
   const inStep = withoutSignal(o);
   const between = (): void => {

@@ -144,10 +144,19 @@ describe('a sysctl file on the host, in the editor', () => {
 
   it('Roll Back Last Change restores the live value', async () => {
     const h = api.hosts.get(alias);
-    answerWarning = (m) => (m.startsWith('Roll back the newest recorded change') ? 'Roll Back' : undefined);
+    // The modal names the change, with the preview of what is restored and run open beside it.
+    let previewAtModal: string | undefined;
+    answerWarning = (m) => {
+      if (!m.startsWith('Roll back change ')) return undefined;
+      previewAtModal = vscode.window.visibleTextEditors.map((e) => e.document.getText()).find((t) => t.startsWith('# Roll back: '));
+      return 'Roll Back';
+    };
     const done = waitForEvent(infoShown.event, (m) => m.startsWith('Rolled back'), { what: 'the rolled-back notification', timeoutMs: 60_000 });
     await vscode.commands.executeCommand('conntrack-doctor.rollback', h);
     assert.match(await done, /Rolled back: Set nf_conntrack_tcp_timeout_established to 3600/);
+    assert.ok(warnings.some((w) => /^Roll back change \d{8}T\d{6}Z-[0-9a-f]{6} \(Set nf_conntrack_tcp_timeout_established to 3600/.test(w)), warnings.join(' | '));
+    assert.match(previewAtModal ?? '', new RegExp(`^# Roll back: Set nf_conntrack_tcp_timeout_established to 3600.* on ${alias}\n`), previewAtModal);
+    assert.match(previewAtModal ?? '', new RegExp(`sysctl -w ${EST.replace(/\./g, '\\.')}=${liveBefore}`), previewAtModal);
     assert.equal(inHost(['sysctl', '-n', EST]).trim(), liveBefore);
   }, { timeoutMs: 90_000 });
 });
