@@ -98,7 +98,8 @@ export type FixId =
   | 'delete-entries'
   | 'flush-table'
   | 'invalid-drop-rule'
-  | 'apply-file';
+  | 'apply-file'
+  | 'edit-file';
 
 export interface Fix {
   readonly id: FixId;
