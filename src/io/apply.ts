@@ -104,7 +104,7 @@ function newId(now: Date): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
 }
 
-async function run(runner: CommandRunner, argv: readonly string[], privileged: boolean, o: ApplyOptions, stdin?: string): Promise<RunResult> {
+async function run(runner: CommandRunner, argv: readonly string[], privileged: boolean, o: ApplyOptions, stdin?: string | Buffer): Promise<RunResult> {
   return runner.run(argv, {
     privileged,
     timeoutMs: o.timeoutMs ?? 60_000,
@@ -115,10 +115,24 @@ async function run(runner: CommandRunner, argv: readonly string[], privileged: b
 
 /** Reads a file on the host (privileged): content, or undefined when it does not exist. */
 export async function readRemoteFile(runner: CommandRunner, path: string, o: ApplyOptions = {}): Promise<string | undefined> {
-  const r = await run(runner, ['sh', '-c', 'if [ -e "$1" ]; then cat -- "$1"; else exit 44; fi', 'conntrack-doctor-read', path], true, o);
+  const bytes = await readRemoteBytes(runner, path, o);
+  if (bytes === undefined) return undefined;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ApplyError(`${path} is not UTF-8 text (${bytes.length} bytes): Conntrack Doctor edits only UTF-8 files — nothing was changed`);
+  }
+}
+
+/**
+ * The file's bytes (base64 on the wire: the runner's output is text, and a file in another
+ * encoding must come back unchanged — backups are restored from these bytes).
+ */
+export async function readRemoteBytes(runner: CommandRunner, path: string, o: ApplyOptions = {}): Promise<Buffer | undefined> {
+  const r = await run(runner, ['sh', '-c', 'if [ -e "$1" ]; then base64 -- "$1"; else exit 44; fi', 'conntrack-doctor-read', path], true, o);
   if (r.exitCode === 44) return undefined;
   if (r.exitCode !== 0) throw new ApplyError(`cannot read ${path}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
-  return r.stdout;
+  return Buffer.from(r.stdout, 'base64');
 }
 
 async function remoteSha(runner: CommandRunner, path: string, o: ApplyOptions): Promise<string | undefined> {
@@ -129,15 +143,15 @@ async function remoteSha(runner: CommandRunner, path: string, o: ApplyOptions): 
 
 /** Writes content atomically; `expect` is the sha256 the current file must have ('-': must not exist; 'any'). */
 export async function writeRemoteFile(
-  runner: CommandRunner, path: string, content: string, expect: string, backupRoot: string, createMode: number, o: ApplyOptions,
+  runner: CommandRunner, path: string, content: string | Buffer, expect: string, backupRoot: string, createMode: number, o: ApplyOptions,
 ): Promise<string> {
-  const bytes = Buffer.from(content, 'utf8');
+  const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
   const argv = ['sh', '-c', WRITE_SCRIPT, 'conntrack-doctor-write', path, backupRoot, expect, createMode.toString(8), String(bytes.length), sha256(bytes)];
-  const r = await run(runner, argv, true, o, content);
+  const r = await run(runner, argv, true, o, bytes);
   if (r.exitCode === 3 || r.exitCode === 4 || r.exitCode === 5) throw new ApplyError(r.stderr.trim());
   if (r.exitCode !== 0) throw new ApplyError(`writing ${path} failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
   const written = r.stdout.trim();
-  if (written !== sha256(content)) throw new ApplyError(`read-back of ${path} does not match what was written (sha256 ${written})`);
+  if (written !== sha256(bytes)) throw new ApplyError(`read-back of ${path} does not match what was written (sha256 ${written})`);
   return written;
 }
 
@@ -191,9 +205,9 @@ async function runStep(runner: CommandRunner, step: CommandStep, c: StepContext)
     if (!ok) return false;
     if (s.stdoutTo) {
       c.between();
-      const before = await readRemoteFile(runner, s.stdoutTo, o);
+      const before = await readRemoteBytes(runner, s.stdoutTo, o);
       const existed = before !== undefined;
-      if (before === r.stdout) {
+      if (before?.equals(Buffer.from(r.stdout, 'utf8')) === true) {
         // A read-only listing (iptables-save) whose file already says the same: nothing changes.
         reports[reports.length - 1] = { ...(reports[reports.length - 1] as StepReport), description: `${s.description} (${s.stdoutTo} already up to date)`, skipped: true };
         o.onProgress?.(`skip  writing ${s.stdoutTo} (already up to date)`);
@@ -397,7 +411,7 @@ export interface RollbackReport {
 async function restoreFile(runner: CommandRunner, f: FileReport, o: ApplyOptions): Promise<boolean> {
   const current = await remoteSha(runner, f.path, o);
   if (f.existed) {
-    const backup = f.backup === undefined ? undefined : await readRemoteFile(runner, f.backup, o);
+    const backup = f.backup === undefined ? undefined : await readRemoteBytes(runner, f.backup, o);
     const beforeSha = f.beforeSha ?? (backup === undefined ? undefined : sha256(backup));
     if (current !== undefined && current === beforeSha) {
       o.onProgress?.(`ok    ${f.path} is already as before the change`);
