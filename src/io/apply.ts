@@ -11,7 +11,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { CommandStep, Fix, Verification } from '../core/fix/model';
-import { checkVerification, expandHandleStep, shouldSkip, stepSucceeded, sysctlWriteOf } from '../core/fix/steps';
+import { alreadyUndone, checkVerification, expandHandleStep, shouldSkip, stepSucceeded, sysctlWriteOf } from '../core/fix/steps';
 import { renderCommand } from '../core/fix/quote';
 import { conntrackSummaryLine } from '../core/kernel/conntrackCommands';
 import type { CommandRunner, RunResult } from './runner';
@@ -191,6 +191,14 @@ async function runStep(runner: CommandRunner, step: CommandStep, c: StepContext)
       if (shouldSkip(s, { exitCode: check.exitCode, stdout: check.stdout })) {
         reports.push({ command: renderCommand(s.argv), description: `${s.description} (already in place: \`${renderCommand(s.skipIf)}\` succeeded)`, exitCode: check.exitCode, ok: true, skipped: true });
         o.onProgress?.(`skip  ${renderCommand(s.argv)} (already in place)`);
+        continue;
+      }
+    }
+    if (s.skipUnless) {
+      const check = await run(runner, s.skipUnless, s.privileged, o);
+      if (alreadyUndone(s, { exitCode: check.exitCode, stdout: check.stdout })) {
+        reports.push({ command: renderCommand(s.argv), description: `${s.description} (already done: \`${renderCommand(s.skipUnless)}\` finds nothing)`, exitCode: check.exitCode, ok: true, skipped: true });
+        o.onProgress?.(`skip  ${renderCommand(s.argv)} (already done)`);
         continue;
       }
     }
