@@ -175,6 +175,12 @@ const DELETE_SCRIPT = [
   'exit $rc',
 ].join('\n');
 
+/**
+ * The only shell a fix runs: these constant scripts, with every value (filter, own connection)
+ * as a positional parameter after them — never spliced into the script (test/unit/fix/allFixes).
+ */
+export const ON_HOST_SCRIPTS: ReadonlySet<string> = new Set([COUNT_SCRIPT, DELETE_SCRIPT]);
+
 function ownConnectionNote(own: OwnConnection | undefined): string {
   return own
     ? `The entry of the tool's own SSH connection (${own.clientAddress.text}:${own.clientPort} → ${own.serverAddress.text}:${own.serverPort}) is left in place, so the session that reads back and records the change is not cut.`
