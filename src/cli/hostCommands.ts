@@ -10,12 +10,12 @@ import { usagePercent } from '../core/host/snapshot';
 import { renderDiagnosis, renderEntrySummary, renderFleetSummary, type FleetRow } from '../core/host/report';
 import { diagnosisJson, warnings, type Diagnosis, type FleetJson } from '../core/host/diagnosis';
 import { assertFixRunnable, buildHostFix, FIX_IDS } from '../core/host/fixes';
-import { renderPreview } from '../core/fix/preview';
-import { countArgv, filterArgs, type EntryFilter } from '../core/fix/entriesFixes';
+import { renderPreview, renderRollbackPreview } from '../core/fix/preview';
+import { filterArgs, listArgv, type EntryFilter } from '../core/fix/entriesFixes';
 import { ValidationError } from '../core/fix/validate';
 import { renderCommand } from '../core/fix/quote';
 import { openHost, type HostSession } from '../io/host';
-import { applyFix, ApplyError, rollbackLast } from '../io/apply';
+import { applyFix, ApplyError, rollbackLast, rollbackTarget } from '../io/apply';
 import { isIoError } from '../io/errors';
 import { listConfiguredHosts, type StrictHostKeyChecking } from '../io/ssh/config';
 import { describeCommand, type CommandLogEntry } from '../io/runner';
@@ -55,7 +55,7 @@ export const HOST_USAGE = `Host commands (TARGET: an ~/.ssh/config alias, user@h
                                                            a filter always counts exactly)
   watch TARGET [--interval S] [--count N] [--json]          one line (or JSON object) per refresh: time, count, max,
                                                            percent, counter rates (the extension's periodic refresh)
-  apply TARGET FIX [--value V] [--key K] [--path FILE] [filter] [--ipv6] [--dry-run] [--yes]
+  apply TARGET FIX [--value V] [--key K] [--path FILE] [filter] [--ipv6] [--even-if-connections-drop] [--dry-run] [--yes]
                                                            preview, apply, read back, record (FIX: ${FIX_IDS.join(', ')})
   rollback TARGET [--id ID] [--yes]                        undo the newest recorded change
 Filter: --src IP[/len] --dst IP[/len] --proto P --sport N --dport N --state S --family ipv4|ipv6
@@ -316,7 +316,7 @@ export async function runWatch(argv: readonly string[], io: CliIO): Promise<numb
 }
 
 export async function runApply(argv: readonly string[], io: CliIO): Promise<number> {
-  const p = parseWith(argv, { ...filterOptions, value: { type: 'string' }, key: { type: 'string' }, path: { type: 'string' }, ipv6: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false }, yes: { type: 'boolean', short: 'y', default: false } }, io, 2, `usage: conntrack-doctor apply TARGET FIX [options]   (FIX: ${FIX_IDS.join(', ')})`);
+  const p = parseWith(argv, { ...filterOptions, value: { type: 'string' }, key: { type: 'string' }, path: { type: 'string' }, ipv6: { type: 'boolean', default: false }, 'even-if-connections-drop': { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false }, yes: { type: 'boolean', short: 'y', default: false } }, io, 2, `usage: conntrack-doctor apply TARGET FIX [options]   (FIX: ${FIX_IDS.join(', ')})`);
   if (typeof p === 'number') return p;
   const [target, fixId = ''] = p.args;
   if (!(FIX_IDS as readonly string[]).includes(fixId)) {
@@ -335,10 +335,12 @@ export async function runApply(argv: readonly string[], io: CliIO): Promise<numb
       const snap = await host.snapshot({ entries: fixId === 'set-timeout' });
       let expectedCount: number | undefined;
       assertFixRunnable(snap, fixId);
+      // The session's own entry is kept by a delete or flush (read now: a reconnect changes it).
+      const ownConnection = fixId === 'delete-entries' || fixId === 'flush-table' ? await host.ownConnection() : undefined;
       if (fixId === 'delete-entries' && filter) {
         expectedCount = await host.countEntries(filter);
         if (expectedCount === 0) {
-          io.stdout(`No entries match (${renderCommand(countArgv(filter))}): nothing to delete.\n`);
+          io.stdout(`No entries match (${renderCommand(listArgv(filter))}): nothing to delete.\n`);
           return 0;
         }
       }
@@ -349,6 +351,8 @@ export async function runApply(argv: readonly string[], io: CliIO): Promise<numb
         ...(filter ? { filter } : {}),
         ...(expectedCount !== undefined ? { expectedCount } : {}),
         ...(p.values['ipv6'] ? { ipv6: true } : {}),
+        ...(ownConnection ? { ownConnection } : {}),
+        ...(p.values['even-if-connections-drop'] ? { evenIfConnectionsDrop: true } : {}),
     });
     io.stdout(renderPreview(fix, target));
     if (fix.needsInitialNetns && snap.initialNetns === false) {
@@ -391,11 +395,20 @@ export async function runRollback(argv: readonly string[], io: CliIO): Promise<n
   const [target] = p.args;
   try {
     return await withSession(open(target, p.values, io), async (host) => {
-      if (!p.values['yes'] && !(process.stdin.isTTY && (await confirmOnTerminal(`Roll back the newest change on ${target}?`)))) {
-        io.stderr('conntrack-doctor: not rolled back (confirm, or pass --yes)\n');
-        return 1;
+      // The preview first, as for apply: what will be restored and run, then the confirmation.
+      const record = await rollbackTarget(host.runner, typeof p.values['id'] === 'string' ? { id: p.values['id'] } : {});
+      io.stdout(renderRollbackPreview(record, target));
+      if (!p.values['yes']) {
+        if (!process.stdin.isTTY) {
+          io.stderr('conntrack-doctor: not rolled back: confirm with --yes when not running on a terminal\n');
+          return 1;
+        }
+        if (!(await confirmOnTerminal(`Roll back change ${record.id} (${record.title}) on ${target}?`))) {
+          io.stderr('Not rolled back.\n');
+          return 1;
+        }
       }
-      const r = await rollbackLast(host.runner, { host: target, ...(typeof p.values['id'] === 'string' ? { id: p.values['id'] } : {}), onProgress: (line) => io.stderr(`${line}\n`) });
+      const r = await rollbackLast(host.runner, { host: target, id: record.id, onProgress: (line) => io.stderr(`${line}\n`) });
       io.stdout(`Rolled back: ${r.record.title} (change ${r.record.id}); restored ${r.restored.length ? r.restored.join(', ') : 'no files'}\n`);
       for (const v of r.verification) io.stdout(`  read back: ${v.description}: ${v.observed}\n`);
       return 0;

@@ -24,6 +24,9 @@ Lints sysctl.conf / sysctl.d files for conntrack problems.
   --format F       text (default; file:line:col: severity code message) or json
 Exit status: 0 clean, 1 findings at warning or above, 2 usage or I/O error.`;
 
+/** Text output prints at most this many findings (JSON has them all). */
+const MAX_PRINTED = 1000;
+
 /** JSON shape of one finding (documented in docs/cli.md). Lines and columns are 1-based. */
 export interface JsonFinding {
   file: string;
@@ -136,9 +139,11 @@ export async function runLint(argv: readonly string[], io: CliIO): Promise<numbe
   if (format === 'json') {
     io.stdout(`${JSON.stringify(findings.map((f) => toJson(f, show)), null, 2)}\n`);
   } else {
-    for (const f of findings) {
+    // Bounded output: the first MAX_PRINTED findings, then how many more (the counts below are complete).
+    for (const f of findings.slice(0, MAX_PRINTED)) {
       io.stdout(`${show(f.path)}:${f.range.startLine + 1}:${f.range.startCol + 1}: ${f.severity} ${f.code} ${f.message}\n`);
     }
+    if (findings.length > MAX_PRINTED) io.stdout(`… ${findings.length - MAX_PRINTED} more findings not shown\n`);
     const count = (s: string): number => findings.filter((f) => f.severity === s).length;
     const linted = targets?.length ?? files.length;
     io.stderr(`${count('error')} error(s), ${count('warning')} warning(s), ${count('info')} info in ${linted} file(s)\n`);

@@ -8,7 +8,9 @@ import * as vscode from 'vscode';
 import type { Fix } from '../core/fix/model';
 import { MAX_KEY } from '../core/facts';
 import { CATALOG } from '../core/sysctl/catalog';
-import { rollbackLast } from '../io/apply';
+import { rollbackLast, rollbackTarget } from '../io/apply';
+import { renderRollbackPreview } from '../core/fix/preview';
+import { closeReadOnly, showReadOnly } from './readOnlyDocs';
 import { assertFixRunnable } from '../core/host/fixes';
 import { hostCommand, hostOf, type CommandSpec } from './commands';
 import { askFilter, filterOf } from './entryCommands';
@@ -62,10 +64,14 @@ export function fixCommands(hosts: HostManager): CommandSpec[] {
     hostCommand(hosts, 'rollback', { connected: true }, async (h) => {
       const session = h.session;
       if (!session) return;
-      const ok = await vscode.window.showWarningMessage(`Roll back the newest recorded change on ${h.label}?`, { modal: true, detail: 'Files are restored from their backups and the previous runtime values are set again, then read back.' }, 'Roll Back');
+      // The preview beside first (what is restored and run), then the modal, as for a fix.
+      const record = await withProgress(`Conntrack: reading the change records on ${h.label}`, (signal) => rollbackTarget(session.runner, { signal }));
+      const preview = await showReadOnly(`Preview roll back ${record.title.replace(/[/\\]/g, '_')}.md`, renderRollbackPreview(record, h.label), 'markdown', { preview: true, preserveFocus: true, viewColumn: vscode.ViewColumn.Beside });
+      const ok = await vscode.window.showWarningMessage(`Roll back change ${record.id} (${record.title}) on ${h.label}?`, { modal: true, detail: 'The preview beside shows what is restored and run. Files are restored from their backups and the previous runtime values are set again, then read back.' }, 'Roll Back');
+      await closeReadOnly(preview.document.uri);
       if (ok !== 'Roll Back') return;
       // Not cancellable: a rollback stopped half-way would leave files and live values out of step.
-      const r = await withProgress(`Conntrack: rolling back on ${h.label}`, () => rollbackLast(session.runner, { host: h.label, onProgress: (l) => log.info(`[${h.label}] ${l}`) }), false);
+      const r = await withProgress(`Conntrack: rolling back on ${h.label}`, () => rollbackLast(session.runner, { host: h.label, id: record.id, onProgress: (l) => log.info(`[${h.label}] ${l}`) }), false);
       void vscode.window.showInformationMessage(`Rolled back: ${r.record.title}`);
       await refreshHost(hosts, h);
     }),

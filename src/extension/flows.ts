@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { Fix } from '../core/fix/model';
 import { confirmationFor, typedConfirms } from '../core/fix/confirm';
 import { renderPreview } from '../core/fix/preview';
-import { buildHostFix, type FixParams } from '../core/host/fixes';
+import { buildHostFix, connectionsDropOnDelete, type FixParams } from '../core/host/fixes';
 import { applyFix } from '../io/apply';
 import { EXPORT_ANSIBLE_COMMAND, EXPORT_ANSIBLE_TITLE } from './ansible';
 import type { HostEntry, HostManager } from './hosts';
@@ -110,6 +110,18 @@ export async function buildAndApply(hosts: HostManager, h: HostEntry, id: string
   if (!h.snapshot) return false;
   let fix: Fix;
   try {
+    if (id === 'delete-entries' || id === 'flush-table') {
+      // The session's own entry is kept (read now: a reconnect changes the tuple), and a host
+      // where deleting cuts established connections is asked about once more, with the reason.
+      const ownConnection = await h.session?.ownConnection();
+      const why = connectionsDropOnDelete(h.snapshot);
+      if (why !== undefined) {
+        const go = 'Delete anyway';
+        const answer = await vscode.window.showWarningMessage(`Established connections on ${h.label} will be dropped`, { modal: true, detail: `${why}.\n\n${ownConnection ? 'This session is kept.' : 'This session could not be identified and may be cut before the change is read back and recorded.'} Setting nf_conntrack_tcp_loose to 1 first avoids this.` }, go);
+        if (answer !== go) return false;
+      }
+      params = { ...params, ...(ownConnection ? { ownConnection } : {}), ...(why !== undefined ? { evenIfConnectionsDrop: true } : {}) };
+    }
     fix = buildHostFix(h.snapshot, id, params);
   } catch (err) {
     void showError(`building ${id} for ${h.label}`, 'Conntrack', err);

@@ -1,11 +1,14 @@
 /**
- * Remote sysctl files: `conntrack://<host id>/etc/sysctl.conf`. Reads over the host's SSH
- * connection; writes through the apply layer's atomic writer (temp file, fsync, rename, mode and
- * owner kept, timestamped backup), refused when the file changed on the host since it was read.
+ * Remote sysctl files: `conntrack://<host id>/etc/sysctl.conf`. Only the locations the product
+ * manages (core/fix/managedPaths.ts; a symlink is followed only when its target is one too) —
+ * the reads run as root and a URI can come from anywhere. Reads over the host's SSH connection;
+ * a save is a fix (`edit-file`) through applyFix: atomic write, refused when the file changed on
+ * the host since it was read, a backup and a change record that `rollback` restores.
  * Also the linter's context for these documents: the host's other files, boot files, live values.
  */
 import * as vscode from 'vscode';
-import { BACKUP_DIR, readRemoteFile, sha256, writeRemoteFile } from '../io/apply';
+import { applyFix, readRemoteFile } from '../io/apply';
+import { editFile, managedPathRefusal, type PathAccess } from '../core/fix/managedPaths';
 import type { HostManager, HostEntry } from './hosts';
 import type { ContextSource, DocumentContext } from './sysctl/context';
 import { bootFacts, lintHostContext } from '../core/host/adapters';
@@ -27,8 +30,8 @@ export class RemoteFileSystem implements vscode.FileSystemProvider, ContextSourc
   readonly scheme = REMOTE_SCHEME;
   private readonly emitter = new vscode.EventEmitter<vscode.FileChangeEvent[]>();
   readonly onDidChangeFile = this.emitter.event;
-  /** sha256 of what was last read, per URI: the write is refused if the host's file differs. */
-  private readonly readHashes = new Map<string, string | undefined>();
+  /** What was last read (or saved), per URI: the save is refused if the host's file differs. */
+  private readonly readContents = new Map<string, string>();
 
   constructor(private readonly hosts: HostManager) {}
 
@@ -39,11 +42,18 @@ export class RemoteFileSystem implements vscode.FileSystemProvider, ContextSourc
     return h;
   }
 
+  /** Refuses a path outside the managed locations, before anything runs on the host. */
+  private guard(uri: vscode.Uri, access: PathAccess, path = uri.path): void {
+    const why = managedPathRefusal(path, access);
+    if (why !== undefined) throw vscode.FileSystemError.NoPermissions(`conntrack://${uri.authority}: ${why}`);
+  }
+
   watch(): vscode.Disposable {
     return new vscode.Disposable(() => undefined);
   }
 
   async stat(uri: vscode.Uri): Promise<vscode.FileStat> {
+    this.guard(uri, 'stat');
     const h = await this.host(uri);
     const r = await h.session?.runner.run(['sh', '-c', 'stat -L -c "%s %Y %F" -- "$1"', 'conntrack-doctor-stat', uri.path], { privileged: true, timeoutMs: 30_000 });
     if (!r || r.exitCode !== 0) {
@@ -55,6 +65,7 @@ export class RemoteFileSystem implements vscode.FileSystemProvider, ContextSourc
   }
 
   async readDirectory(uri: vscode.Uri): Promise<[string, vscode.FileType][]> {
+    this.guard(uri, 'list');
     const h = await this.host(uri);
     const r = await h.session?.runner.run(['sh', '-c', 'for f in "$1"/* "$1"/.[!.]*; do [ -e "$f" ] || continue; if [ -d "$f" ]; then echo "d ${f##*/}"; else echo "f ${f##*/}"; fi; done', 'conntrack-doctor-ls', uri.path], { privileged: true, timeoutMs: 30_000 });
     if (!r || r.exitCode !== 0) throw vscode.FileSystemError.FileNotFound(uri);
@@ -62,24 +73,33 @@ export class RemoteFileSystem implements vscode.FileSystemProvider, ContextSourc
   }
 
   async readFile(uri: vscode.Uri): Promise<Uint8Array> {
+    this.guard(uri, 'read');
     const h = await this.host(uri);
     if (!h.session) throw vscode.FileSystemError.Unavailable(uri);
+    // A managed name may be a symlink (Debian: sysctl.d/99-sysctl.conf → ../sysctl.conf): its target must be managed too.
+    const real = await h.session.runner.run(['readlink', '-f', '--', uri.path], { privileged: true, timeoutMs: 30_000 });
+    if (real.exitCode === 0 && real.stdout.trim() !== uri.path) this.guard(uri, 'read', real.stdout.trim());
     const content = await readRemoteFile(h.session.runner, uri.path);
     if (content === undefined) throw vscode.FileSystemError.FileNotFound(uri);
-    this.readHashes.set(uri.toString(), sha256(content));
+    this.readContents.set(uri.toString(), content);
     return new TextEncoder().encode(content);
   }
 
   async writeFile(uri: vscode.Uri, content: Uint8Array, options: { create: boolean; overwrite: boolean }): Promise<void> {
+    this.guard(uri, 'write');
     const h = await this.host(uri);
     if (!h.session) throw vscode.FileSystemError.Unavailable(uri);
-    const known = this.readHashes.get(uri.toString());
-    const expect = known ?? (options.create ? '-' : 'any');
     const text = new TextDecoder().decode(content);
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     try {
-      const sha = await writeRemoteFile(h.session.runner, uri.path, text, expect, `${BACKUP_DIR}/edit-${stamp}`, 0o644, {});
-      this.readHashes.set(uri.toString(), sha);
+      // Never read in this window: compare with what is there now (a new file: must not exist).
+      const before = this.readContents.get(uri.toString()) ?? (options.create ? undefined : await readRemoteFile(h.session.runner, uri.path));
+      const record = await applyFix(h.session.runner, editFile({ path: uri.path, before, after: text }), {
+        host: h.label,
+        confirm: () => Promise.resolve(true), // the user saved
+        onProgress: (l) => log.info(`[${h.label}] ${l}`),
+      });
+      this.readContents.set(uri.toString(), text);
+      if (!record.unchanged) log.info(`[${h.label}] saved ${uri.path} (change ${record.id}; undo with Roll Back Last Change)`);
     } catch (err) {
       log.error(`saving ${uri.path} on ${h.label}`, err);
       throw vscode.FileSystemError.NoPermissions(`${uri.path} on ${h.label}: ${errorMessage(err)}`);

@@ -11,8 +11,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { CommandStep, Fix, Verification } from '../core/fix/model';
-import { checkVerification, expandHandleStep, shouldSkip, stepSucceeded, sysctlWriteOf } from '../core/fix/steps';
+import { alreadyUndone, checkVerification, expandHandleStep, shouldSkip, stepSucceeded, sysctlWriteOf } from '../core/fix/steps';
 import { renderCommand } from '../core/fix/quote';
+import { conntrackSummaryLine } from '../core/kernel/conntrackCommands';
 import type { CommandRunner, RunResult } from './runner';
 import { errorMessage } from '../core/format';
 import { isIoError } from './errors';
@@ -103,7 +104,7 @@ function newId(now: Date): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
 }
 
-async function run(runner: CommandRunner, argv: readonly string[], privileged: boolean, o: ApplyOptions, stdin?: string): Promise<RunResult> {
+async function run(runner: CommandRunner, argv: readonly string[], privileged: boolean, o: ApplyOptions, stdin?: string | Buffer): Promise<RunResult> {
   return runner.run(argv, {
     privileged,
     timeoutMs: o.timeoutMs ?? 60_000,
@@ -114,10 +115,24 @@ async function run(runner: CommandRunner, argv: readonly string[], privileged: b
 
 /** Reads a file on the host (privileged): content, or undefined when it does not exist. */
 export async function readRemoteFile(runner: CommandRunner, path: string, o: ApplyOptions = {}): Promise<string | undefined> {
-  const r = await run(runner, ['sh', '-c', 'if [ -e "$1" ]; then cat -- "$1"; else exit 44; fi', 'conntrack-doctor-read', path], true, o);
+  const bytes = await readRemoteBytes(runner, path, o);
+  if (bytes === undefined) return undefined;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ApplyError(`${path} is not UTF-8 text (${bytes.length} bytes): Conntrack Doctor edits only UTF-8 files — nothing was changed`);
+  }
+}
+
+/**
+ * The file's bytes (base64 on the wire: the runner's output is text, and a file in another
+ * encoding must come back unchanged — backups are restored from these bytes).
+ */
+export async function readRemoteBytes(runner: CommandRunner, path: string, o: ApplyOptions = {}): Promise<Buffer | undefined> {
+  const r = await run(runner, ['sh', '-c', 'if [ -e "$1" ]; then base64 -- "$1"; else exit 44; fi', 'conntrack-doctor-read', path], true, o);
   if (r.exitCode === 44) return undefined;
   if (r.exitCode !== 0) throw new ApplyError(`cannot read ${path}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
-  return r.stdout;
+  return Buffer.from(r.stdout, 'base64');
 }
 
 async function remoteSha(runner: CommandRunner, path: string, o: ApplyOptions): Promise<string | undefined> {
@@ -128,15 +143,15 @@ async function remoteSha(runner: CommandRunner, path: string, o: ApplyOptions): 
 
 /** Writes content atomically; `expect` is the sha256 the current file must have ('-': must not exist; 'any'). */
 export async function writeRemoteFile(
-  runner: CommandRunner, path: string, content: string, expect: string, backupRoot: string, createMode: number, o: ApplyOptions,
+  runner: CommandRunner, path: string, content: string | Buffer, expect: string, backupRoot: string, createMode: number, o: ApplyOptions,
 ): Promise<string> {
-  const bytes = Buffer.from(content, 'utf8');
+  const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
   const argv = ['sh', '-c', WRITE_SCRIPT, 'conntrack-doctor-write', path, backupRoot, expect, createMode.toString(8), String(bytes.length), sha256(bytes)];
-  const r = await run(runner, argv, true, o, content);
+  const r = await run(runner, argv, true, o, bytes);
   if (r.exitCode === 3 || r.exitCode === 4 || r.exitCode === 5) throw new ApplyError(r.stderr.trim());
   if (r.exitCode !== 0) throw new ApplyError(`writing ${path} failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
   const written = r.stdout.trim();
-  if (written !== sha256(content)) throw new ApplyError(`read-back of ${path} does not match what was written (sha256 ${written})`);
+  if (written !== sha256(bytes)) throw new ApplyError(`read-back of ${path} does not match what was written (sha256 ${written})`);
   return written;
 }
 
@@ -179,17 +194,28 @@ async function runStep(runner: CommandRunner, step: CommandStep, c: StepContext)
         continue;
       }
     }
+    if (s.skipUnless) {
+      const check = await run(runner, s.skipUnless, s.privileged, o);
+      if (alreadyUndone(s, { exitCode: check.exitCode, stdout: check.stdout })) {
+        reports.push({ command: renderCommand(s.argv), description: `${s.description} (already done: \`${renderCommand(s.skipUnless)}\` finds nothing)`, exitCode: check.exitCode, ok: true, skipped: true });
+        o.onProgress?.(`skip  ${renderCommand(s.argv)} (already done)`);
+        continue;
+      }
+    }
     o.onProgress?.(`run   ${renderCommand(s.argv)}${s.stdoutTo ? ` > ${s.stdoutTo}` : ''}`);
     const r = await run(runner, s.argv, s.privileged, o);
     const ok = stepSucceeded(s, r.exitCode);
+    // e.g. `250000 flow entries have been deleted.` (the listing itself stays on the host)
+    const summary = conntrackSummaryLine(r.stderr);
+    if (summary !== undefined) o.onProgress?.(`      ${summary}`);
     reports.push({ command: renderCommand(s.argv), description: s.description, exitCode: r.exitCode, ok, stdout: tail(r.stdout), stderr: tail(r.stderr) });
     await c.persist();
     if (!ok) return false;
     if (s.stdoutTo) {
       c.between();
-      const before = await readRemoteFile(runner, s.stdoutTo, o);
+      const before = await readRemoteBytes(runner, s.stdoutTo, o);
       const existed = before !== undefined;
-      if (before === r.stdout) {
+      if (before?.equals(Buffer.from(r.stdout, 'utf8')) === true) {
         // A read-only listing (iptables-save) whose file already says the same: nothing changes.
         reports[reports.length - 1] = { ...(reports[reports.length - 1] as StepReport), description: `${s.description} (${s.stdoutTo} already up to date)`, skipped: true };
         o.onProgress?.(`skip  writing ${s.stdoutTo} (already up to date)`);
@@ -393,7 +419,7 @@ export interface RollbackReport {
 async function restoreFile(runner: CommandRunner, f: FileReport, o: ApplyOptions): Promise<boolean> {
   const current = await remoteSha(runner, f.path, o);
   if (f.existed) {
-    const backup = f.backup === undefined ? undefined : await readRemoteFile(runner, f.backup, o);
+    const backup = f.backup === undefined ? undefined : await readRemoteBytes(runner, f.backup, o);
     const beforeSha = f.beforeSha ?? (backup === undefined ? undefined : sha256(backup));
     if (current !== undefined && current === beforeSha) {
       o.onProgress?.(`ok    ${f.path} is already as before the change`);
@@ -419,20 +445,29 @@ async function restoreFile(runner: CommandRunner, f: FileReport, o: ApplyOptions
 }
 
 /**
- * Rolls back the newest change not yet rolled back (or the given id) — including one still "in
- * progress" because its client was cut off: files from backups (idempotent), then the runtime
- * steps not yet run by an earlier, interrupted rollback. Resumable after any interruption.
+ * The record `rollbackLast` with the same options would roll back (read only: for the preview
+ * shown before the rollback is confirmed; pass its id on to rollbackLast).
  */
-export async function rollbackLast(runner: CommandRunner, o: ApplyOptions & { id?: string } = {}): Promise<RollbackReport> {
+export async function rollbackTarget(runner: CommandRunner, o: ApplyOptions & { id?: string } = {}): Promise<ChangeRecord> {
   const { records, invalid } = await listChangeRecords(runner, o);
   const candidates = records.filter((c) => c.state !== 'unchanged' && c.unchanged !== true);
-  let record = o.id ? records.find((c) => c.id === o.id) : candidates.find((c) => c.rolledBackAt === undefined);
+  const record = o.id ? records.find((c) => c.id === o.id) : candidates.find((c) => c.rolledBackAt === undefined);
   if (!record) {
     const bad = invalid.find((i) => o.id === undefined || i.file.endsWith(`/${o.id}.json`));
     if (bad) throw new ApplyError(`change record ${bad.file} cannot be used (${bad.error}): not rolled back`);
     throw new ApplyError(o.id ? `no change ${o.id} on this host` : 'nothing to roll back on this host');
   }
   if (record.rolledBackAt) throw new ApplyError(`change ${record.id} was already rolled back at ${record.rolledBackAt}`);
+  return record;
+}
+
+/**
+ * Rolls back the newest change not yet rolled back (or the given id) — including one still "in
+ * progress" because its client was cut off: files from backups (idempotent), then the runtime
+ * steps not yet run by an earlier, interrupted rollback. Resumable after any interruption.
+ */
+export async function rollbackLast(runner: CommandRunner, o: ApplyOptions & { id?: string } = {}): Promise<RollbackReport> {
+  let record = await rollbackTarget(runner, o);
   const nowIso = (): string => (o.now ?? (() => new Date()))().toISOString();
   const inStep = withoutSignal(o);
   const between = (): void => {

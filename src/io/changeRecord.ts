@@ -65,10 +65,11 @@ const rollbackStep = z
     skipIf: z.array(arg).min(1).optional(),
     okExitCodes: z.array(z.number().int()).optional(),
     skipIfContains: z.string().optional(),
+    skipUnless: z.array(arg).min(1).optional(),
     handleFrom: z.object({ argv: z.array(arg).min(1), lineContains: z.string() }).optional(),
   })
   .strict() // no stdoutTo: a rollback never writes a command's output to a file
-  .refine((s) => ROLLBACK_PROGRAM.test(s.argv[0] ?? '') && (s.handleFrom === undefined || ROLLBACK_PROGRAM.test(s.handleFrom.argv[0] ?? '')), 'a rollback runs only sysctl, nft or iptables');
+  .refine((s) => [s.argv, s.handleFrom?.argv, s.skipUnless].every((a) => a === undefined || ROLLBACK_PROGRAM.test(a[0] ?? '')), 'a rollback runs only sysctl, nft or iptables');
 
 const verifyReport = z.object({ description: z.string(), command: z.string(), ok: z.boolean(), observed: z.string() });
 

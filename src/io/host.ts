@@ -11,7 +11,7 @@ import { rootRemedy, type Unavailable } from '../core/host/unavailable';
 import { conntrackInstallAdvice } from '../core/host/osRelease';
 import type { HostSnapshot } from '../core/host/snapshot';
 import type { EntrySummary } from '../core/kernel/entrySummary';
-import { countArgv, type EntryFilter } from '../core/fix/entriesFixes';
+import { countArgv, parseSshConnection, type EntryFilter, type OwnConnection } from '../core/fix/entriesFixes';
 import { renderCommand } from '../core/fix/quote';
 import { IoError, isIoError } from './errors';
 import { ConnectionPool, type ConnectionPoolOptions, type SshLogEvent } from './ssh/connection';
@@ -219,7 +219,20 @@ export class HostSession {
     if (r.exitCode !== 0) {
       throw new IoError('command-error', `counting the matching entries failed (${renderCommand(argv)}, exit ${r.exitCode}): ${r.stderr.trim()}`, { target: this.runner.description, phase: 'exec' });
     }
-    return r.stdout.split('\n').filter((l) => l.trim()).length;
+    const n = r.stdout.trim();
+    if (!/^[0-9]+$/.test(n)) throw new IoError('command-error', `counting the matching entries printed ${JSON.stringify(n.slice(0, 200))}, not a number`, { target: this.runner.description, phase: 'exec' });
+    return Number(n);
+  }
+
+  /**
+   * The SSH connection this session's commands travel on, as the host sees it
+   * ($SSH_CONNECTION, read unprivileged: sudo's env_reset drops it); undefined for `local`.
+   * Read right before a delete or flush, so a reconnect in between is followed.
+   */
+  async ownConnection(opts: { signal?: AbortSignal } = {}): Promise<OwnConnection | undefined> {
+    if (this.runner instanceof LocalRunner) return undefined;
+    const r = await this.runner.run(['printenv', 'SSH_CONNECTION'], { timeoutMs: 30_000, ...(opts.signal ? { signal: opts.signal } : {}) });
+    return r.exitCode === 0 ? parseSshConnection(r.stdout) : undefined;
   }
 
   async close(): Promise<void> {

@@ -166,3 +166,26 @@ test('a link outside the tree is never followed out of --root', () => {
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test('caps: a 50 MB file is refused before it is read; text output stops after 1000 findings', () => {
+  const d = tmp();
+  try {
+    const big = join(d, 'big.conf');
+    writeFileSync(big, Buffer.alloc(50 * 1024 * 1024, 'a = 1\n'));
+    const good = join(d, 'good.conf');
+    writeFileSync(good, 'net.netfilter.nf_conntrack_tcp_loose = 0\n');
+    const r = run(['lint', big, good]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /big\.conf: too large for a sysctl file \(52428800 bytes; the limit is 1048576\): not read/);
+    assert.match(r.stdout, /good\.conf:1:40: warning tcp-loose-off/, 'the other file is still linted');
+    const many = join(d, 'many.conf');
+    writeFileSync(many, 'net.netfilter.nf_conntrack_tcp_loose = 0\n'.repeat(3000));
+    const m = run(['lint', many]);
+    assert.equal(m.code, 1);
+    const lines = m.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 1001, m.stdout.slice(0, 300));
+    assert.match(lines[1000] ?? '', /^… \d+ more findings not shown$/);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});

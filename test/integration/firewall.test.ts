@@ -140,8 +140,18 @@ describe('INVALID packets without a drop rule (native nft)', () => {
     // The second apply changed nothing and recorded nothing: one rollback undoes the change that
     // really did it — the live rule goes and /etc/nftables.conf is restored.
     assert.equal((await listChanges(s.session.runner)).length, 1, 'only the apply that changed something is recorded');
+    // Issue 11 item 12: the preview first; without --yes (not a terminal) nothing is rolled back.
+    const asked = await cli(['rollback', host.name, '--ssh-config', config]);
+    assert.equal(asked.code, 1, asked.stderr);
+    assert.match(asked.stderr, /not rolled back: confirm with --yes/);
+    assert.match(asked.stdout, /^# Roll back: Drop INVALID packets \(nft inet filter input\) on /);
+    assert.match(asked.stdout, /^restore \/etc\/nftables\.conf from \/var\/backups\/conntrack-doctor\/\S+\/etc\/nftables\.conf$/m);
+    assert.match(asked.stdout, /^# nft delete rule inet filter input handle '?\{handle\}'?$/m);
+    assert.match(asked.stdout, /once per rule whose line contains .* in `nft -a list chain inet filter input`, with its handle/);
+    assert.notDeepEqual(await taggedRules(host), [], 'not rolled back without a confirmation');
     const r1 = await cli(['rollback', host.name, '--ssh-config', config, '--yes']);
     assert.equal(r1.code, 0, r1.stderr);
+    assert.match(r1.stdout, /^# Roll back: Drop INVALID packets/);
     assert.match(r1.stdout, /Rolled back: Drop INVALID packets \(nft inet filter input\)/);
     assert.match(r1.stdout, /restored \/etc\/nftables\.conf/);
     assert.deepEqual(await taggedRules(host), []);

@@ -244,6 +244,17 @@ export function runtimeTasks(fix: Fix, i: number, step: CommandStep, j: number, 
     );
     return tasks;
   }
+  if (step.skipUnless) {
+    // An undo that may already be done (a rollback run again): exit 1 of the check = nothing left to undo.
+    const check = reg.check(i, j);
+    const when = `${check}.rc != 1`;
+    tasks.push(
+      { name: title(`Check whether there is something to undo: ${renderCommand(step.skipUnless)}`), 'ansible.builtin.command': command(step.skipUnless), register: check, ...readOnly, failed_when: false },
+      { name: title(step.description), 'ansible.builtin.command': command(step.argv), register: r, ...stepSucceededExpr(step, r), when: `not ansible_check_mode and (${when})` },
+      wouldRun(step, when),
+    );
+    return tasks;
+  }
   const guard = sysctlGuard(fix, step);
   if (guard) {
     const live = reg.live(i, j);

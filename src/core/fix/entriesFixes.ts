@@ -91,12 +91,116 @@ export function filterArgs(filter: EntryFilter): string[] {
   return args;
 }
 
+/** `conntrack -L <filter>`: the listing a count or a delete selects (shown to the user). */
+export function listArgv(filter: EntryFilter): string[] {
+  return ['conntrack', '-L', ...filterArgs(filter)];
+}
+
 /**
- * `conntrack -L <filter>`: the entries a delete with the same filter would remove. The count
- * is the number of non-empty stdout lines (Verification.measure 'line-count'); needs root.
+ * Counts on the host: the listing goes through `awk` there and only the number comes back, so
+ * a table of any size stays far below the runner's output cap (32 MiB ≈ 220k entries).
+ * POSIX sh has no pipefail, so conntrack's exit code travels as a last `ctd-exit N` line
+ * (conntrack's own lines start with a protocol name) and awk exits with it.
+ */
+const COUNT_SCRIPT = '{ conntrack -L "$@"; echo "ctd-exit $?"; } | awk \'$1 == "ctd-exit" && NF == 2 { rc = $2; next } NF { n++ } END { print n + 0; exit rc }\'';
+
+/**
+ * How many entries the filter selects now (what a delete with it would remove): one integer
+ * on stdout, conntrack's exit code; needs root.
  */
 export function countArgv(filter: EntryFilter): string[] {
-  return ['conntrack', '-L', ...filterArgs(filter)];
+  return ['sh', '-c', COUNT_SCRIPT, 'conntrack-count', ...filterArgs(filter)];
+}
+
+/**
+ * The connection the tool's own commands travel on: the host's `$SSH_CONNECTION`
+ * ("client-address client-port server-address server-port", set by sshd for every session).
+ */
+export interface OwnConnection {
+  readonly clientAddress: IpAddress;
+  readonly clientPort: number;
+  readonly serverAddress: IpAddress;
+  readonly serverPort: number;
+}
+
+/** `$SSH_CONNECTION` → the connection; undefined when empty (not an SSH session); throws when malformed. */
+export function parseSshConnection(text: string): OwnConnection | undefined {
+  const words = text.trim().split(/\s+/).filter((w) => w !== '');
+  if (words.length === 0) return undefined;
+  if (words.length !== 4) throw new ValidationError('SSH_CONNECTION', `expected "client-address client-port server-address server-port", got ${JSON.stringify(text.trim().slice(0, 200))}`);
+  return {
+    clientAddress: validateAddress('SSH_CONNECTION client address', words[0]),
+    clientPort: validatePort('SSH_CONNECTION client port', words[1]),
+    serverAddress: validateAddress('SSH_CONNECTION server address', words[2]),
+    serverPort: validatePort('SSH_CONNECTION server port', words[3]),
+  };
+}
+
+/**
+ * The ct mark bit that shields the tool's own connection during a delete or flush. conntrack
+ * cannot say "all but this tuple", so the own entry gets this bit (`-U --mark BIT/BIT` sets
+ * only it), the delete selects `--mark 0/BIT`, and the bit is cleared again (also on TERM).
+ * Observed on the test host (conntrack 1.4.7): the own entry keeps its state and mark=0
+ * afterwards. Caveat: other entries that already carry this bit survive too (fewer deleted,
+ * which the read-back reports), and a bit the own entry had is cleared.
+ */
+export const OWN_CONNECTION_MARK_BIT = '0x40000000';
+
+/**
+ * Arguments: MODE (D = delete with the filter that follows, F = everything), then the own
+ * connection (client address, port, server address, port; `-` four times when unknown), then
+ * the filter. The deleted entries' listing (conntrack -D prints every one) is discarded on the
+ * host; only conntrack's summary line (stderr) comes back.
+ */
+const DELETE_SCRIPT = [
+  'mode=$1 csrc=$2 cport=$3 sdst=$4 sport=$5; shift 5',
+  `bit=${OWN_CONNECTION_MARK_BIT}`,
+  'if [ "$csrc" = - ]; then',
+  '  if [ "$mode" = F ]; then exec conntrack -F; fi',
+  '  exec conntrack -D "$@" >/dev/null',
+  'fi',
+  'own() { conntrack -U -p tcp --orig-src "$csrc" --orig-port-src "$cport" --orig-dst "$sdst" --orig-port-dst "$sport" --mark "$1" >/dev/null 2>&1; }',
+  "trap 'own 0/$bit; exit 143' TERM INT HUP",
+  'own $bit/$bit',
+  'conntrack -D "$@" --mark 0/$bit >/dev/null; rc=$?',
+  'own 0/$bit',
+  'exit $rc',
+].join('\n');
+
+/**
+ * The only shell a fix runs: these constant scripts, with every value (filter, own connection)
+ * as a positional parameter after them — never spliced into the script (test/unit/fix/allFixes).
+ */
+export const ON_HOST_SCRIPTS: ReadonlySet<string> = new Set([COUNT_SCRIPT, DELETE_SCRIPT]);
+
+function ownConnectionNote(own: OwnConnection | undefined): string {
+  return own
+    ? `The entry of the tool's own SSH connection (${own.clientAddress.text}:${own.clientPort} → ${own.serverAddress.text}:${own.serverPort}) is left in place, so the session that reads back and records the change is not cut.`
+    : 'The tool\'s own connection is not known (not over SSH): nothing is shielded.';
+}
+
+function deleteArgv(mode: 'D' | 'F', own: OwnConnection | undefined, args: readonly string[]): string[] {
+  const tuple = own ? [own.clientAddress.text, String(own.clientPort), own.serverAddress.text, String(own.serverPort)] : ['-', '-', '-', '-'];
+  return ['sh', '-c', DELETE_SCRIPT, 'conntrack-delete', mode, ...tuple, ...args];
+}
+
+function inNetwork(a: IpAddress, net: IpAddress | undefined): boolean {
+  if (!net) return true;
+  if (a.family !== net.family) return false;
+  if (net.prefix === undefined) return a.address === net.address;
+  // Exact containment needs address arithmetic; "may match" is enough here (it only widens the
+  // read-back's allowance by the one shielded entry).
+  return true;
+}
+
+/** Whether the filter may select the own connection's entry (which the delete then leaves). */
+export function mayMatchOwnConnection(filter: EntryFilter, own: OwnConnection): boolean {
+  const f = validateEntryFilter(filter);
+  if (f.family && f.family !== own.clientAddress.family) return false;
+  if (f.proto && f.proto.name !== 'tcp') return false;
+  if (f.sport !== undefined && f.sport !== own.clientPort) return false;
+  if (f.dport !== undefined && f.dport !== own.serverPort) return false;
+  return inNetwork(own.clientAddress, f.src) && inNetwork(own.serverAddress, f.dst);
 }
 
 /** The filter in words, for titles and confirmations. */
@@ -125,18 +229,21 @@ export interface DeleteEntriesInput {
   readonly host?: string;
   /** Entries allowed to match afterwards (live flows come back at once); default 0. */
   readonly allowRemaining?: number | string;
+  /** The tool's own SSH connection: its entry is never deleted. */
+  readonly ownConnection?: OwnConnection;
 }
 
 export function deleteEntries(input: DeleteEntriesInput): Fix {
   const args = filterArgs(input.filter);
   const what = describeFilter(input.filter);
   const expected = validateInteger('expectedCount', input.expectedCount);
-  const remaining = input.allowRemaining === undefined ? 0 : validateInteger('allowRemaining', input.allowRemaining);
+  const own = input.ownConnection;
+  const shielded = own !== undefined && mayMatchOwnConnection(input.filter, own) ? 1 : 0;
+  const remaining = (input.allowRemaining === undefined ? 0 : validateInteger('allowRemaining', input.allowRemaining)) + shielded;
   const verify: Verification = {
-    description: `No more than ${remaining} entries match ${what}`,
-    argv: ['conntrack', '-L', ...args],
+    description: `No more than ${remaining} entries match ${what}${shielded ? ' (the tool\'s own SSH connection is kept)' : ''}`,
+    argv: countArgv(input.filter),
     privileged: true,
-    measure: 'line-count',
     expect: { kind: 'integer-at-most', value: remaining },
   };
   return {
@@ -150,8 +257,8 @@ export function deleteEntries(input: DeleteEntriesInput): Fix {
     fileEdits: [],
     runtime: [
       {
-        argv: ['conntrack', '-D', ...args],
-        description: `Delete the entries matching ${what} (conntrack exits 1 when none matched)`,
+        argv: deleteArgv('D', own, args),
+        description: `Delete the entries matching ${what}${own ? ', except the tool\'s own SSH connection' : ''}; the listing of deleted entries is discarded on the host (conntrack exits 1 when none matched)`,
         privileged: true,
         okExitCodes: [0, 1],
       },
@@ -162,7 +269,8 @@ export function deleteEntries(input: DeleteEntriesInput): Fix {
     notes: [
       'Deleted entries cannot be restored. A live connection whose entry is deleted is picked up again by its next packet when nf_conntrack_tcp_loose=1 (the default), or becomes INVALID (and is dropped by an INVALID-drop rule) when it is 0; NATed connections lose their mapping and usually break.',
       'The table is per network namespace: this deletes entries in the namespace the command runs in.',
-      'conntrack filters in user space after a full dump, so on a large table the delete takes about as long as a full listing, and it prints every deleted entry.',
+      'conntrack filters in user space after a full dump, so on a large table the delete takes about as long as a full listing; the entries it prints are discarded on the host and only its summary line comes back.',
+      ownConnectionNote(own),
     ],
   };
 }
@@ -173,6 +281,8 @@ export interface FlushTableInput {
   readonly host?: string;
   /** Count that must not be exceeded right after the flush; default entryCount - 1. */
   readonly verifyAtMost?: number | string;
+  /** The tool's own SSH connection: its entry is kept (the flush becomes a delete of all others). */
+  readonly ownConnection?: OwnConnection;
 }
 
 export function flushTable(input: FlushTableInput): Fix {
@@ -187,7 +297,11 @@ export function flushTable(input: FlushTableInput): Fix {
     confirmation: `Flush the whole conntrack table${hostPart(input.host)}? All ${count} tracked ${count === 1 ? 'entry' : 'entries'} will be deleted: every tracked flow loses its state and NATed connections break.`,
     needsInitialNetns: false,
     fileEdits: [],
-    runtime: [{ argv: ['conntrack', '-F'], description: 'Delete every entry of the conntrack table', privileged: true }],
+    runtime: [
+      input.ownConnection
+        ? { argv: deleteArgv('F', input.ownConnection, []), description: 'Delete every entry of the conntrack table except the tool\'s own SSH connection (conntrack exits 1 when there was no other)', privileged: true, okExitCodes: [0, 1] }
+        : { argv: ['conntrack', '-F'], description: 'Delete every entry of the conntrack table', privileged: true },
+    ],
     verify: [
       {
         description: `The entry count dropped (at most ${atMost}; live flows reappear at once)`,
@@ -201,6 +315,7 @@ export function flushTable(input: FlushTableInput): Fix {
       'A flush drops every tracked flow: connections still in use are picked up again at once by their next packet (loose pickup, nf_conntrack_tcp_loose=1), so the count does not stay at 0; with tcp_loose=0 they become INVALID, and NATed connections lose their mapping.',
       'It cannot be undone, and it only buys time: the cause (a timeout too long, a flood, a max too small) fills the table again.',
       'The table is per network namespace: this flushes the namespace the command runs in.',
+      ownConnectionNote(input.ownConnection),
     ],
   };
 }

@@ -276,7 +276,8 @@ function iptablesFix(target: Extract<FirewallTarget, { kind: 'iptables' }>, inpu
     const check = [bin, '-w', '-C', chain, ...spec];
     runtime.push({ argv: [bin, '-w', '-I', chain, '1', ...spec], description: `Insert the INVALID drop rule at the top of ${chain} (${bin})`, privileged: true, skipIf: check });
     verify.push({ description: `${bin} finds the rule in ${chain}`, argv: check, privileged: true, expect: { kind: 'exit-zero' } });
-    rollback.push({ argv: [bin, '-w', '-D', chain, ...spec], description: `Delete the tagged INVALID drop rule from ${chain} (${bin})`, privileged: true });
+    // skipUnless: a rollback re-run after its own interruption finds the rule gone (exit 1) and is done.
+    rollback.push({ argv: [bin, '-w', '-D', chain, ...spec], description: `Delete the tagged INVALID drop rule from ${chain} (${bin})`, privileged: true, skipUnless: check });
   }
   const p = input.persistence;
   if (p.kind === 'netfilter-persistent' || p.kind === 'iptables-services') {

@@ -58,6 +58,11 @@ export interface CommandStep {
    *  that no `sh -c … | grep` is ever needed. Checks (skipIf, handleFrom.argv) run with the
    *  step's own privileges. Interpreted by steps.ts `shouldSkip`. */
   readonly skipIfContains?: string;
+  /** The opposite check, for undo steps that must be idempotent (`iptables -C` before `-D`):
+   *  exit 1 = already undone, the step is skipped (a rollback re-run after its own
+   *  interruption); exit 0 or any other code = the step runs (and reports its own error).
+   *  Interpreted by steps.ts `shouldSkip`. */
+  readonly skipUnless?: readonly string[];
   /** The I/O layer writes this step's stdout to this host path (atomically, after a backup; the
    *  backup is what a rollback restores), e.g. `iptables-save` → /etc/iptables/rules.v4.
    *  Replaces a shell redirection, which an argv cannot express. Non-zero exit → nothing written. */
@@ -98,7 +103,8 @@ export type FixId =
   | 'delete-entries'
   | 'flush-table'
   | 'invalid-drop-rule'
-  | 'apply-file';
+  | 'apply-file'
+  | 'edit-file';
 
 export interface Fix {
   readonly id: FixId;

@@ -2,7 +2,7 @@
  * What a fix will do, as the user reads it before saying yes: file diffs, the exact commands
  * (rendered with the one quoting function), what is read back, and how to undo it.
  */
-import type { Fix, FileEdit } from './model';
+import type { CommandStep, Fix, FileEdit } from './model';
 import { renderCommand } from './quote';
 
 /** Unified diff of two texts (line based, LCS), 3 lines of context. */
@@ -96,5 +96,38 @@ export function renderPreview(fix: Fix, host?: string): string {
   for (const s of fix.rollback) out.push(`${s.privileged ? '# ' : '$ '}${renderCommand(s.argv)}\n  ${s.description}`);
   if (fix.rollback.length === 0 && fix.fileEdits.length === 0) out.push(fix.destructive ? 'not possible: deleted entries cannot be restored' : 'nothing to undo');
   if (fix.notes.length > 0) out.push(`\n## Notes\n${fix.notes.map((n) => `- ${n}`).join('\n')}`);
+  return `${out.join('\n')}\n`;
+}
+
+/** What a rollback preview needs of a change record (io/changeRecord.ts has the full one). */
+export interface RollbackPlan {
+  readonly id: string;
+  readonly title: string;
+  readonly appliedAt: string;
+  readonly state?: string | undefined;
+  readonly files: readonly { readonly path: string; readonly existed: boolean; readonly backup?: string | undefined }[];
+  readonly rollback: readonly CommandStep[];
+  readonly rollbackStepsDone?: number | undefined;
+  readonly rollbackStartedAt?: string | undefined;
+}
+
+/** What `rollback` will do, shown before it is confirmed (CLI, the extension's preview document). */
+export function renderRollbackPreview(r: RollbackPlan, host?: string): string {
+  const out: string[] = [`# Roll back: ${r.title}${host ? ` on ${host}` : ''}`];
+  out.push(`change ${r.id}, applied ${r.appliedAt}${r.state && r.state !== 'applied' ? ` (state: ${r.state})` : ''}`);
+  if (r.rollbackStartedAt) out.push(`An earlier rollback started ${r.rollbackStartedAt} and did not finish: this one resumes it.`);
+  if (r.files.length > 0) {
+    out.push('\n## Files (each left alone when it is already as before the change; refused when it changed since)');
+    for (const f of [...r.files].reverse()) out.push(f.existed ? `restore ${f.path} from ${f.backup ?? '(no backup)'}` : `remove ${f.path} (created by the change)`);
+  }
+  if (r.rollback.length > 0) {
+    out.push('\n## Commands');
+    for (const [i, s] of r.rollback.entries()) {
+      const done = i < (r.rollbackStepsDone ?? 0) ? ' (already done by the earlier rollback: skipped)' : '';
+      const handle = s.handleFrom ? `\n  (once per rule whose line contains "${s.handleFrom.lineContains}" in \`${renderCommand(s.handleFrom.argv)}\`, with its handle)` : '';
+      out.push(`${s.privileged ? '# ' : '$ '}${renderCommand(s.argv)}${done}\n  ${s.description}${handle}`);
+    }
+  }
+  if (r.files.length === 0 && r.rollback.length === 0) out.push('\nNothing to undo on the host (the change is only marked as rolled back).');
   return `${out.join('\n')}\n`;
 }

@@ -13,6 +13,11 @@ export interface CommandResult {
   readonly stdout: string;
 }
 
+/** True when the step is already undone, given the result of running its `skipUnless` check (exit 1 = absent). */
+export function alreadyUndone(step: CommandStep, check: CommandResult | undefined): boolean {
+  return step.skipUnless !== undefined && check !== undefined && check.exitCode === 1;
+}
+
 /** True when the step must be skipped, given the result of running its `skipIf` check. */
 export function shouldSkip(step: CommandStep, check: CommandResult | undefined): boolean {
   if (!step.skipIf || !check || check.exitCode !== 0) return false;

@@ -4,7 +4,7 @@
  */
 import type { Fix, FixId } from '../fix/model';
 import { raiseMax, setBuckets, setSysctl, setConntrackTimeout, loadModuleAtBoot } from '../fix/sysctlFixes';
-import { deleteEntries, flushTable, type EntryFilter } from '../fix/entriesFixes';
+import { deleteEntries, flushTable, type EntryFilter, type OwnConnection } from '../fix/entriesFixes';
 import { invalidDropRule } from '../fix/invalidRule';
 import { applySysctlFile } from '../fix/applyFile';
 import { ValidationError } from '../fix/validate';
@@ -31,6 +31,30 @@ export interface FixParams {
   readonly path?: string;
   /** apply-file: only this 0-based line. */
   readonly line?: number;
+  /** delete-entries / flush-table: the tool's own SSH connection ($SSH_CONNECTION), kept in the table. */
+  readonly ownConnection?: OwnConnection;
+  /** delete-entries / flush-table: go ahead although established connections will be dropped (asked again). */
+  readonly evenIfConnectionsDrop?: boolean;
+}
+
+/**
+ * Why deleting entries would cut established connections on this host, from the snapshot:
+ * with nf_conntrack_tcp_loose = 0 the next packet of a connection whose entry is gone is
+ * INVALID (no mid-stream pickup), and an INVALID drop/reject rule then drops it — ufw's
+ * default. Undefined when the snapshot shows no such combination.
+ */
+export function connectionsDropOnDelete(s: HostSnapshot): string | undefined {
+  if (s.sysctl?.['net.netfilter.nf_conntrack_tcp_loose'] !== '0') return undefined;
+  const rule = s.firewall?.invalidRules?.find((r) => r.verdict === 'drop' || r.verdict === 'reject');
+  if (!rule) return undefined;
+  return `nf_conntrack_tcp_loose is 0 and ${rule.backend} drops INVALID packets (${rule.table} ${rule.chain}: ${rule.text.trim()}): every established TCP connection whose entry is deleted becomes INVALID at its next packet and is ${rule.verdict === 'drop' ? 'dropped' : 'rejected'} — other SSH sessions included`;
+}
+
+function refuseIfConnectionsDrop(s: HostSnapshot, id: string, p: FixParams): void {
+  const why = connectionsDropOnDelete(s);
+  if (why === undefined || p.evenIfConnectionsDrop) return;
+  const own = p.ownConnection ? 'this tool\'s own session is kept' : 'this tool\'s own session could not be identified, so it may be cut before the change is read back and recorded';
+  throw new ValidationError('tcp_loose', `${id} refused: ${why}; ${own}. Set nf_conntrack_tcp_loose to 1 first, or confirm that these connections may drop (CLI: --even-if-connections-drop). Nothing was changed.`);
 }
 
 /** Fixes that run the conntrack program (counting, deleting, flushing entries). */
@@ -84,11 +108,13 @@ function buildFix(s: HostSnapshot, id: string, p: FixParams): Fix {
     case 'delete-entries': {
       if (!p.filter) throw new ValidationError('filter', 'give at least a source, destination or protocol');
       if (p.expectedCount === undefined) throw new ValidationError('expectedCount', 'count the matching entries first');
-      return deleteEntries({ filter: p.filter, expectedCount: p.expectedCount, ...(s.host ? { host: s.host } : {}) });
+      refuseIfConnectionsDrop(s, id, p);
+      return deleteEntries({ filter: p.filter, expectedCount: p.expectedCount, ...(s.host ? { host: s.host } : {}), ...(p.ownConnection ? { ownConnection: p.ownConnection } : {}) });
     }
     case 'flush-table': {
       if (s.count === undefined) throw new ValidationError('count', 'the entry count could not be read on this host');
-      return flushTable({ entryCount: s.count, ...(s.host ? { host: s.host } : {}) });
+      refuseIfConnectionsDrop(s, id, p);
+      return flushTable({ entryCount: s.count, ...(s.host ? { host: s.host } : {}), ...(p.ownConnection ? { ownConnection: p.ownConnection } : {}) });
     }
     case 'invalid-drop-rule': {
       const target = firewallTarget(s);

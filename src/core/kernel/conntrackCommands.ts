@@ -102,3 +102,11 @@ export function interpretConntrackFlush(stdout: string, stderr: string, exitCode
   const others = messages.filter((m) => !/has been emptied/.test(m));
   return failure('tool-error', others.length > 0 ? others.join('; ') : `conntrack -F exited ${exitCode}: ${stderr.trim()}`);
 }
+
+/**
+ * The last message conntrack printed (`N flow entries have been deleted.`, `connection tracking
+ * table has been emptied.`), for the progress of a step that runs it; undefined when none.
+ */
+export function conntrackSummaryLine(stderr: string): string | undefined {
+  return toolMessages(stderr).at(-1);
+}

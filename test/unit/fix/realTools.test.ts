@@ -12,6 +12,7 @@ import { countArgv, deleteEntries, flushTable, invalidDropRule, raiseMax, setCon
 import type { Fix } from '../../../src/core/fix/model';
 import { applyFix, ApplyError, rollbackLast, verifyAll, type ChangeRecord, type RollbackReport, type VerifyReport } from '../../../src/io/apply';
 import { Netns } from './helpers/netns';
+import { parseSshConnection } from '../../../src/core/fix/entriesFixes';
 
 function requireTools(): void {
   const missing = ['unshare', 'nsenter', 'conntrack', 'nft', 'iptables-nft', 'iptables-legacy', 'ip6tables-nft', 'sysctl'].filter(
@@ -76,7 +77,7 @@ test('real tools: delete-entries removes exactly the filtered entries; a second 
   await inNetns(async (ns) => {
     const filter = { proto: 'tcp', dport: 80, state: 'ESTABLISHED' };
     ns.setup([insert('tcp', 1111, 80), insert('tcp', 2222, 80), insert('tcp', 3333, 443), insert('udp', 4444, 53)]);
-    const count = (f: Parameters<typeof countArgv>[0]): number => ns.run(countArgv(f)).stdout.split('\n').filter((l) => l.trim() !== '').length;
+    const count = (f: Parameters<typeof countArgv>[0]): number => Number(ns.run(countArgv(f)).stdout.trim());
     assert.equal(count(filter), 2, 'the preview counts what the delete will remove');
     const fix = deleteEntries({ filter, expectedCount: 2 });
     const first = await apply(ns, fix);
@@ -95,6 +96,26 @@ test('real tools: flush-table empties the table', async () => {
     const record = await apply(ns, fix);
     assert.deepEqual(record.steps.map((s) => s.ok), [true]);
     assert.deepEqual(record.verification.map((v) => [v.ok, v.observed]), [[true, '0']]);
+  });
+});
+
+test('real tools: delete and flush keep the own connection\'s entry (state and mark unchanged), delete the rest', async () => {
+  await inNetns(async (ns) => {
+    // the "own" SSH entry 192.0.2.1:5555 → 198.51.100.1:22, next to others on port 22 and 80
+    const own = parseSshConnection('192.0.2.1 5555 198.51.100.1 22');
+    ns.setup([insert('tcp', 5555, 22), insert('tcp', 6666, 22), insert('tcp', 7777, 80), insert('udp', 8888, 53)]);
+    const ownEntry = (): string => ns.run(['conntrack', '-L', '-p', 'tcp', '--orig-port-src', '5555']).stdout.trim();
+    const del = await apply(ns, deleteEntries({ filter: { proto: 'tcp', dport: 22 }, expectedCount: 2, ...(own ? { ownConnection: own } : {}) }));
+    assert.deepEqual(del.steps.map((s) => [s.exitCode, s.ok]), [[0, true]]);
+    assert.match(del.steps[0]?.stderr ?? '', /1 flow entries have been deleted/);
+    assert.equal(del.steps[0]?.stdout, '', 'the listing stays on the host');
+    assert.deepEqual(del.verification.map((v) => [v.ok, v.observed]), [[true, '1']]);
+    assert.match(ownEntry(), /ESTABLISHED src=192\.0\.2\.1 dst=198\.51\.100\.1 sport=5555 dport=22 .* mark=0 /);
+    const flush = await apply(ns, flushTable({ entryCount: 3, ...(own ? { ownConnection: own } : {}) }));
+    assert.deepEqual(flush.steps.map((s) => [s.exitCode, s.ok]), [[0, true]]);
+    assert.match(flush.steps[0]?.stderr ?? '', /2 flow entries have been deleted/);
+    assert.equal(ns.run(['conntrack', '-C']).stdout.trim(), '1', 'only the own entry is left');
+    assert.match(ownEntry(), /sport=5555 dport=22 .* mark=0 /);
   });
 });
 

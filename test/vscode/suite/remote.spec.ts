@@ -142,12 +142,43 @@ describe('a sysctl file on the host, in the editor', () => {
     assert.equal(doc.isDirty, false);
   }, { timeoutMs: 90_000 });
 
+  it('the editor save left a change record with a backup; files outside the managed locations are refused (issue 11 item 7)', async () => {
+    // Read on the host, not through the extension: the newest records, one of them the save.
+    const records = inHost(['sh', '-c', 'for f in /var/lib/conntrack-doctor/changes/*.json; do cat "$f"; echo; done']);
+    const saves = records.split('\n}\n').filter((r) => r.includes('"fixId": "edit-file"') && r.includes(`"path": "${PATH}"`));
+    assert.equal(saves.length, 1, records);
+    assert.match(saves[0] ?? '', /"state": "applied"/);
+    const backup = /"backup": "([^"]+)"/.exec(saves[0] ?? '')?.[1] ?? '';
+    assert.equal(inHost(['cat', backup]), CONTENT, 'the backup is the file as it was before the save');
+
+    const shadow = uri.with({ path: '/etc/shadow' });
+    await assert.rejects(Promise.resolve(vscode.workspace.openTextDocument(shadow)), (e: unknown) => /is not a location Conntrack Doctor manages \(sysctl\.conf, sysctl\.d, modprobe\.d, modules-load\.d/.test(String(e)));
+    await assert.rejects(Promise.resolve(vscode.workspace.fs.writeFile(uri.with({ path: '/root/x' }), new TextEncoder().encode('x'))), /is not a location Conntrack Doctor manages/);
+    assert.equal(inHost(['sh', '-c', 'test -e /root/x && echo yes || echo no']).trim(), 'no');
+    // A managed name that is a symlink to an unmanaged file is refused too.
+    inHost(['ln', '-sf', '/etc/shadow', '/etc/sysctl.d/91-ctd-link.conf']);
+    try {
+      await assert.rejects(Promise.resolve(vscode.workspace.openTextDocument(uri.with({ path: '/etc/sysctl.d/91-ctd-link.conf' }))), (e: unknown) => /"\/etc\/shadow" is not a location Conntrack Doctor manages/.test(String(e)));
+    } finally {
+      inHost(['rm', '-f', '/etc/sysctl.d/91-ctd-link.conf']);
+    }
+  }, { timeoutMs: 90_000 });
+
   it('Roll Back Last Change restores the live value', async () => {
     const h = api.hosts.get(alias);
-    answerWarning = (m) => (m.startsWith('Roll back the newest recorded change') ? 'Roll Back' : undefined);
+    // The modal names the change, with the preview of what is restored and run open beside it.
+    let previewAtModal: string | undefined;
+    answerWarning = (m) => {
+      if (!m.startsWith('Roll back change ')) return undefined;
+      previewAtModal = vscode.window.visibleTextEditors.map((e) => e.document.getText()).find((t) => t.startsWith('# Roll back: '));
+      return 'Roll Back';
+    };
     const done = waitForEvent(infoShown.event, (m) => m.startsWith('Rolled back'), { what: 'the rolled-back notification', timeoutMs: 60_000 });
     await vscode.commands.executeCommand('conntrack-doctor.rollback', h);
     assert.match(await done, /Rolled back: Set nf_conntrack_tcp_timeout_established to 3600/);
+    assert.ok(warnings.some((w) => /^Roll back change \d{8}T\d{6}Z-[0-9a-f]{6} \(Set nf_conntrack_tcp_timeout_established to 3600/.test(w)), warnings.join(' | '));
+    assert.match(previewAtModal ?? '', new RegExp(`^# Roll back: Set nf_conntrack_tcp_timeout_established to 3600.* on ${alias}\n`), previewAtModal);
+    assert.match(previewAtModal ?? '', new RegExp(`sysctl -w ${EST.replace(/\./g, '\\.')}=${liveBefore}`), previewAtModal);
     assert.equal(inHost(['sysctl', '-n', EST]).trim(), liveBefore);
   }, { timeoutMs: 90_000 });
 });
