@@ -167,6 +167,50 @@ test('a link outside the tree is never followed out of --root', () => {
   }
 });
 
+test('every hop of a chain of links stays inside --root; a loop and a FIFO are findings, not an exit 2', () => {
+  const d = tmp();
+  const outside = tmp();
+  try {
+    mkdirSync(join(d, 'etc/sysctl.d'), { recursive: true });
+    mkdirSync(join(d, 'etc/conf'), { recursive: true });
+    writeFileSync(join(d, 'etc/sysctl.conf'), 'net.netfilter.nf_conntrack_tcp_loose = 0\n');
+    symlinkSync('../sysctl.conf', join(d, 'etc/sysctl.d/99-sysctl.conf'));
+    // The machine-side file a naive reader would reach (an absolute path outside the tree).
+    writeFileSync(join(outside, 'escape.conf'), 'net.netfilter.nf_conntrack_checksum = 0\n');
+    // Two hops: the second link is absolute, and must be taken from the tree's root.
+    symlinkSync('hop.conf', join(d, 'etc/sysctl.d/60-two-hops.conf'));
+    symlinkSync(join(outside, 'escape.conf'), join(d, 'etc/sysctl.d/hop.conf'));
+    // A directory component that is a link: through <root>/etc/conf, not the machine's /etc.
+    writeFileSync(join(d, 'etc/conf/real.conf'), 'net.netfilter.nf_conntrack_acct = 1\n');
+    symlinkSync('/etc/conf', join(d, 'etc/linkdir'));
+    symlinkSync('../linkdir/real.conf', join(d, 'etc/sysctl.d/65-via-dir.conf'));
+    // A loop, and a FIFO.
+    symlinkSync('71-b.conf', join(d, 'etc/sysctl.d/70-a.conf'));
+    symlinkSync('70-a.conf', join(d, 'etc/sysctl.d/71-b.conf'));
+    assert.equal(spawnSync('mkfifo', [join(d, 'etc/sysctl.d/80-fifo.conf')]).status, 0, 'mkfifo');
+    const r = run(['lint', '--root', d, '--format', 'json']);
+    assert.notEqual(r.code, 2, r.stderr);
+    const arr = JSON.parse(r.stdout) as { file: string; code: string; message: string }[];
+    const got = arr.filter((f) => f.code !== 'module-not-loaded-at-boot').map((f) => `${f.file.replace(d, '')}:${f.code}`).sort();
+    // hop.conf resolves to <root>/<outside>/escape.conf, which does not exist: a dangling link, no checksum-off anywhere
+    assert.ok(!arr.some((f) => f.code === 'checksum-off'), `a link chain was followed out of the tree: ${got.join(', ')}`);
+    assert.deepEqual(got, [
+      '/etc/sysctl.conf:tcp-loose-off',
+      '/etc/sysctl.d/70-a.conf:file-unreadable',
+      '/etc/sysctl.d/71-b.conf:file-unreadable',
+      '/etc/sysctl.d/80-fifo.conf:file-unreadable',
+    ]);
+    assert.match(arr.find((f) => f.file.endsWith('70-a.conf'))?.message ?? '', /loop of symbolic links/);
+    assert.match(arr.find((f) => f.file.endsWith('80-fifo.conf'))?.message ?? '', /FIFO/);
+    // The directory link was followed inside the tree: 65-via-dir.conf's content is <root>/etc/conf/real.conf's.
+    const text = run(['lint', '--root', d, '/etc/sysctl.d/65-via-dir.conf', '--format', 'json']);
+    assert.notEqual(text.code, 2, text.stderr);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  }
+});
+
 test('caps: a 50 MB file is refused before it is read; text output stops after 1000 findings', () => {
   const d = tmp();
   try {

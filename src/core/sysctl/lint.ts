@@ -145,7 +145,7 @@ export function lintFiles(files: readonly SysctlFile[], options: LintOptions = {
   for (const file of parsed) {
     if (!targets.has(file.path)) continue;
     // A link (99-sysctl.conf -> ../sysctl.conf) is linted through its target when both are here.
-    if (file.linkTarget !== undefined && paths.has(resolveLink(file.path, file.linkTarget))) continue;
+    if (file.unreadable === undefined && file.linkTarget !== undefined && paths.has(resolveLink(file.path, file.linkTarget))) continue;
     const lines = file.doc.lines;
     // Lines found dead (a duplicate, overridden under every loader) before the value checks run:
     // advice about their values would be noise, so it is never built.
@@ -165,6 +165,11 @@ export function lintFiles(files: readonly SysctlFile[], options: LintOptions = {
         ? { path: file.path, code, key: line.normalizedKey, severity, message, range, unnecessary, fixes, related, doc: docOf(code) }
         : { path: file.path, code, severity, message, range, unnecessary, fixes, related, doc: docOf(code) });
     }, { advises: (line: SysctlLine) => !dead.has(line.line) });
+    if (file.unreadable !== undefined) {
+      const at = { kind: 'blank', line: 0, text: '' } as const;
+      emit('file-unreadable', at, lineRange(at), `${file.path} is ${file.unreadable}: its settings (if any) were not read, so nothing here is judged.`);
+      continue;
+    }
     // A file in a loader directory without `.conf` (README.sysctl, a backup) is read by no loader:
     // only say so (file-not-loaded, when it has settings), do not lint its lines.
     if (isLoaderPath(file.path) && file.path !== SYSCTL_CONF && !file.path.endsWith('.conf')) {

@@ -38,6 +38,8 @@ export interface SysctlFile {
   readonly content?: string | undefined;
   /** Where a symlink points, as written (e.g. `../sysctl.conf`, `/dev/null`). */
   readonly linkTarget?: string | undefined;
+  /** Why the file's content was not read (a FIFO, a device, a loop of links): a file-unreadable finding. */
+  readonly unreadable?: string | undefined;
 }
 
 export interface ParsedSysctlFile extends SysctlFile {

@@ -30,6 +30,7 @@ const rules = [
   { code: 'duplicate-key', severity: 'warning', title: 'Key set again later in the same file' },
   { code: 'overridden', severity: 'warning', title: 'Another file sets this key and wins' },
   { code: 'file-not-loaded', severity: 'warning', title: 'A boot-time loader does not read this file' },
+  { code: 'file-unreadable', severity: 'warning', title: 'Not a file whose settings can be read' },
   { code: 'established-timeout-long', severity: 'warning', title: 'Established TCP entries live for days' },
   { code: 'timeout-too-short', severity: 'warning', title: 'Timeout so short it cuts idle connections' },
   { code: 'max-below-default', severity: 'warning', title: 'nf_conntrack_max below the kernel default' },

@@ -113,8 +113,9 @@ for (const c of cases) {
 
 test('every rule has a positive case here', () => {
   const covered = new Set(cases.map((c) => c.code));
-  // overridden and file-not-loaded need several files: covered in lintFiles.test.ts
-  for (const code of RULES.keys()) if (code !== 'overridden' && code !== 'file-not-loaded') assert.ok(covered.has(code), `no case for ${code}`);
+  // overridden and file-not-loaded need several files: covered in lintFiles.test.ts; file-unreadable
+  // needs a FIFO or a link loop on disk: covered in test/cli/lint.test.ts
+  for (const code of RULES.keys()) if (code !== 'overridden' && code !== 'file-not-loaded' && code !== 'file-unreadable') assert.ok(covered.has(code), `no case for ${code}`);
 });
 
 test('offline, every key is judged against the key catalogue; with a host, its key list decides', () => {
