@@ -4,7 +4,10 @@
  * in the legacy tables (read with the machine's iptables-legacy inside the host); with neither
  * nft nor iptables (`fw-none`) the finding says "no firewall tool found" and `apply` refuses
  * before anything runs. Both after an INVALID burst that has passed: the count since boot is an
- * info finding that says it is not current.
+ * info finding that says it is not current. On an nftables-only host (`fw-nft-only`: no iptables
+ * programs) the rule is offered for nft, inserted into inet filter input and persisted in
+ * /etc/nftables.conf; on an iptables-nft host (`fw-iptables-nft`) it goes through iptables (the
+ * nft flavour) and is found with iptables-nft -S.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -15,6 +18,8 @@ import { cli, scratchDir, writeSshConfig } from './helpers';
 const dir = scratchDir('fwvar');
 const legacy = useHost(`itg${process.pid % 10000}`, { variants: ['fw-legacy-only'] });
 const none = useHost(`itw${process.pid % 10000}`, { variants: ['fw-none'] });
+const nftOnly = useHost(`itn${process.pid % 10000}`, { variants: ['fw-nft-only'] });
+const iptNft = useHost(`itx${process.pid % 10000}`, { variants: ['fw-iptables-nft'] });
 const NO_TOOL = 'no firewall tool found on this host (none of nft, iptables, iptables-nft, iptables-legacy is installed): a drop rule cannot be added';
 
 async function invalidFinding(host: TestHost): Promise<DiagnosisJson['findings'][number]> {
@@ -29,7 +34,7 @@ async function invalidFinding(host: TestHost): Promise<DiagnosisJson['findings']
 
 describe('firewall backends', () => {
   before(async () => {
-    for (const h of [legacy.host, none.host]) {
+    for (const h of [legacy.host, none.host, nftOnly.host, iptNft.host]) {
       const r = await h.invalid(150);
       assert.ok(r.invalidAfter - r.invalidBefore >= 150, JSON.stringify(r));
     }
@@ -55,5 +60,28 @@ describe('firewall backends', () => {
     const r = await cli(['apply', none.host.name, 'invalid-drop-rule', '--ssh-config', writeSshConfig(dir, none.host), '--yes']);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, new RegExp(NO_TOOL.replace(/[()]/g, '\\$&')));
+  });
+
+  test('nftables only (no iptables programs): the rule offered for nft, applied, in the live ruleset and persisted in /etc/nftables.conf', async () => {
+    const f = await invalidFinding(nftOnly.host);
+    assert.deepEqual(f.fixes.map((x) => x.title), ['Drop INVALID packets (nft inet filter input)']);
+    const r = await cli(['apply', nftOnly.host.name, 'invalid-drop-rule', '--ssh-config', writeSshConfig(dir, nftOnly.host), '--yes']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /Persist the rule as the first rule of chain input in \/etc\/nftables\.conf/);
+    const live = await nftOnly.host.execOk(['nft', 'list', 'chain', 'inet', 'filter', 'input']);
+    assert.match(live, /ct state invalid .*drop.*conntrack-doctor-invalid-drop|ct state invalid .*comment "conntrack-doctor-invalid-drop"/);
+    const conf = await nftOnly.host.execOk(['cat', '/etc/nftables.conf']);
+    assert.match(conf, /conntrack-doctor-invalid-drop/);
+  });
+
+  test('iptables-nft: the rule offered for iptables, applied through iptables-nft and found in its tables', async () => {
+    const f = await invalidFinding(iptNft.host);
+    // iptables here is iptables-nft (the alternative): the rule goes through it, into the ip filter table it manages.
+    assert.deepEqual(f.fixes.map((x) => x.title), ['Drop INVALID packets (iptables INPUT)']);
+    const r = await cli(['apply', iptNft.host.name, 'invalid-drop-rule', '--ssh-config', writeSshConfig(dir, iptNft.host), '--yes']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /No firewall persistence was found: the rule lasts until the next reboot/);
+    const rules = await iptNft.host.execOk(['iptables-nft', '-S', 'INPUT']);
+    assert.match(rules, /^-A INPUT -m conntrack --ctstate INVALID -m comment --comment conntrack-doctor-invalid-drop -j DROP$/m);
   });
 });
