@@ -25,6 +25,7 @@ import { confirmationFor, typedConfirms } from '../core/fix/confirm';
 import type { CliIO } from './io';
 import { errorMessage, formatPercent, formatRate, formatUsage } from '../core/format';
 import { DEFAULT_SAMPLE_SIZE, entryEstimates } from '../core/sampling';
+import { DEFAULT_HOST_CPU_BUDGET_PERCENT } from '../core/host/cpuBudget';
 
 export const common = {
   'ssh-config': { type: 'string' },
@@ -296,7 +297,7 @@ export async function runWatch(argv: readonly string[], io: CliIO): Promise<numb
       let previous = await host.snapshot({ entries: false });
       for (let n = 0; count === 0 || n < count; n++) {
         await sleep(Math.max(0, previous.takenAt + interval * 1000 - Date.now()));
-        const snap = await host.periodicSnapshot(previous);
+        const snap = await host.periodicSnapshot(previous, { hostCpuBudgetPercent: DEFAULT_HOST_CPU_BUDGET_PERCENT });
         const rates = computeRates(previous, snap)?.perSecond ?? {};
         const percent = usagePercent(snap);
         const picked = Object.fromEntries(WATCHED.filter((k) => rates[k] !== undefined).map((k) => [k, rates[k] ?? 0]));

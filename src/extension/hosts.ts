@@ -258,8 +258,12 @@ export class HostManager implements vscode.Disposable {
     try {
       let previous = entry.snapshot;
       let snap: HostSnapshot;
-      if (periodic && previous) snap = await session.periodicSnapshot(previous, { signal, ...sample() });
-      else snap = await session.snapshot({ signal, ...sample() });
+      // What runs by itself stays within the host CPU budget (the user's Refresh is not periodic).
+      if (periodic && previous) {
+        const budget = readSettings().hostCpuBudgetPercent;
+        snap = await session.periodicSnapshot(previous, { signal, ...sample(), hostCpuBudgetPercent: budget });
+        if (session.fullReadDeferredUntil !== undefined) log.info(`${entry.label}: the files changed; reading them again from ${new Date(session.fullReadDeferredUntil).toLocaleTimeString()} on (host CPU budget ${budget} %)`);
+      } else snap = await session.snapshot({ signal, ...sample() });
       if (!previous) {
         // A first sample only has totals since boot: take the second one a moment later (the
         // frequent part; the rest of the first, its entry summary among them, is kept).

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { DEFAULT_THRESHOLDS } from '../core/host/thresholds';
 import { DEFAULT_SAMPLE_SIZE } from '../core/sampling';
+import { DEFAULT_HOST_CPU_BUDGET_PERCENT } from '../core/host/cpuBudget';
 
 export const SETTINGS_SECTION = 'conntrackDoctor';
 
@@ -18,6 +19,8 @@ export const settingsSchema = z.object({
   memoryBudgetPercent: z.number().min(0.1).max(50).default(DEFAULT_THRESHOLDS.memoryBudgetPercent),
   /** Entries read for the top talkers on connect and Refresh (0: every entry): core/sampling.ts. */
   entrySampleSize: z.number().int().min(0).max(10_000_000).default(DEFAULT_SAMPLE_SIZE),
+  /** Host CPU (% of one CPU) that what runs by itself may take: core/host/cpuBudget.ts. */
+  hostCpuBudgetPercent: z.number().min(0.1).max(100).default(DEFAULT_HOST_CPU_BUDGET_PERCENT),
   lintLoader: z.enum(['both', 'systemd', 'procps']).default('both'),
   sshConfigFile: z.string().optional(),
   hostKeyChecking: z.enum(['ask', 'yes', 'accept-new']).default('ask'),

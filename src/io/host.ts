@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { buildSnapshot, collectionScript, parseCollectionOutput, withFrequentFields, type CollectionPart } from '../core/host/collect';
+import { nextAutomaticRunAt, parseHostCpuMs, withoutHostCpu, type HostCpuCost } from '../core/host/cpuBudget';
 import { entryPageArgs, entryPageScript, entrySummaryArgs, entrySummaryScript, parseEntryPageOutput, parseEntrySourceError, parseEntrySummaryOutput, type EntryPage, type EntrySource } from '../core/host/entryScripts';
 import { rootRemedy, type Unavailable } from '../core/host/unavailable';
 import { conntrackInstallAdvice } from '../core/host/osRelease';
@@ -133,15 +134,18 @@ export class HostSession {
   async snapshot(opts: { signal?: AbortSignal; timeoutMs?: number; entries?: boolean; topN?: number; part?: CollectionPart; sample?: number; summaryTimeoutMs?: number } = {}): Promise<HostSnapshot> {
     const nonce = randomBytes(12).toString('hex');
     const part = opts.part ?? 'all';
+    const started = Date.now();
     const { result: r, privileged } = await this.runRead(['sh', '-s', '--', nonce, part], {
       stdin: collectionScript(),
       timeoutMs: opts.timeoutMs ?? 60_000,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     if (r.exitCode !== 0 && !r.stdout.includes(`@@${nonce} begin`)) {
-      throw new IoError('command-error', `collection failed on ${this.name} (exit ${r.exitCode}): ${r.stderr.trim().slice(0, 500)}`, { target: this.runner.description, phase: 'exec' });
+      throw new IoError('command-error', `collection failed on ${this.name} (exit ${r.exitCode}): ${withoutHostCpu(r.stderr).trim().slice(0, 500)}`, { target: this.runner.description, phase: 'exec' });
     }
     let snap = buildSnapshot(parseCollectionOutput(r.stdout, nonce), { takenAt: Date.now(), host: this.name });
+    // a shell without `times`: its wall time stands in (an upper bound for one busy process)
+    let hostCpuMs = parseHostCpuMs(r.stderr) ?? Date.now() - started;
     let unavailable = snap.unavailable ?? [];
     if (!privileged) {
       const root = await this.rootUnavailable();
@@ -151,10 +155,11 @@ export class HostSession {
     if (opts.entries !== false && part === 'all' && snap.conntrackModule !== 'absent') {
       try {
         const summaryTimeoutMs = opts.summaryTimeoutMs ?? SUMMARY_TIMEOUT_MS;
-        const summary = await this.summaryOrWhy({ topN: opts.topN ?? 10, timeoutMs: summaryTimeoutMs, ...(opts.sample !== undefined ? { sample: opts.sample } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+        const summary = await this.summaryOrWhy({ topN: opts.topN ?? 10, timeoutMs: summaryTimeoutMs, ...(opts.sample !== undefined ? { sample: opts.sample } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }, (ms) => (hostCpuMs += ms));
         if ('entries' in summary) snap = { ...snap, entrySummary: summary };
         else unavailable = [...unavailable, summary.code === 'program-missing' && summary.remedy === undefined ? { ...summary, remedy: conntrackInstallAdvice(snap.osRelease) } : summary];
       } catch (err) {
+        if (isIoError(err, 'command-timeout')) hostCpuMs += opts.summaryTimeoutMs ?? SUMMARY_TIMEOUT_MS; // it ran that long, then was stopped
         // A summary that outlives its time is stopped (the host is in trouble: its cost stays
         // bounded) and the diagnosis says so, with the rest of the snapshot intact.
         unavailable = [...unavailable, isIoError(err, 'command-timeout')
@@ -162,19 +167,37 @@ export class HostSession {
           : { code: 'failed', what: 'entry summary', why: errorMessage(err) }];
       }
     }
+    if (part === 'all') this.lastFullReadCost = { hostCpuMs, endedAt: Date.now() };
     return { ...snap, unavailable };
   }
+
+  /**
+   * The host CPU of the last full read (collection and entry summary, measured on the host) and
+   * when it ended: the budget's measure (core/host/cpuBudget.ts).
+   */
+  lastFullReadCost: HostCpuCost | undefined;
+  /** Set while a periodic refresh saw the files change but the budget postponed reading them again. */
+  fullReadDeferredUntil: number | undefined;
 
   /**
    * The periodic refresh (the extension's timer and `watch`): the frequent fields merged into
    * `previous`; everything again (with the sample) only when the files' fingerprint changed.
    */
-  async periodicSnapshot(previous: HostSnapshot, opts: { signal?: AbortSignal; sample?: number } = {}): Promise<HostSnapshot> {
+  async periodicSnapshot(previous: HostSnapshot, opts: { signal?: AbortSignal; sample?: number; hostCpuBudgetPercent?: number } = {}): Promise<HostSnapshot> {
     const signal = opts.signal ? { signal: opts.signal } : {};
     const frequent = await this.snapshot({ ...signal, part: 'frequent' });
-    return frequent.fingerprint !== undefined && frequent.fingerprint === previous.fingerprint
-      ? withFrequentFields(previous, frequent)
-      : this.snapshot({ ...signal, ...(opts.sample !== undefined ? { sample: opts.sample } : {}) }); // the files changed: read everything again
+    if (frequent.fingerprint !== undefined && frequent.fingerprint === previous.fingerprint) return withFrequentFields(previous, frequent);
+    // The files changed (or this host gives no fingerprint): read everything again, unless the
+    // budget says the last full read was too recent for its cost. Then keep the old fingerprint,
+    // so a later refresh still sees the change.
+    const nextAt = opts.hostCpuBudgetPercent === undefined ? 0 : nextAutomaticRunAt(this.lastFullReadCost, opts.hostCpuBudgetPercent);
+    if (Date.now() < nextAt) {
+      this.fullReadDeferredUntil = nextAt;
+      const kept = withFrequentFields(previous, frequent);
+      return previous.fingerprint === undefined ? kept : { ...kept, fingerprint: previous.fingerprint };
+    }
+    this.fullReadDeferredUntil = undefined;
+    return this.snapshot({ ...signal, ...(opts.sample !== undefined ? { sample: opts.sample } : {}) });
   }
 
   /**
@@ -188,15 +211,17 @@ export class HostSession {
   }
 
   /** The summary, or why there is none (the source's `@@error`, which the pipeline's exit 0 hides). */
-  private async summaryOrWhy(opts: SummaryOptions): Promise<EntrySummary | Unavailable> {
+  private async summaryOrWhy(opts: SummaryOptions, cost?: (hostCpuMs: number) => void): Promise<EntrySummary | Unavailable> {
+    const started = Date.now();
     const { result: r, privileged } = await this.runRead(['sh', '-s', '--', ...entrySummaryArgs(opts.topN ?? 10, opts.filter ?? {}, opts.sample, { ...(opts.source ? { source: opts.source } : {}), ...(opts.lowPriority ? { lowPriority: true } : {}) })], {
       stdin: entrySummaryScript(),
       timeoutMs: opts.timeoutMs ?? 120_000,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
+    cost?.(parseHostCpuMs(r.stderr) ?? Date.now() - started);
     const error = parseEntrySourceError(r.stderr);
     if (error) return { code: error.code, what: 'entry summary', why: error.why, ...(error.code === 'needs-root' && !privileged ? { remedy: (await this.rootUnavailable()).remedy ?? '' } : {}) };
-    if (r.exitCode !== 0) return { code: 'failed', what: 'entry summary', why: r.stderr.trim() || `entry summary failed (exit ${r.exitCode})` };
+    if (r.exitCode !== 0) return { code: 'failed', what: 'entry summary', why: withoutHostCpu(r.stderr).trim() || `entry summary failed (exit ${r.exitCode})` };
     return parseEntrySummaryOutput(r.stdout, opts.sample);
   }
 

@@ -15,6 +15,7 @@ import { parseTableFullLog } from '../kernel/kernelLog';
 import { parseIptablesSaveInvalidRules, parseNftInvalidRules, type InvalidRule as ParsedInvalidRule } from '../kernel/invalidRules';
 import { ALL_SYSCTL_DIRS, SYSCTL_CONF } from '../sysctl/loaders';
 import { ETC_MODULES, MODPROBE_DIRS, MODULES_LOAD_DIRS } from '../sysctl/boot';
+import { REPORT_HOST_CPU } from './cpuBudget';
 import type { InvalidRule } from './snapshot';
 import { BUCKETS_KEY, COUNT_KEY, MAX_KEY } from '../facts';
 import type { Unavailable } from './unavailable';
@@ -61,6 +62,7 @@ export function collectionScript(): string {
   return `# conntrack-doctor collection script (POSIX sh): $1 nonce, $2 all|frequent
 N="$1"
 case "$N" in *[!0-9a-f]*|'') echo "bad nonce" >&2; exit 2;; esac
+${REPORT_HOST_CPU}
 LC_ALL=C; export LC_ALL
 PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"; export PATH
 have() { command -v "$1" >/dev/null 2>&1; }

@@ -9,6 +9,7 @@
 import { IDLE_EDGES, MAX_IDLE_CLASSES, TIMEOUT_BUCKETS, entrySummarySchema, type EntrySummary } from '../kernel/entrySummary';
 import { parseConntrackLine, type ConntrackEntry } from '../kernel/conntrackEntries';
 import { filterArgs, type EntryFilter } from '../fix/entriesFixes';
+import { REPORT_HOST_CPU } from './cpuBudget';
 import { UNAVAILABLE_CODES, type UnavailableCode } from './unavailable';
 
 /** Listing and summarising may select everything; deleting may not (entriesFixes.ts refuses an empty filter). */
@@ -118,6 +119,7 @@ case "$1" in source=proc|source=conntrack) SOURCE="\${1#source=}"; shift;; esac
 case "$1" in low-priority) shift
   if command -v renice >/dev/null 2>&1; then renice -n 19 -p $$ >/dev/null 2>&1; fi
   if command -v ionice >/dev/null 2>&1; then ionice -c3 -p $$ >/dev/null 2>&1; fi;; esac
+${REPORT_HOST_CPU}
 LC_ALL=C; export LC_ALL
 PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"; export PATH
 # Errors: "@@error CODE words" on stderr (CODE from core/host/unavailable.ts). The pipeline's
