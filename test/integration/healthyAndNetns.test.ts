@@ -65,7 +65,7 @@ describe('healthy host', () => {
     // shows the SSH connection's events and every command on stderr, the JSON stays alone on stdout.
     const r = await cli(['diagnose', host.name, '--ssh-config', writeSshConfig(dir, host), '--json', '--interval', '0', '-v']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
-    for (const line of [/^\[root@[\d.]+:22\] ssh connect: connecting to /m, /^\[root@[\d.]+:22\] ssh host-key: ssh-ed25519 SHA256:/m, /^\[root@[\d.]+:22\] ssh auth: trying /m, /^\[root@[\d.]+:22\] [#$] sh -s -- [0-9a-f]+ → 0 \(\d+ ms\)$/m]) {
+    for (const line of [/^\[root@[\d.]+:22\] ssh connect: connecting to /m, /^\[root@[\d.]+:22\] ssh host-key: ssh-ed25519 SHA256:/m, /^\[root@[\d.]+:22\] ssh auth: trying /m, /^\[root@[\d.]+:22\] [#$] sh -s -- [0-9a-f]{24} all → 0 \(\d+ ms\)$/m, /^\[root@[\d.]+:22\] [#$] sh -s -- 10 'sample=10000' → 0 \(\d+ ms\)$/m]) {
       assert.match(r.stderr, line);
     }
     const j = diagnosisJsonSchema.parse(JSON.parse(r.stdout));
