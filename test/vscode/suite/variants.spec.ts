@@ -196,8 +196,9 @@ describe('issue 12: host variants in the sidebar', () => {
     assert.equal(item.contextValue, 'host.connected');
     assert.equal(h.diagnosis?.counterSource, 'procfs');
     assert.ok(rows(h, 'counters').some((i) => i.label === 'invalid'));
-    const talkers = rows(h, 'talkers').find((i) => i.label === 'entries');
-    assert.match(String(talkers?.description), /^\d/, 'the entry summary from /proc/net/nf_conntrack');
+    // The summary's first row says how many entries it read (from /proc/net/nf_conntrack here: no conntrack program).
+    const talkers = rows(h, 'talkers').find((i) => i.label === 'exact' || i.label === 'sampled');
+    assert.match(String(talkers?.description), /^(exact: all|sampled: [\d,]+ of) [\d,]+ entries$/, 'the entry summary from /proc/net/nf_conntrack');
     const tool = rows(h, 'unavailable').find((i) => i.label === 'conntrack tool');
     assert.equal(tool?.description, 'program-missing');
     assert.match(tooltip(tool ?? {}), /How: install it: apt-get install conntrack \(Debian/);
