@@ -68,7 +68,7 @@ export function expectations(host: string, dominant: string): Expectation[] {
     { what: `host "${host}" connected, its row showing usage above 90 %`, holds: (rows) => percentOver90(rows.find((r) => r.level === 1 && r.label === host)?.description, PERCENT) },
     { what: 'Usage › entries: "N / M (9x.x %)"', holds: (rows) => percentOver90(under(rows, rows.find((r) => r.level === 2 && r.label === 'Usage')).find((r) => r.label === 'entries')?.description, USAGE) },
     { what: 'too-many-connections: "Conntrack table 9x.x % full"', holds: finding('too-many-connections', /^Conntrack table 9\d\.\d % full$/) },
-    { what: `stale-entries: "N % from ${dominant}" (the dominant source)`, holds: finding('stale-entries', new RegExp(`^[\\d.]+ % from ${escaped}$`)) },
+    { what: `stale-entries: "≈N % from ${dominant}" (the dominant source; ≈ when the summary is a sample)`, holds: finding('stale-entries', new RegExp(`^≈?[\\d.]+ % from ${escaped}$`)) },
     { what: 'invalid-packets: "N/s INVALID, not dropped"', holds: finding('invalid-packets', /INVALID, not dropped$/) },
     { what: 'iptables-backend: "Legacy iptables + nft active"', holds: finding('iptables-backend', /^Legacy iptables \+ nft active$/) },
     { what: 'long-timeouts: "ESTABLISHED kept 5 days"', holds: finding('long-timeouts', /^ESTABLISHED kept 5 days$/) },
