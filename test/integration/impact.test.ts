@@ -146,9 +146,13 @@ describe('what fixes free, on a real table', () => {
     const said = /frees nothing at once; (~?)([\d,]+)(?: \(([\d,]+)–([\d,]+)\))? tcp_established entries idle > 3,600 s free as their old timers run out \(within 4 d 23 h\)/.exec(r.stdout);
     assert.ok(said, r.stdout);
     const num = (x: string | undefined): number => Number((x ?? '').replace(/,/g, ''));
-    // exact from a full summary; from a sample (the product may sample the summary), its bounds contain the count
-    if (said[1] === '') assert.ok(idle.low <= num(said[2]) && num(said[2]) <= idle.high, `${said[0]} vs ${JSON.stringify(idle)}`);
-    else assert.ok(num(said[3]) <= idle.high && idle.low <= num(said[4]), `${said[0]} vs ${JSON.stringify(idle)}`);
+    // exact from a full summary; from a sample (the product may sample the summary), its bounds contain the count.
+    // One more is the CLI's own SSH connection: while it sends the listing, its entry may run on the
+    // kernel's 300 s timer for unacknowledged data (nf_conntrack_proto_tcp.c, tcp_packet: the unack
+    // timeout when it is shorter), i.e. look idle — it exists only during the preview.
+    const high = idle.high + 1;
+    if (said[1] === '') assert.ok(idle.low <= num(said[2]) && num(said[2]) <= high, `${said[0]} vs ${JSON.stringify(idle)} (+1: the CLI's own connection)`);
+    else assert.ok(num(said[3]) <= high && idle.low <= num(said[4]), `${said[0]} vs ${JSON.stringify(idle)} (+1: the CLI's own connection)`);
     assert.match(r.stdout, /re-armed with 3,600 s at that packet; idle entries keep the expiry they were armed with/);
     assert.equal((await host.execOk(['sysctl', '-n', EST])).trim(), '432000', 'a dry run changes nothing');
   });
