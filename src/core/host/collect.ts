@@ -31,7 +31,7 @@ const dirs = (list: readonly string[]): string => list.join(' ');
 /**
  * What one collection reads. `all`: everything the diagnosis needs (connect, Refresh, a file
  * saved). `frequent`: what changes every few seconds (count, max, the netfilter sysctls, the
- * counters, memory) and a fingerprint of what changes rarely (the mtimes and sizes of the
+ * counters) and a fingerprint of what changes rarely (the mtimes and sizes of the
  * files the full collection reads): the periodic refresh, whose cost must stay small and flat
  * on a host that is short of resources — no table dump, no /proc/sys walk, no firewall
  * listing, no kernel log.
@@ -39,7 +39,7 @@ const dirs = (list: readonly string[]): string => list.join(' ');
 export type CollectionPart = 'all' | 'frequent';
 
 /** The fields a `frequent` collection reads; the rest of a snapshot comes from the last full one. */
-export const FREQUENT_FIELDS = ['takenAt', 'sysctl', 'count', 'max', 'buckets', 'counters', 'slabObjSize', 'memTotalBytes', 'fingerprint'] as const;
+export const FREQUENT_FIELDS = ['takenAt', 'sysctl', 'count', 'max', 'buckets', 'counters', 'fingerprint'] as const;
 
 /**
  * The last full snapshot with the frequent fields of a newer `frequent` one (a field the newer
@@ -93,21 +93,24 @@ meta() {
   else echo 'conntrack=absent'; fi
 }
 netfilter_sysctls() {
-  # Two forks for every file at once (a fork per file cost ~270 ms of host CPU on dash for the
-  # 43 files of a 6.1 kernel: this runs on every periodic refresh). grep prints path:value; an
-  # unreadable file's error goes to the same stream. Without grep or sed: a fork per file at most
-  # (\`read\` where the shell reads whole lines; dash and busybox read byte by byte, which a sysctl
-  # file answers with its first byte, then EOF without a newline: cat then).
-  if have grep && have sed; then
-    grep -H '' /proc/sys/net/netfilter/* 2>&1 | sed -e '/: Is a directory$/d' -e 's#^/proc/sys/net/netfilter/\\([^:]*\\):#net.netfilter.\\1 = #' -e 's#^grep: /proc/sys/net/netfilter/\\([^:]*\\): \\(.*\\)$#net.netfilter.\\1 = \\2#'
+  # One fork for every file at once (a fork per file cost ~270 ms of host CPU on dash for the
+  # 43 files of a 6.1 kernel: this runs on every periodic refresh). grep prints path:value and an
+  # unreadable file's error on the same stream; the client turns both into "key = value"
+  # (grepSysctlLines). Without grep: the same path:value lines, a fork per file at most (\`read\` where the shell reads whole
+  # lines; dash and busybox read byte by byte, which a sysctl file answers with its first byte,
+  # then EOF without a newline: cat then).
+  set -- /proc/sys/net/netfilter/*
+  [ -f /proc/sys/net/nf_conntrack_max ] && set -- "$@" /proc/sys/net/nf_conntrack_max
+  if have grep; then
+    grep -H '' "$@" 2>&1
   else
-    for f in /proc/sys/net/netfilter/*; do
+    for f in "$@"; do
       [ -f "$f" ] || continue
       if [ -r "$f" ] && IFS= read -r v <"$f" 2>/dev/null; then :; else v=$(cat "$f" 2>&1); fi
-      printf 'net.netfilter.%s = %s\\n' "\${f##*/}" "$v"
+      printf '%s:%s\\n' "$f" "$v"
     done
   fi
-  if [ -f /proc/sys/net/nf_conntrack_max ]; then printf 'net.nf_conntrack_max = %s\\n' "$(cat /proc/sys/net/nf_conntrack_max)"; fi
+  return 0
 }
 owners() {
   for p in kube-proxy cilium-agent calico-node firewalld; do
@@ -135,9 +138,9 @@ klog() {
   elif have journalctl; then journalctl -k --no-pager -o short-iso 2>&1 | grep -E 'nf_conntrack: .*table full|net_ratelimit|^-- No entries|Permission|denied' | tail -n 200
   else echo '@unavailable dmesg restricted and no journalctl'; return 1; fi
 }
-# The files the full collection reads and the firewall's saved rules: their names, mtimes and
-# sizes (stat where it exists: coreutils, busybox), one checksum line. A change means the rarely
-# changing part has to be read again.
+# The files the full collection reads and the firewall's saved rules: their mtimes, sizes and
+# inodes (stat where it exists: coreutils, busybox). A change means the rarely changing part has
+# to be read again.
 fingerprint() {
   set --
   for p in ${SYSCTL_CONF} ${dirs(ALL_SYSCTL_DIRS)} ${ETC_MODULES} /etc/nftables.conf ${dirs(MODULES_LOAD_DIRS)} ${dirs(MODPROBE_DIRS)} /etc/iptables /etc/sysconfig/iptables /etc/ufw/ufw.conf; do
@@ -145,17 +148,22 @@ fingerprint() {
     set -- "$@" "$p"
     if [ -d "$p" ]; then for f in "$p"/*; do [ -e "$f" ] || [ -L "$f" ] && set -- "$@" "$f"; done; fi
   done
-  # one stat (coreutils, busybox) for every path; ls where there is none
-  if have stat; then stat -L -c '%n %Y %s %i' "$@" 2>&1; else ls -ldL "$@" 2>&1; fi | cksum
+  # One stat (coreutils, busybox) for every path, ls where there is none; the client hashes the
+  # lines (fingerprintOf). No names: a file added, removed or renamed changes its directory's
+  # mtime, which is listed.
+  # (A dangling link's error line is part of the fingerprint, so the status is not the measure.)
+  if have stat; then stat -L -c '%Y %s %i' "$@" 2>&1; else ls -ldL "$@" 2>&1; fi
+  return 0
 }
 sec sysctl netfilter_sysctls
+# netlink first; the procfs table only when it failed (the client prefers netlink: one of them is enough)
 sec stats_netlink tool conntrack -S
-sec stats_procfs cat /proc/net/stat/nf_conntrack
+[ "$s_rc" = 0 ] || sec stats_procfs cat /proc/net/stat/nf_conntrack
+sec fingerprint fingerprint
+# The periodic refresh stops here: what follows changes rarely (the entry size, the RAM) or costs more.
+[ "$2" = frequent ] && exit 0
 sec slabinfo grep -E '^(slabinfo|# name|nf_conntrack )' /proc/slabinfo
 sec meminfo grep -E '^(MemTotal|MemAvailable|SUnreclaim):' /proc/meminfo
-sec fingerprint fingerprint
-# The periodic refresh stops here: what follows changes rarely or costs more.
-[ "$2" = frequent ] && exit 0
 sec meta meta
 sec keys sh -c 'find /proc/sys -type f 2>/dev/null | sed "s#^/proc/sys/##"'
 sec iptables_version tool iptables -V
@@ -191,6 +199,42 @@ for d in $(uniqdirs ${dirs(MODULES_LOAD_DIRS)}); do for f in "$d"/*; do dumpfile
 for d in $(uniqdirs ${dirs(MODPROBE_DIRS)}); do for f in "$d"/*; do dumpfile modprobe "$f"; done; done
 end files 0
 `;
+}
+
+/**
+ * grep -H's `path:value` lines (and `grep: path: error` for a file it could not read) as
+ * `key = value` lines for the sysctl parser; a directory (nf_log) is not a value. Lines in the
+ * `key = value` form already pass through.
+ */
+export function grepSysctlLines(body: string): string {
+  const out: string[] = [];
+  for (const line of body.split('\n')) {
+    const err = /^grep: (\/proc\/sys\/[^:]+): (.*)$/.exec(line);
+    const val = err ? undefined : /^(\/proc\/sys\/[^:]+):(.*)$/.exec(line);
+    const m = err ?? val;
+    if (!m) {
+      out.push(line);
+      continue;
+    }
+    if (err && /Is a directory$/.test(line)) continue;
+    const key = procSysPathToKey(m[1] ?? '');
+    if (key) out.push(`${key} = ${m[2] ?? ''}`);
+  }
+  return out.join('\n');
+}
+
+/** A short, stable name for the fingerprint lines (cyrb53: 53 bits, plenty to notice a change). */
+export function fingerprintOf(lines: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < lines.length; i++) {
+    const c = lines.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, '0');
 }
 
 export interface Section {
@@ -332,7 +376,7 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
   // sysctl values, count/max/buckets
   const sys = sec('sysctl');
   if (sys) {
-    const parsed = parseSysctlOutput(sys.body);
+    const parsed = parseSysctlOutput(grepSysctlLines(sys.body));
     if (parsed.ok) {
       const values: Record<string, string> = {};
       for (const [k, v] of parsed.value.values) values[k] = v;
@@ -348,7 +392,7 @@ export function buildSnapshot(out: CollectionOutput, meta: SnapshotMeta): HostSn
     if (!snap.sysctl || Object.keys(snap.sysctl).length === 0) unavailable.push({ code: 'conntrack-inactive', what: 'net.netfilter sysctls', why: 'nf_conntrack is not loaded (no /proc/sys/net/netfilter)' });
   }
   const fp = sec('fingerprint');
-  if (fp && fp.exitCode === 0 && fp.body.trim()) snap.fingerprint = fp.body.trim();
+  if (fp && fp.exitCode === 0 && fp.body.trim()) snap.fingerprint = fingerprintOf(fp.body.trim());
   const keys = sec('keys');
   if (keys && keys.body.trim().length > 0) {
     const list: string[] = [];

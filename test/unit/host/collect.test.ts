@@ -7,14 +7,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { buildSnapshot, collectionScript, parseCollectionOutput } from '../../../src/core/host/collect';
+import { buildSnapshot, collectionScript, fingerprintOf, grepSysctlLines, parseCollectionOutput, withFrequentFields } from '../../../src/core/host/collect';
 import { diagnose } from '../../../src/core/host/diagnose';
 import { parseSnapshot } from '../../../src/core/host/snapshot';
 
 const shells: [string, string[]][] = [['dash', ['/bin/sh']], ['bash', ['bash']], ['busybox', ['busybox', 'sh']]];
 
-function run(argv: string[], nonce: string): string {
-  const r = spawnSync(argv[0] ?? 'sh', [...argv.slice(1), '-s', '--', nonce], { input: collectionScript(), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+function run(argv: string[], nonce: string, part?: 'frequent'): string {
+  const r = spawnSync(argv[0] ?? 'sh', [...argv.slice(1), '-s', '--', nonce, ...(part ? [part] : [])], { input: collectionScript(), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   assert.equal(r.error, undefined, `${argv.join(' ')}: ${String(r.error)} (run scripts/setup.sh to install busybox)`);
   assert.equal(r.status, 0, r.stderr);
   return r.stdout;
@@ -43,6 +43,52 @@ for (const [label, argv] of shells) {
     assert.ok(Array.isArray(diagnose(snap).findings));
   });
 }
+
+for (const [label, argv] of shells) {
+  test(`the periodic part under ${label}: count, max, every netfilter sysctl and the netlink counters; no slab or memory read; the same fingerprint as the full part`, () => {
+    const nonce = randomBytes(12).toString('hex');
+    const full = buildSnapshot(parseCollectionOutput(run(argv, nonce), nonce), { takenAt: Date.now() });
+    const text = run(argv, nonce, 'frequent');
+    const out = parseCollectionOutput(text, nonce);
+    assert.deepEqual([...out.sections.keys()], ['sysctl', 'stats_netlink', 'fingerprint'], 'the procfs counters are read only when netlink failed; slabinfo and meminfo only in the full part');
+    const frequent = buildSnapshot(out, { takenAt: Date.now() });
+    assert.equal(frequent.max, Number(readFileSync('/proc/sys/net/netfilter/nf_conntrack_max', 'utf8')));
+    assert.equal(frequent.sysctl?.['net.nf_conntrack_max'], readFileSync('/proc/sys/net/nf_conntrack_max', 'utf8').trim());
+    assert.deepEqual(Object.keys(frequent.sysctl ?? {}).sort(), Object.keys(full.sysctl ?? {}).sort(), 'the same sysctls as the full part');
+    assert.equal(frequent.counters?.source, 'netlink');
+    assert.ok(frequent.fingerprint && /^[0-9a-f]{14}$/.test(frequent.fingerprint), String(frequent.fingerprint));
+    assert.equal(frequent.fingerprint, full.fingerprint);
+    const merged = withFrequentFields(full, frequent);
+    assert.equal(merged.slabObjSize, full.slabObjSize, 'the entry size is kept from the full read');
+    assert.equal(merged.memTotalBytes, full.memTotalBytes);
+  });
+}
+
+test('grep -H lines become key = value lines; a directory is skipped, an unreadable file keeps its error', () => {
+  const body = [
+    '/proc/sys/net/netfilter/nf_conntrack_max:262144',
+    'grep: /proc/sys/net/netfilter/nf_log: Is a directory',
+    'grep: /proc/sys/net/netfilter/nf_conntrack_secret: Permission denied',
+    '/proc/sys/net/netfilter/nf_conntrack_helper:',
+    '/proc/sys/net/nf_conntrack_max:262144',
+    'net.netfilter.nf_conntrack_acct = 0',
+  ].join('\n');
+  assert.deepEqual(grepSysctlLines(body).split('\n'), [
+    'net.netfilter.nf_conntrack_max = 262144',
+    'net.netfilter.nf_conntrack_secret = Permission denied',
+    'net.netfilter.nf_conntrack_helper = ',
+    'net.nf_conntrack_max = 262144',
+    'net.netfilter.nf_conntrack_acct = 0',
+  ]);
+});
+
+test('the fingerprint names the stat lines: any change of a line moves it', () => {
+  const lines = '1671429998 2355 1124\n1750775976 4096 1125';
+  assert.equal(fingerprintOf(lines), fingerprintOf(lines));
+  assert.notEqual(fingerprintOf(lines), fingerprintOf(lines.replace('2355', '2356')));
+  assert.notEqual(fingerprintOf(lines), fingerprintOf(lines.replace('1750775976', '1750775977')));
+  assert.notEqual(fingerprintOf(lines), fingerprintOf(`${lines}\n1750775976 10 1126`));
+});
 
 const ns = `ctd-collect-${process.pid}`;
 after(() => {
