@@ -8,7 +8,8 @@ export function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 }
 
-export async function retryUntil<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined> | T | undefined): Promise<T> {
+/** `pauseMs`: shorter for a probe that is cheap and must catch something short-lived (a process). */
+export async function retryUntil<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined> | T | undefined, pauseMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -19,7 +20,7 @@ export async function retryUntil<T>(what: string, timeoutMs: number, attempt: ()
       lastError = err;
     }
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${lastError !== undefined ? ` (${firstLine(lastError)})` : ''}`);
-    // A pause between attempts so the probe does not spin (100 ms), not a wait for the result.
-    await new Promise((r) => setTimeout(r, 100));
+    // A pause between attempts so the probe does not spin, not a wait for the result.
+    await new Promise((r) => setTimeout(r, pauseMs));
   }
 }

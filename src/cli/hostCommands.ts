@@ -115,6 +115,30 @@ async function withSession<T>(opened: Promise<HostSession>, fn: (host: HostSessi
   }
 }
 
+/**
+ * Ctrl-C (SIGINT) during a read that may run long on the host (the exact summary of a large
+ * table): the read is aborted, so the runner kills the host's command and its pipeline, and the
+ * session closes once the kill has arrived; exit 130. Without it Node dies at once and the pass
+ * runs on on the host to its end. A second Ctrl-C exits without waiting.
+ */
+async function onInterrupt(io: CliIO, fn: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  const abort = new AbortController();
+  const interrupted = (): void => {
+    if (abort.signal.aborted) process.exit(130);
+    abort.abort();
+  };
+  process.on('SIGINT', interrupted);
+  try {
+    return await fn(abort.signal);
+  } catch (err) {
+    if (!abort.signal.aborted) throw err;
+    io.stderr('conntrack-doctor: interrupted; the command on the host was stopped\n');
+    return 130;
+  } finally {
+    process.removeListener('SIGINT', interrupted);
+  }
+}
+
 /** An error as the exit status: 2 bad input, 3 connection or host trouble, 1 a fix that failed. */
 export function fail(io: CliIO, err: unknown): number {
   if (err instanceof ValidationError) {
@@ -257,9 +281,9 @@ export async function runEntries(argv: readonly string[], io: CliIO): Promise<nu
     const exact = Boolean(p.values['exact']) || filtered;
     // Refuse a bad (or hostile) filter before connecting: nothing runs on the host for it.
     if (Object.keys(filter).length > 0) filterArgs(filter);
-    return await withSession(open(target, p.values, io), async (host) => {
+    return await onInterrupt(io, (signal) => withSession(open(target, p.values, io), async (host) => {
       if (p.values['list']) {
-        const page = await host.entryPage(int(p.values, 'offset', 0, 0, Number.MAX_SAFE_INTEGER), int(p.values, 'limit', 50, 1, 10000), { filter });
+        const page = await host.entryPage(int(p.values, 'offset', 0, 0, Number.MAX_SAFE_INTEGER), int(p.values, 'limit', 50, 1, 10000), { filter, signal });
         if (p.values['json']) io.stdout(`${JSON.stringify(page, null, 2)}\n`);
         else {
           for (const e of page.entries) {
@@ -269,10 +293,10 @@ export async function runEntries(argv: readonly string[], io: CliIO): Promise<nu
         }
         return 0;
       }
-      const summary = await host.entrySummary({ topN: top, filter, ...(exact ? { lowPriority: true } : { sample }) });
+      const summary = await host.entrySummary({ topN: top, filter, signal, ...(exact ? { lowPriority: true } : { sample }) });
       io.stdout(p.values['json'] ? `${JSON.stringify({ ...summary, estimates: entryEstimates(summary, undefined) }, null, 2)}\n` : renderEntrySummary(summary, target));
       return 0;
-    });
+    }));
   } catch (err) {
     return fail(io, err);
   }

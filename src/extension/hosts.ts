@@ -21,6 +21,7 @@ import { withFrequentFields } from '../core/host/collect';
 import type { Diagnosis } from '../core/host/diagnosis';
 import type { HostSnapshot } from '../core/host/snapshot';
 import type { Unavailable } from '../core/host/unavailable';
+import type { DeferredRead } from '../core/host/cpuBudget';
 import { usageSample, type UsageSample } from './chartHtml';
 import { hostKeyCheckingSetByUser, readSettings } from './settings';
 import { log } from './log';
@@ -37,6 +38,8 @@ export class HostEntry {
   snapshot: HostSnapshot | undefined;
   previous: HostSnapshot | undefined;
   diagnosis: Diagnosis | undefined;
+  /** The files changed but the host CPU budget put off reading them again (shown on the host's row until the re-read). */
+  deferredRead: DeferredRead | undefined;
   /** The polling history (the usage chart), oldest first. */
   readonly history: UsageSample[] = [];
   constructor(
@@ -197,6 +200,7 @@ export class HostManager implements vscode.Disposable {
     const s = entry.session;
     if (!s) return;
     entry.session = undefined;
+    entry.deferredRead = undefined;
     this.disconnected.fire(entry);
     try {
       await s.close();
@@ -262,8 +266,13 @@ export class HostManager implements vscode.Disposable {
       if (periodic && previous) {
         const budget = readSettings().hostCpuBudgetPercent;
         snap = await session.periodicSnapshot(previous, { signal, ...sample(), hostCpuBudgetPercent: budget });
-        if (session.fullReadDeferredUntil !== undefined) log.info(`${entry.label}: the files changed; reading them again from ${new Date(session.fullReadDeferredUntil).toLocaleTimeString()} on (host CPU budget ${budget} %)`);
-      } else snap = await session.snapshot({ signal, ...sample() });
+        const until = session.fullReadDeferredUntil;
+        entry.deferredRead = until === undefined ? undefined : { until, budgetPercent: budget, ...(session.lastFullReadCost ? { lastCostMs: session.lastFullReadCost.hostCpuMs } : {}) };
+        if (until !== undefined) log.info(`${entry.label}: the files changed; reading them again from ${new Date(until).toLocaleTimeString()} on (host CPU budget ${budget} %)`);
+      } else {
+        snap = await session.snapshot({ signal, ...sample() });
+        entry.deferredRead = undefined; // everything was read
+      }
       if (!previous) {
         // A first sample only has totals since boot: take the second one a moment later (the
         // frequent part; the rest of the first, its entry summary among them, is kept).

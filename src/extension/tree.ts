@@ -15,6 +15,7 @@ import { computePrecedence, parseFiles, LOADERS, loaderLabel, winner } from '../
 import { CATALOG } from '../core/sysctl/catalog';
 import { describeEstimate, entryEstimates, sampleLabel, type EstimateRow } from '../core/sampling';
 import { INACTIVE_TEXT } from '../core/host/report';
+import { describeDeferredRead } from '../core/host/cpuBudget';
 import type { EntryBrowser, EntryNode, LeafSpec } from './entryBrowser';
 
 export type Group = 'usage' | 'counters' | 'timeouts' | 'talkers' | 'findings' | 'unavailable' | 'files';
@@ -47,6 +48,19 @@ const SEVERITY_ICON: Record<Finding['severity'], vscode.ThemeIcon> = {
   info: new vscode.ThemeIcon('info'),
 };
 
+/** The tree's clock: 24-hour local time, as the usage chart shows it. */
+function timeOfDay(ms: number): string {
+  return new Date(ms).toLocaleTimeString('en-GB');
+}
+
+/** A first row under the host while a changed file's re-read is put off by the CPU budget (gone after the re-read). */
+function deferredReadRow(h: HostEntry): Node[] {
+  if (!h.deferredRead) return [];
+  const text = describeDeferredRead(h.deferredRead, timeOfDay);
+  const [label, ...rest] = text.description.split(' · ');
+  return [leafNode({ label: label ?? '', description: rest.join(' · '), tooltip: text.tooltip.replace(/\*\*/g, ''), icon: new vscode.ThemeIcon('history'), command: { command: 'conntrack-doctor.refresh', title: 'Refresh', arguments: [h] } })];
+}
+
 export class HostsTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
@@ -78,12 +92,13 @@ export class HostsTree implements vscode.TreeDataProvider<Node>, vscode.Disposab
         // The id changes with the connection: VS Code keeps a row's collapsed state per id, and a
         // host first shown disconnected (not expandable) would otherwise stay collapsed once connected.
         item.id = `host:${h.id}:${h.status === 'connected' ? 'connected' : 'not-connected'}`;
-        item.description = state;
+        item.description = h.status === 'connected' && h.deferredRead ? `${state} · files changed` : state;
         const tooltip = new vscode.MarkdownString(`**${h.label}** (${h.target})\n\n${h.error ? `Error: ${h.error}` : h.status}`);
         if (d?.usage.active === false) tooltip.appendMarkdown(`\n\n${INACTIVE_TEXT}`);
         // A limited host is still a host: the marker says what was not read and how to get it.
         if (limit) tooltip.appendMarkdown(`\n\n**Limited**: ${limit.why}${limit.remedy ? `\n\nHow: ${limit.remedy}` : ''}`);
         const gaps = (d?.unavailable ?? []).filter((u) => u !== limit);
+        if (h.status === 'connected' && h.deferredRead) tooltip.appendMarkdown(`\n\n${describeDeferredRead(h.deferredRead, timeOfDay).tooltip}`);
         if (gaps.length > 0) tooltip.appendMarkdown(`\n\n**Not available**\n\n${gaps.map((u) => `- ${u.what}: ${u.why} \`${u.code}\``).join('\n')}`);
         item.tooltip = tooltip;
         const level = d?.usage.level;
@@ -174,7 +189,10 @@ export class HostsTree implements vscode.TreeDataProvider<Node>, vscode.Disposab
     switch (n.kind) {
       case 'host':
         if (n.host.status !== 'connected' || !n.host.diagnosis) return n.host.error ? [leafNode({ label: n.host.error, icon: new vscode.ThemeIcon('error') })] : [];
-        return GROUPS.filter((group) => group !== 'unavailable' || (n.host.diagnosis?.unavailable.length ?? 0) > 0).map((group) => (group === 'entries' ? this.entries.root(n.host) : { kind: 'group', host: n.host, group }));
+        return [
+          ...deferredReadRow(n.host),
+          ...GROUPS.filter((group) => group !== 'unavailable' || (n.host.diagnosis?.unavailable.length ?? 0) > 0).map((group): Node => (group === 'entries' ? this.entries.root(n.host) : { kind: 'group', host: n.host, group })),
+        ];
       case 'group':
         return this.groupChildren(n.host, n.group);
       case 'cause':

@@ -167,7 +167,11 @@ export class HostSession {
           : { code: 'failed', what: 'entry summary', why: errorMessage(err) }];
       }
     }
-    if (part === 'all') this.lastFullReadCost = { hostCpuMs, endedAt: Date.now() };
+    if (part === 'all') {
+      this.lastFullReadCost = { hostCpuMs, endedAt: Date.now() };
+      // whatever a periodic refresh had put off has just been read
+      this.fullReadDeferredUntil = undefined;
+    }
     return { ...snap, unavailable };
   }
 
@@ -186,7 +190,11 @@ export class HostSession {
   async periodicSnapshot(previous: HostSnapshot, opts: { signal?: AbortSignal; sample?: number; hostCpuBudgetPercent?: number } = {}): Promise<HostSnapshot> {
     const signal = opts.signal ? { signal: opts.signal } : {};
     const frequent = await this.snapshot({ ...signal, part: 'frequent' });
-    if (frequent.fingerprint !== undefined && frequent.fingerprint === previous.fingerprint) return withFrequentFields(previous, frequent);
+    if (frequent.fingerprint !== undefined && frequent.fingerprint === previous.fingerprint) {
+      // unchanged since the last full read (a change put off may have been undone): nothing is owed
+      this.fullReadDeferredUntil = undefined;
+      return withFrequentFields(previous, frequent);
+    }
     // The files changed (or this host gives no fingerprint): read everything again, unless the
     // budget says the last full read was too recent for its cost. Then keep the old fingerprint,
     // so a later refresh still sees the change.
@@ -261,6 +269,8 @@ export class HostSession {
   }
 
   async close(): Promise<void> {
+    // a cancelled command's kill travels on this connection: let it arrive first
+    await this.runner.killsSettled?.();
     if (this.ownsPool) await this.pool?.closeAll();
   }
 }

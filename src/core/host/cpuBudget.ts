@@ -51,3 +51,29 @@ export function parseHostCpuMs(stderr: string): number | undefined {
 export function withoutHostCpu(stderr: string): string {
   return stderr.replace(/^@@times\r?\n(?:\d+m[\d.]+s \d+m[\d.]+s(?:\r?\n|$)){0,2}/m, '');
 }
+
+/** A full re-read a periodic refresh put off: the files changed, the budget said not yet. */
+export interface DeferredRead {
+  /** when the periodic refresh may read everything again (ms since the epoch) */
+  readonly until: number;
+  readonly budgetPercent: number;
+  /** the last full read's measured host CPU, which set the pause */
+  readonly lastCostMs?: number;
+}
+
+/**
+ * How the host's row shows a put-off re-read: a short description ("files changed · re-read at
+ * 21:14:05 (CPU budget 1 %)") and the tooltip's paragraph. `timeOfDay` renders a time (the
+ * caller's clock and locale).
+ */
+export function describeDeferredRead(d: DeferredRead, timeOfDay: (ms: number) => string): { description: string; tooltip: string } {
+  const at = timeOfDay(d.until);
+  const budget = `${d.budgetPercent} %`;
+  return {
+    description: `files changed · re-read at ${at} (CPU budget ${budget})`,
+    tooltip:
+      `**Files changed**: the sysctl files' fingerprint changed; what is shown was read before. ` +
+      `${d.lastCostMs !== undefined ? `The last full read took ${d.lastCostMs} ms of host CPU, so ` : ''}the host CPU budget of ${budget} of one CPU ` +
+      `(conntrackDoctor.hostCpuBudgetPercent) puts the next one at ${at}. Refresh reads everything now.`,
+  };
+}

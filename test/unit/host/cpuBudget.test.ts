@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { DEFAULT_HOST_CPU_BUDGET_PERCENT, REPORT_HOST_CPU, minimumIntervalMs, nextAutomaticRunAt, parseHostCpuMs, withoutHostCpu } from '../../../src/core/host/cpuBudget';
+import { DEFAULT_HOST_CPU_BUDGET_PERCENT, REPORT_HOST_CPU, describeDeferredRead, minimumIntervalMs, nextAutomaticRunAt, parseHostCpuMs, withoutHostCpu } from '../../../src/core/host/cpuBudget';
 
 describe('host CPU budget', () => {
   test('cost / budget is the least interval; nothing measured yet: at once', () => {
@@ -32,5 +32,19 @@ describe('host CPU budget', () => {
     }
     assert.equal(parseHostCpuMs('0m0.01s 0m0.02s\n'), undefined, 'without the marker');
     assert.equal(parseHostCpuMs('@@times\n0m0.010000s 0m0.020000s\n1m2.500000s 0m0.470000s\n'), 63_000);
+  });
+});
+
+describe('a put-off re-read, as the host row shows it', () => {
+  test('the time it is due and the budget, and the cost that set the pause when known', () => {
+    const clock = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
+    const until = Date.UTC(2026, 11, 5, 21, 14, 5);
+    const d = describeDeferredRead({ until, budgetPercent: 1, lastCostMs: 480 }, clock);
+    assert.equal(d.description, 'files changed · re-read at 21:14:05 (CPU budget 1 %)');
+    assert.match(d.tooltip, /fingerprint changed/);
+    assert.match(d.tooltip, /The last full read took 480 ms of host CPU, so the host CPU budget of 1 % of one CPU \(conntrackDoctor\.hostCpuBudgetPercent\) puts the next one at 21:14:05\. Refresh reads everything now\./);
+    const unknownCost = describeDeferredRead({ until, budgetPercent: 0.5 }, clock);
+    assert.equal(unknownCost.description, 'files changed · re-read at 21:14:05 (CPU budget 0.5 %)');
+    assert.doesNotMatch(unknownCost.tooltip, /last full read/);
   });
 });

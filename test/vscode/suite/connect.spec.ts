@@ -5,6 +5,7 @@
  * rates, and the periodic refresh runs only the frequent collection (no table dump).
  * What ran on the host is read from the commands the extension reports (the log channel's
  * lines, HostManager.onDidRunCommand); INVALID packets are sent by the test host itself.
+ * A file changed while the CPU budget puts off its re-read: the host's row says so until it is read.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,7 +14,7 @@ import { after, before, describe, it, note } from './harness';
 import { waitForEvent } from './waitFor';
 import type { ConntrackDoctorApi } from '../../../src/extension/extension';
 import type { HostCommandEvent, HostEntry } from '../../../src/extension/hosts';
-import { extensionWithTestHost, testHostEnv } from './testHost';
+import { extensionWithTestHost, onHost, testHostEnv } from './testHost';
 
 interface Ran {
   readonly command: string;
@@ -114,4 +115,35 @@ describe('connecting and the periodic refresh', () => {
     assert.ok(periodic.every((r) => /\bsh -s -- [0-9a-f]{24} frequent$/.test(r.command)), `the periodic refresh ran more than its frequent collection: ${periodic.map((r) => r.command).join(' | ')}`);
     note(`collections: ${collections.length}; connect's two ${connectCollections.map((c) => `${c.end - c.start} ms`).join(', ')}; the first periodic one ${firstPeriodic.start - lastOfConnect.end} ms after`);
   }, { timeoutMs: 240_000 });
+
+  it('a changed file whose re-read the CPU budget puts off is shown on the host row until it is read', async () => {
+    const file = '/etc/sysctl.d/50-ctd-deferred.conf';
+    if (!host.session) await vscode.commands.executeCommand('conntrack-doctor.connect', host);
+    assert.equal(host.status, 'connected', host.error);
+    // 0.1 %: the connect's full read (tens of ms of host CPU at least) puts the next one minutes away
+    await config().update('hostCpuBudgetPercent', 0.1, vscode.ConfigurationTarget.Global);
+    try {
+      onHost(['sh', '-c', `echo "net.netfilter.nf_conntrack_tcp_timeout_established = 86400" > ${file}`]);
+      await waitForEvent(api.hosts.onDidRefresh, () => host.deferredRead !== undefined, { timeoutMs: 60_000, what: 'a periodic refresh that puts off the re-read' });
+      const row = api.tree.getTreeItem({ kind: 'host', host });
+      assert.match(String(row.description), / · files changed$/);
+      const tooltip = row.tooltip instanceof vscode.MarkdownString ? row.tooltip.value : String(row.tooltip);
+      assert.match(tooltip, /the host CPU budget of 0\.1 % of one CPU \(conntrackDoctor\.hostCpuBudgetPercent\) puts the next one at \d\d:\d\d:\d\d/);
+      const first = api.tree.getChildren({ kind: 'host', host })[0];
+      assert.ok(first?.kind === 'leaf', `the first row under the host is a ${first?.kind ?? 'nothing'}`);
+      assert.equal(first.label, 'files changed');
+      assert.match(first.description ?? '', /^re-read at \d\d:\d\d:\d\d \(CPU budget 0\.1 %\)$/);
+      assert.ok(!host.snapshot?.sysctlFiles?.some((f) => f.path.endsWith('50-ctd-deferred.conf')), 'the new file is not read yet');
+      note(`put off: ${first.description ?? ''}`);
+
+      // At 100 % the pause is the last read's own cost: the next refreshes read it, and the row goes.
+      await config().update('hostCpuBudgetPercent', 100, vscode.ConfigurationTarget.Global);
+      await waitForEvent(api.hosts.onDidRefresh, () => host.deferredRead === undefined && (host.snapshot?.sysctlFiles?.some((f) => f.path.endsWith('50-ctd-deferred.conf')) ?? false), { timeoutMs: 60_000, what: 'the re-read' });
+      assert.doesNotMatch(String(api.tree.getTreeItem({ kind: 'host', host }).description), /files changed/);
+      assert.notEqual(api.tree.getChildren({ kind: 'host', host })[0]?.kind, 'leaf');
+    } finally {
+      onHost(['rm', '-f', file]);
+      await config().update('hostCpuBudgetPercent', undefined, vscode.ConfigurationTarget.Global);
+    }
+  }, { timeoutMs: 180_000 });
 });
