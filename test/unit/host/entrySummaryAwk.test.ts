@@ -8,10 +8,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { entrySummaryAwk } from '../../../src/core/host/entryScripts';
+import { PICK_AWK, entrySummaryAwk } from '../../../src/core/host/entryScripts';
 import { MAX_IDLE_CLASSES, TIMEOUT_BUCKETS } from '../../../src/core/kernel/entrySummary';
 
 const fixtures = join(__dirname, '../../fixtures');
@@ -158,4 +158,27 @@ test('ties at the cut-off go to the smaller key', () => {
     const out = run(awk, entrySummaryAwk(), `${l.join('\n')}\n`, '', 2);
     assert.deepEqual(out.split('\n').filter((x) => x.startsWith('src ')), ['src 1 10.0.0.1', 'src 1 10.0.0.10'], awk.join(' '));
   }
+});
+
+test('the script picks the fastest awk present: mawk before a BusyBox awk; never a name that is BusyBox', () => {
+  const busybox = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
+  const mawk = spawnSync('sh', ['-c', 'command -v mawk'], { encoding: 'utf8' }).stdout.trim();
+  assert.ok(busybox && mawk, 'busybox and mawk are needed (run scripts/setup.sh)');
+  const pick = (links: Record<string, string>): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctd-pickawk-'));
+    try {
+      for (const [name, target] of Object.entries({ readlink: busybox, ...links })) symlinkSync(target, join(dir, name));
+      const r = spawnSync('/bin/sh', ['-c', `${PICK_AWK}\necho "$AWK"; "$AWK" 'BEGIN { print 1 + 1 }'`], { encoding: 'utf8', env: { PATH: dir } });
+      assert.equal(r.status, 0, r.stderr);
+      const [name, two] = r.stdout.trim().split('\n');
+      assert.equal(two, '2', `${name ?? ''} runs`);
+      return name ?? '';
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  assert.equal(pick({ awk: busybox }), 'awk', 'only BusyBox: its awk');
+  assert.equal(pick({ awk: busybox, nawk: busybox }), 'awk', 'a nawk that is BusyBox is no better');
+  assert.equal(pick({ awk: busybox, mawk }), 'mawk');
+  assert.equal(pick({ awk: mawk, nawk: busybox }), 'awk', 'plain awk when it is not BusyBox and no other is present');
 });
