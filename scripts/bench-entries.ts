@@ -39,7 +39,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openHost, type HostSession } from '../src/io/host';
 import { collectionScript } from '../src/core/host/collect';
-import { entrySummaryArgs, entrySummaryScript, type EntrySource } from '../src/core/host/entryScripts';
+import { entrySummaryArgs, entrySummaryAwk, entrySummaryScript, type EntrySource } from '../src/core/host/entryScripts';
+import { TIMEOUT_BUCKETS } from '../src/core/kernel/entrySummary';
 import { entryEstimates, type EstimateRow } from '../src/core/sampling';
 import type { EntrySummary } from '../src/core/kernel/entrySummary';
 import type { HostSnapshot } from '../src/core/host/snapshot';
@@ -215,6 +216,13 @@ const ROWS: readonly Row[] = [
   ...SAMPLES.map((k) => summaryRow(`sample${k}`, `sampled summary, K = ${fmtN(k)}`, k)),
   summaryRow('proc', 'exact summary via /proc (source=proc)', undefined, 'proc'),
   summaryRow('conntrack', 'exact summary via conntrack (source=conntrack)', undefined, 'conntrack'),
+  // what a BusyBox host pays: the same program and listing, BusyBox's awk instead of the one the script picks
+  {
+    key: 'busybox',
+    label: 'the exact pass via /proc with BusyBox awk',
+    script: () => `LC_ALL=C busybox awk -v TOPN=${TOPN} -v NB=${TIMEOUT_BUCKETS.length} -v CFGDIR=/proc/sys/net/netfilter/ '${entrySummaryAwk()}' /proc/net/nf_conntrack >/dev/null`,
+    args: () => [],
+  },
 ];
 
 /** A sampled share against the exact one. */
@@ -275,7 +283,7 @@ async function measureSize(host: TestHost, session: HostSession, n: number, log:
     await session.entrySummary({ topN: TOPN, sample: SAMPLES[0] });
     sampleWall.push(nowMs() - w);
     const c = (k: string): string => `${fmtMs(runs[k]?.[i]?.cpuMs ?? NaN)}`;
-    log(`  run ${i + 1}: cpu raw ${c('raw')} · refresh ${c('refresh')} · K=10k ${c('sample10000')} · K=50k ${c('sample50000')} · proc ${c('proc')} · conntrack ${c('conntrack')}; loadavg ${loadavg()}`);
+    log(`  run ${i + 1}: cpu raw ${c('raw')} · refresh ${c('refresh')} · K=10k ${c('sample10000')} · K=50k ${c('sample50000')} · proc ${c('proc')} · conntrack ${c('conntrack')} · busybox awk ${c('busybox')}; loadavg ${loadavg()}`);
   }
   const cost: SizeResult['cost'] = {};
   for (const row of ROWS) {
@@ -363,7 +371,7 @@ async function main(): Promise<void> {
     );
     session = await openHost({ target: 'bench', resolve: { configFile: cfg, homeDir: scratch, env: {} }, hostKeys: { mode: 'yes' } });
     log(`connected through the product's SSH layer (privilege: ${await session.privileges()})`);
-    const tools = await host.execOk(['sh', '-c', 'readlink -f "$(command -v awk)"; conntrack --version 2>&1; [ -r /proc/net/nf_conntrack ] && echo "/proc/net/nf_conntrack readable"']);
+    const tools = await host.execOk(['sh', '-c', 'for a in mawk gawk busybox; do command -v $a; done; conntrack --version 2>&1; [ -r /proc/net/nf_conntrack ] && echo "/proc/net/nf_conntrack readable"']);
     log(`host: ${tools.trim().split('\n').join(', ')}`);
     for (const n of SIZES) results.push(await measureSize(host, session, n, log));
   } finally {

@@ -1,7 +1,7 @@
 /**
  * Who fills the table, computed ON THE HOST in one streaming pass, so a 1M-entry table never
- * travels to the client: `conntrack -L -o extended [filter]` (or /proc/net/nf_conntrack) piped
- * into awk (mawk, gawk and busybox awk), which prints a few hundred bytes of counts. The same
+ * travels to the client: awk (the fastest on the host: PICK_AWK) reads /proc/net/nf_conntrack, or
+ * `conntrack -L -o extended [filter]` through a pipe, and prints a few hundred bytes of counts. The same
  * shape as the client-side summariser (kernel/entrySummary.ts), so both are interchangeable.
  *
  * Run as `sh -s -- TOPN [conntrack filter args…]` with the script on stdin.
@@ -17,89 +17,154 @@ function listArgs(filter: EntryFilter): string[] {
   return Object.values(filter).some((v) => v !== undefined && v !== '') ? filterArgs(filter) : [];
 }
 
+/** Timeout classes are numbered 1..MAX_IDLE_CLASSES (0: none) and packed into one array key with the seconds: key = seconds × CLASS_SLOTS + class. */
+const CLASS_SLOTS = 32;
+if (MAX_IDLE_CLASSES >= CLASS_SLOTS || IDLE_EDGES.length >= CLASS_SLOTS) throw new Error('CLASS_SLOTS must exceed the number of timeout classes and idle buckets');
+/** Remaining seconds below this pack into an integer key (mawk and busybox awk turn larger numbers into "9.6e+10" keys). */
+const PACKED_SECONDS = 2 ** 31 / CLASS_SLOTS;
+
 /**
- * One pass, cheap per line (measured by scripts/bench-entries.ts): FS=" src=" splits only the
- * header and the original tuple instead of ~20 fields; flags are found with index(); the top N
- * are kept in a sorted buffer of N in one pass over the keys.
+ * One pass, cheap per line (measured by scripts/bench-entries.ts; awk's cost is the number of
+ * operations per line, about 300 machine instructions each in mawk, so every one counts):
+ * - lines in the kernel's layout (/proc/net/nf_conntrack and `conntrack -o extended` print the
+ *   same: "L3 N L4 N TIMEOUT [STATE] src= dst= sport= dport= …") are read by field position, with
+ *   the whole fields as keys ("src=10.0.0.1": the prefix is cut from the N printed); any other
+ *   line (no ports, no L3 column, junk) the generic way, by splitting at " src=";
+ * - flags are found with index() on the line;
+ * - both histograms come from the counts per (remaining seconds, timeout class) — a few thousand
+ *   keys for a table of millions — folded into buckets every 65,536 lines (bounds the memory) and
+ *   at the end; the class of a TCP state is looked up once per state, its sysctl read once;
+ * - the top N are kept in a sorted buffer of N in one pass over the keys, ties to the smaller
+ *   key (as the client's summariser), so every awk prints the same.
  */
 function awkProgram(): string {
-  const hist = TIMEOUT_BUCKETS.map((b, i) => (b.maxSeconds === undefined ? `H[${i}]++` : `if (t < ${b.maxSeconds}) H[${i}]++`)).join('; else ');
-  return String.raw`BEGIN { FS = " src="; total = 0; bad = 0; assured = 0; unrep = 0; off = 0; NE = split("${IDLE_EDGES.join(' ')}", E, " "); MAXC = ${MAX_IDLE_CLASSES}; NC = 0 }
+  const bucket = TIMEOUT_BUCKETS.map((b, i) => (b.maxSeconds === undefined ? `b = ${i}` : `if (t < ${b.maxSeconds}) b = ${i}`)).join('; else ');
+  return String.raw`BEGIN { total = 0; bad = 0; assured = 0; unrep = 0; off = 0; NE = split("${IDLE_EDGES.join(' ')}", E, " "); MAXC = ${MAX_IDLE_CLASSES}; NC = 0; NCI = 0; UDP = -1; UDPS = -1 }
 {
-  n = split($1, a, " ")
+  if (($1 == "ipv4" || $1 == "ipv6") && $5 ~ /^[0-9]+$/ && ($7 ~ /^src=./ ? $10 ~ /^dport=./ : $6 ~ /^src=./ && $9 ~ /^dport=./)) {
+    total++; L[$1]++; proto = $3; t = $5
+    if ($7 ~ /^src=./) { st = $6; SRC[$7]++; DST[$8]++; PORT[proto "/" $10]++ }
+    else { st = ""; SRC[$6]++; DST[$7]++; PORT[proto "/" $9]++ }
+  }
+  else if (!slow()) next
+  P[proto]++
+  a = index($0, "[ASSURED]")
+  if (a) assured++
+  if (index($0, "[UNREPLIED]")) unrep++
+  if (index($0, "OFFLOAD]")) off++
+  # the timeout class: the sysctl that armed the timer of the entry
+  if (proto == "tcp") {
+    # once per state: its name in the summary ("" or not a state: NONE) and its timeout class
+    if (!(st in TCI)) { TS[st] = (st == "" || st ~ /=/ || substr(st, 1, 1) == "[") ? "NONE" : st; TCI[st] = (st ~ /^[A-Z_]+$/) ? class("tcp_timeout_" tolower(st)) : 0 }
+    S[TS[st]]++
+    c = TCI[st]
+  }
+  else if (proto == "udp") {
+    if (a) { if (UDPS < 0) UDPS = class("udp_timeout_stream"); c = UDPS }
+    else { if (UDP < 0) UDP = class("udp_timeout"); c = UDP }
+  }
+  else if (proto == "icmp" || proto == "icmpv6") { if (!(proto in ICI)) ICI[proto] = class(proto "_timeout"); c = ICI[proto] }
+  else c = 0
+  if (t < ${PACKED_SECONDS}) T[t * ${CLASS_SLOTS} + c]++
+  else add(t + 0, c, 1)
+  if (++NT == 65536) flush()
+}
+# Any other line, the generic way: split at " src=" (header, original tuple, the rest). Sets
+# proto, st (the TCP state or ""), t; 0 for a line that is not an entry.
+function slow(    n, a, i, m, b, k, f, l3, src, dst, dport) {
+  split($0, b, " src=")
+  n = split(b[1], a, " ")
   i = 1; l3 = ""
   if (a[1] == "ipv4" || a[1] == "ipv6") { l3 = a[1]; i = 3 }
   proto = a[i]; t = a[i + 2]
-  if (t !~ /^[0-9]+$/ || a[i + 1] !~ /^[0-9]+$/) { bad++; next }
+  if (t !~ /^[0-9]+$/ || a[i + 1] !~ /^[0-9]+$/) { bad++; return 0 }
   total++
   if (l3 != "") L[l3]++
-  P[proto]++
   st = a[i + 3]
-  if (i + 3 <= n && st !~ /=/ && substr(st, 1, 1) != "[") { if (proto == "tcp") S[st]++ }
-  else if (proto == "tcp") S["NONE"]++
+  if (i + 3 > n || st ~ /=/ || substr(st, 1, 1) == "[") st = ""
   src = ""; dst = ""; dport = ""
-  if (NF > 1) {
-    m = split($2, b, " "); src = b[1]
+  if (index($0, " src=")) {
+    m = split(b[2], a, " "); src = a[1]
     for (k = 2; k <= m; k++) {
-      f = b[k]
+      f = a[k]
       if (dst == "" && substr(f, 1, 4) == "dst=") dst = substr(f, 5)
       else if (dport == "" && substr(f, 1, 6) == "dport=") dport = substr(f, 7)
     }
   }
-  if (index($0, "[UNREPLIED]")) unrep++
-  if (index($0, "[ASSURED]")) assured++
-  if (index($0, "OFFLOAD]")) off++
+  if (src != "") SRC["src=" src]++
+  if (dst != "") DST["dst=" dst]++
+  if (dport != "") PORT[proto "/dport=" dport]++
   t += 0
-  ${hist}
-  if (src != "") SRC[src]++
-  if (dst != "") DST[dst]++
-  if (dport != "") PORT[proto "/" dport]++
-  if (CFGDIR != "") idle(proto, st, t)
+  return 1
 }
-# Per timeout class (the sysctl that arms the timer of the entry): how long the timer has run,
-# configured − remaining, in IDLE_EDGES buckets; more left than configured = armed under an
-# earlier, longer setting (bucket x). One file read per class, at most MAXC classes.
-function idle(proto, st, t,    c, f, v, j) {
-  if (proto == "tcp") { if (st !~ /^[A-Z_]+$/) return; c = "tcp_timeout_" tolower(st) }
-  else if (proto == "udp") c = index($0, "[ASSURED]") ? "udp_timeout_stream" : "udp_timeout"
-  else if (proto == "icmp" || proto == "icmpv6") c = proto "_timeout"
-  else return
-  if (!(c in CFG)) {
-    if (NC >= MAXC) return
-    NC++; f = CFGDIR "nf_conntrack_" c; v = ""
-    if ((getline v < f) > 0) close(f)
-    CFG[c] = (v ~ /^[0-9]+$/) ? v + 0 : -1
-  }
-  if (CFG[c] < 0) return
-  v = CFG[c] - t
-  if (v < 0) { R[c SUBSEP "x"]++; return }
-  for (j = 1; j < NE && v >= E[j + 1]; j++) ;
-  R[c SUBSEP j]++
+# The number of timeout class c (0: none, unreadable, or past MAXC classes); its configured
+# seconds in CV. One file read per class.
+function class(c,    f, v) {
+  if (CFGDIR == "" || NC >= MAXC) return 0
+  NC++; f = CFGDIR "nf_conntrack_" c; v = ""
+  if ((getline v < f) > 0) close(f)
+  if (v !~ /^[0-9]+$/) return 0
+  CV[++NCI] = v + 0; CN[NCI] = c; CFG[c] = v + 0
+  return NCI
 }
-function top(arr, tag,    n, d, k, c, p) {
+function flush(    k, c) {
+  for (k in T) { c = k % ${CLASS_SLOTS}; add((k - c) / ${CLASS_SLOTS}, c, T[k]) }
+  delete T; NT = 0
+}
+# n entries with t seconds left, of class c: the timeout histogram H, and per class how long the
+# timer has run, configured − t, in IDLE_EDGES buckets j (0: more left than configured = armed
+# under an earlier, longer setting).
+function add(t, c, n,    b, v, j) {
+  ${bucket}
+  H[b] += n
+  if (!c) return
+  v = CV[c] - t
+  if (v < 0) j = 0
+  else for (j = 1; j < NE && v >= E[j + 1]; j++) ;
+  R[c * ${CLASS_SLOTS} + j] += n
+}
+# The N largest counts, ties to the smaller key; keys are whole fields, printed without their
+# prefix (cut: its length; port keys "PROTO/dport=N").
+function top(arr, tag, cut,    n, d, k, c, p, key) {
   n = 0; d = 0
   for (k in arr) {
     d++; c = arr[k]
-    if (n == TOPN && (n == 0 || c <= TC[n])) continue
+    if (n == TOPN && (n == 0 || c < TC[n] || (c == TC[n] && k "" > TK[n] ""))) continue
     if (n < TOPN) n++
-    for (p = n; p > 1 && TC[p - 1] < c; p--) { TC[p] = TC[p - 1]; TK[p] = TK[p - 1] }
+    for (p = n; p > 1 && (TC[p - 1] < c || (TC[p - 1] == c && TK[p - 1] "" > k "")); p--) { TC[p] = TC[p - 1]; TK[p] = TK[p - 1] }
     TC[p] = c; TK[p] = k
   }
   printf "D %s %d\n", tag, d
-  for (p = 1; p <= n; p++) printf "%s %d %s\n", tag, TC[p], TK[p]
+  for (p = 1; p <= n; p++) {
+    key = TK[p]
+    if (cut) key = substr(key, cut + 1); else sub(/\/dport=/, "/", key)
+    printf "%s %d %s\n", tag, TC[p], key
+  }
 }
 END {
+  flush()
   printf "T %d\nM %d\nA %d\nU %d\nO %d\n", total, bad, assured, unrep, off
   for (k in L) printf "L %s %d\n", k, L[k]
   for (k in P) printf "P %s %d\n", k, P[k]
   for (k in S) printf "S %s %d\n", k, S[k]
   for (h = 0; h < NB; h++) printf "H %d %d\n", h, H[h] + 0
-  for (k in CFG) if (CFG[k] >= 0) printf "C %s %d\n", k, CFG[k]
-  for (k in R) { split(k, q, SUBSEP); printf "R %s %s %d\n", q[1], q[2], R[k] }
-  top(SRC, "src"); top(DST, "dst"); top(PORT, "port")
+  for (k in CFG) printf "C %s %d\n", k, CFG[k]
+  for (k in R) { j = k % ${CLASS_SLOTS}; printf "R %s %s %d\n", CN[(k - j) / ${CLASS_SLOTS}], j ? j : "x", R[k] }
+  top(SRC, "src", 4); top(DST, "dst", 4); top(PORT, "port", 0)
 }`;
 }
 
+/**
+ * Sets AWK to the fastest awk on the host (measured on a 240k-entry listing: gawk takes about
+ * 2x mawk's CPU, BusyBox awk 5-6x): mawk, else gawk, else the one-true-awk, else plain `awk` —
+ * on a BusyBox system its applet, which is slow but there.
+ */
+export const PICK_AWK = `AWK=awk
+for a in mawk gawk nawk original-awk; do
+  p=$(command -v "$a" 2>/dev/null) || continue
+  case "$(readlink -f "$p" 2>/dev/null)" in */busybox) continue;; esac
+  AWK="$a"; break
+done`;
 
 /**
  * Run as `sh -s -- TOPN [sample=K] [source=proc|conntrack] [low-priority] [conntrack filter args…]`. With `sample=K` only the first K
@@ -143,12 +208,19 @@ src() {
   else echo "@@error failed conntrack -L exited with status $rc" >&2; fi
   return 1
 }
+${PICK_AWK}
+PROG='${entrySummaryAwk()}'
+summarise() { "$AWK" -v TOPN="$TOPN" -v NB=${TIMEOUT_BUCKETS.length} -v CFGDIR=/proc/sys/net/netfilter/ "$PROG" "$@"; }
 # The table's size at the moment of the pass, for scaling a sample (read before the listing).
 printf 'C %s\n' "$(cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null)"
 # Cancel must stop the dump, not only this shell: the pipeline runs in the background so that
 # TERM (the runner's kill by pid) interrupts wait, and the trap ends the whole process group.
 trap 'trap - TERM HUP INT; kill 0' TERM HUP INT
-if [ "$LIMIT" -gt 0 ]; then src "$@" | head -n "$LIMIT"; else src "$@"; fi | awk -v TOPN="$TOPN" -v NB=${TIMEOUT_BUCKETS.length} -v CFGDIR=/proc/sys/net/netfilter/ '${entrySummaryAwk()}' &
+# Every entry from /proc: awk reads the kernel's file itself (no cat, no pipe: scripts/bench-entries.ts).
+if [ "$LIMIT" -eq 0 ] && [ "$#" -eq 0 ] && [ "$SOURCE" != conntrack ] && [ -e /proc/sys/net/netfilter/nf_conntrack_count ] && [ -r /proc/net/nf_conntrack ]; then summarise /proc/net/nf_conntrack &
+elif [ "$LIMIT" -gt 0 ]; then src "$@" | head -n "$LIMIT" | summarise &
+else src "$@" | summarise &
+fi
 wait $!
 `;
 }
