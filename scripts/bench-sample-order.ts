@@ -11,10 +11,11 @@
  * and analysed here, pooled over the hosts, for the dominant source and tcp/443:
  *   first K     the product's sample (K = 2,000 / 10,000 / 50,000): does the 95 % Wilson interval
  *               (src/core/sampling.ts) contain the exact share?
- *   windows     the listing cut into disjoint windows of K: how often the 95 % bounds miss (expected
- *               ≈ 5 %, less where K is a large part of the table: the bounds ignore that the table
- *               is finite), and the spread of the window shares in standard errors (1 for a random
- *               sample; more would mean a design effect the bounds do not carry)
+ *   windows     the listing cut into disjoint windows of K: how often the 95 % bounds miss, against
+ *               the rate a random sample of K has (computed exactly: ≈ 5 %, less where K is a large
+ *               part of the table, which the bounds ignore), and the spread of the window shares in
+ *               standard errors (√(1 − K/N) for a random sample; more would mean a design effect
+ *               the bounds do not carry)
  *   lag 1 / 2   autocorrelation of neighbours in the listing (inside one hash bucket the newest entry
  *               comes first: entries filled in blocks show it, it moves nothing between windows)
  * Needs root (harness/host). At most 262,143 − a few entries per host: it never raises the global
@@ -22,7 +23,7 @@
  */
 import { startHost, type TestHost } from '../harness/host/testHost';
 import { parseConntrackLine, type ConntrackEntry } from '../src/core/kernel/conntrackEntries';
-import { wilsonInterval, Z95 } from '../src/core/sampling';
+import { wilsonInterval } from '../src/core/sampling';
 
 function argValue(flag: string): string | undefined {
   const i = process.argv.indexOf(flag);
@@ -42,11 +43,38 @@ const KEYS: readonly { name: string; is: (e: ConntrackEntry) => boolean }[] = [
   { name: 'tcp/443', is: (e) => e.proto === 'tcp' && e.orig.dport === 443 },
 ];
 
-/** Standard normal CDF (Abramowitz–Stegun 7.1.26, |error| < 1.5e-7): the expected miss rate. */
-function phi(z: number): number {
-  const t = 1 / (1 + (0.3275911 * Math.abs(z)) / Math.SQRT2);
-  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-(z * z) / 2);
-  return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
+/** ln Γ(x), x > 0 (Lanczos, g = 7, 9 terms). */
+function lnGamma(x: number): number {
+  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x);
+  x -= 1;
+  let a = c[0] ?? 1;
+  const t = x + 7.5;
+  for (let i = 1; i < 9; i++) a += (c[i] ?? 0) / (x + i);
+  return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
+}
+const lnChoose = (n: number, k: number): number => lnGamma(n + 1) - lnGamma(k + 1) - lnGamma(n - k + 1);
+
+/**
+ * How often the 95 % Wilson interval of K entries drawn at random (without replacement) from a
+ * table of n with m hits misses m / n: exact, over the hypergeometric distribution of the hits
+ * (Wilson's coverage is not exactly 95 %: it moves with the share and K, and the finite table
+ * makes it conservative where K is a large part of n).
+ */
+const missCache = new Map<string, number>();
+function expectedMiss(n: number, m: number, k: number): number {
+  const key = `${n} ${m} ${k}`;
+  const cached = missCache.get(key);
+  if (cached !== undefined) return cached;
+  const truth = m / n;
+  const base = lnChoose(n, k);
+  let p = 0;
+  for (let h = Math.max(0, k - (n - m)); h <= Math.min(k, m); h++) {
+    const b = wilsonInterval(h, k);
+    if (truth < b.low || truth > b.high) p += Math.exp(lnChoose(m, h) + lnChoose(n - m, k - h) - base);
+  }
+  missCache.set(key, p);
+  return p;
 }
 
 async function fill(host: TestHost): Promise<void> {
@@ -68,6 +96,8 @@ async function fill(host: TestHost): Promise<void> {
 
 interface Tally {
   misses: number;
+  /** the misses a random sample has, summed over the records */
+  expected: number;
   n: number;
   z: number[];
   fpc: number;
@@ -75,12 +105,14 @@ interface Tally {
 const tallies = new Map<string, Tally>();
 function tally(key: string, fpc: number): Tally {
   let t = tallies.get(key);
-  if (!t) tallies.set(key, (t = { misses: 0, n: 0, z: [], fpc }));
+  if (!t) tallies.set(key, (t = { misses: 0, expected: 0, n: 0, z: [], fpc }));
   return t;
 }
-function record(t: Tally, hits: number, k: number, truth: number): void {
+function record(t: Tally, hits: number, k: number, size: number, total: number): void {
+  const truth = total / size;
   const b = wilsonInterval(hits, k);
   if (truth < b.low || truth > b.high) t.misses++;
+  t.expected += expectedMiss(size, total, k);
   t.n++;
   t.z.push((hits / k - truth) / Math.sqrt((truth * (1 - truth)) / k));
 }
@@ -90,15 +122,16 @@ function analyse(listing: readonly ConntrackEntry[]): void {
   const n = listing.length;
   for (const key of KEYS) {
     const x = listing.map((e) => (key.is(e) ? 1 : 0));
-    const truth = x.reduce((a: number, b) => a + b, 0) / n;
+    const total = x.reduce((a: number, b) => a + b, 0);
+    const truth = total / n;
     const prefix = [0];
     for (const v of x) prefix.push((prefix[prefix.length - 1] ?? 0) + v);
     const hitsIn = (from: number, k: number): number => (prefix[from + k] ?? 0) - (prefix[from] ?? 0);
     for (const k of KS) {
       const fpc = Math.sqrt(1 - k / n);
-      record(tally(`first K   K=${k} ${key.name}`, fpc), hitsIn(0, k), k, truth);
+      record(tally(`first K   K=${k} ${key.name}`, fpc), hitsIn(0, k), k, n, total);
       const w = tally(`windows   K=${k} ${key.name}`, fpc);
-      for (let from = 0; from + k <= n; from += k) record(w, hitsIn(from, k), k, truth);
+      for (let from = 0; from + k <= n; from += k) record(w, hitsIn(from, k), k, n, total);
     }
     const variance = truth * (1 - truth);
     const ac = [1, 2].map((lag) => {
@@ -135,8 +168,7 @@ async function main(): Promise<void> {
   for (const [name, t] of [...tallies].sort((a, b) => order(a[0]) - order(b[0]))) {
     const mean = t.z.reduce((a, b) => a + b, 0) / t.n;
     const sd = Math.sqrt(t.z.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, t.n - 1));
-    const expected = 2 * (1 - phi(Z95 / t.fpc));
-    console.log(`  ${name.padEnd(36)} missed ${String(t.misses).padStart(4)} of ${String(t.n).padStart(5)} = ${((100 * t.misses) / t.n).toFixed(2).padStart(5)} % (a random sample: ${(100 * expected).toFixed(2)} %); spread ${sd.toFixed(3)} standard errors (random: ${t.fpc.toFixed(3)})`);
+    console.log(`  ${name.padEnd(36)} missed ${String(t.misses).padStart(4)} of ${String(t.n).padStart(5)} = ${((100 * t.misses) / t.n).toFixed(2).padStart(5)} % (a random sample: ${((100 * t.expected) / t.n).toFixed(2)} %); spread ${sd.toFixed(3)} standard errors (random: ${t.fpc.toFixed(3)})`);
   }
   console.log('\nautocorrelation of neighbours in the listing, lag 1 / lag 2, per host (noise ≈ ±2/√N):');
   for (const [name, rows] of Object.entries(lags)) console.log(`  ${name.padEnd(22)} ${rows.map((r) => r.map((v) => (v >= 0 ? '+' : '') + v.toFixed(4)).join(' / ')).join('   ')}`);
