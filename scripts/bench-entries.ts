@@ -20,7 +20,12 @@
  * whether the sample's 95 % Wilson bounds contain the exact share.
  *
  * The table is filled with a known shape: DOMINANT_PCT % of the entries from one source, the rest
- * from SRC_COUNT sources; PORT_MAIN_PCT % to port 443, the rest to 8080 (ASSURED TCP flows).
+ * from SRC_COUNT sources; PORT_MAIN_PCT % to port 443, the rest to 8080 (ASSURED TCP flows), to
+ * DST_COUNT servers: the generator's flows to one port are limited to servers × 64,000 flow
+ * numbers per host (harness/host/README.md), and past that it moves to the next port (at the
+ * default 8 servers the 1M fill came out 41 % tcp/443, the rest on 444, 8080 and 8081). The
+ * split the fill produced is printed next to the plan. "Exact" shares are of every entry listed
+ * (the fill's and the SSH session's own, 1–2), the sampled ones of the first K listed.
  *
  * Needs root (harness/host: a network namespace with sshd). For tables above the global
  * nf_conntrack_max (262144 here) it raises the initial namespace's nf_conntrack_max for the FILL
@@ -67,6 +72,8 @@ const DOMINANT_PCT = 20;
 const PORT_MAIN = 443;
 const PORT_OTHER = 8080;
 const PORT_MAIN_PCT = 60;
+/** servers: twice the largest fill's flow numbers fit under one port (at least the generator's 8) */
+const DST_COUNT = Math.max(8, Math.ceil((2 * Math.max(...SIZES)) / 64_000));
 const HEADROOM = 16384; // entries above N allowed by max (the SSH connection, stray flows)
 
 // --- initial-namespace sysctls: raise temporarily, restore always ------------------------------
@@ -159,7 +166,7 @@ async function fillParts(host: TestHost, n: number, log: (s: string) => void): P
     const main = Math.round((need * PORT_MAIN_PCT) / 100);
     for (const [assured, dport] of [[main, PORT_MAIN], [need - main, PORT_OTHER]] as const) {
       if (assured < 1) continue;
-      const r = await host.fill({ assured, srcCount: SRC_COUNT, dominant: DOMINANT, dominantPct: DOMINANT_PCT, dport });
+      const r = await host.fill({ assured, srcCount: SRC_COUNT, dstCount: DST_COUNT, dominant: DOMINANT, dominantPct: DOMINANT_PCT, dport });
       count = r.countAfter;
       if (r.dropAfter > r.dropBefore) log(`  fill: drop rose ${r.dropBefore} → ${r.dropAfter}`);
     }
@@ -293,6 +300,10 @@ async function measureSize(host: TestHost, session: HostSession, n: number, log:
 
   // The sampled shares against the exact ones (untimed; the table holds still: ASSURED flows).
   const exact = await session.entrySummary({ topN: TOPN, source: 'proc' });
+  if (exact.entries > 100) {
+    const share = (port: number): string => pct((exact.topDestinationPorts.items.find((i) => i.key === `tcp/${port}`)?.count ?? 0) / exact.entries);
+    log(`  the fill's split: tcp/${PORT_MAIN} ${share(PORT_MAIN)}, tcp/${PORT_OTHER} ${share(PORT_OTHER)} of ${fmtN(exact.entries)} (planned ${PORT_MAIN_PCT} / ${100 - PORT_MAIN_PCT} %)`);
+  }
   const checks: SampleCheck[] = [];
   for (const k of SAMPLES) {
     const s = await session.entrySummary({ topN: TOPN, sample: k });
@@ -333,7 +344,8 @@ function printTable(results: readonly SizeResult[]): void {
         if (!s.row) return `${what} ${s.key}: exact ${pct(s.exact)}, NOT in the sample's top ${TOPN}`;
         if (c.exact) return `${what} ${s.key}: exact ${pct(s.exact)}, sample read the whole table (${pct(s.row.share)})`;
         const hold = s.row.low !== null && s.row.high !== null && s.row.low <= s.exact && s.exact <= s.row.high;
-        return `${what} ${s.key}: exact ${pct(s.exact)}, sampled ${pct(s.row.share)} (95 %: ${pct(s.row.low ?? NaN)}–${pct(s.row.high ?? NaN)}), |error| ${(100 * Math.abs(s.row.share - s.exact)).toFixed(2)} points, bounds hold: ${hold ? 'yes' : 'NO'}`;
+        const se = Math.sqrt((s.exact * (1 - s.exact)) / c.read); // the error a random sample of K has
+        return `${what} ${s.key}: exact ${pct(s.exact)}, sampled ${pct(s.row.share)} (95 %: ${pct(s.row.low ?? NaN)}–${pct(s.row.high ?? NaN)}), error ${(100 * (s.row.share - s.exact)).toFixed(2)} points = ${((s.row.share - s.exact) / se).toFixed(1)} standard errors, bounds hold: ${hold ? 'yes' : 'NO'}`;
       };
       console.log(`  N=${fmtN(r.count)}, K=${fmtN(c.k)} (read ${fmtN(c.read)}):`);
       console.log(`    ${one('top source', c.source)}`);
