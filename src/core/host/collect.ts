@@ -99,8 +99,10 @@ netfilter_sysctls() {
   # (grepSysctlLines). Without grep: the same path:value lines, a fork per file at most (\`read\` where the shell reads whole
   # lines; dash and busybox read byte by byte, which a sysctl file answers with its first byte,
   # then EOF without a newline: cat then).
-  set -- /proc/sys/net/netfilter/*
-  [ -f /proc/sys/net/nf_conntrack_max ] && set -- "$@" /proc/sys/net/nf_conntrack_max
+  set --
+  for f in /proc/sys/net/netfilter/* /proc/sys/net/nf_conntrack_max; do [ -e "$f" ] && set -- "$@" "$f"; done
+  # nothing to read without nf_conntrack (and grep without a file would read this script's stdin)
+  [ "$#" -gt 0 ] || return 0
   if have grep; then
     grep -H '' "$@" 2>&1
   else

@@ -64,6 +64,21 @@ for (const [label, argv] of shells) {
   });
 }
 
+for (const [label, argv] of shells) {
+  test(`without nf_conntrack (/proc/sys/net hidden in a mount namespace) the periodic part under ${label} reads on to the end: no sysctl, no table, still a fingerprint`, () => {
+    const nonce = randomBytes(12).toString('hex');
+    // an empty tmpfs over /proc/sys/net, in a private mount namespace: what a host without nf_conntrack shows
+    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs none /proc/sys/net && exec ${argv.join(' ')} -s -- "$0" frequent`, nonce], { input: collectionScript(), encoding: 'utf8' });
+    assert.equal(r.status, 0, `unshare/mount failed (root and util-linux are required): ${r.stderr}`);
+    const out = parseCollectionOutput(r.stdout, nonce);
+    assert.equal(out.sections.get('sysctl')?.body.trim(), '', 'nothing to read, and grep was not left reading the script from stdin');
+    assert.ok(out.sections.get('fingerprint')?.body.trim(), 'the script ran on to the fingerprint');
+    const snap = buildSnapshot(out, { takenAt: Date.now() });
+    assert.equal(snap.count, undefined);
+    assert.ok(snap.unavailable?.some((u) => u.code === 'conntrack-inactive'), JSON.stringify(snap.unavailable));
+  });
+}
+
 test('grep -H lines become key = value lines; a directory is skipped, an unreadable file keeps its error', () => {
   const body = [
     '/proc/sys/net/netfilter/nf_conntrack_max:262144',
