@@ -54,7 +54,7 @@ export function hostCommands(hosts: HostManager, activeHost: () => HostEntry | u
     }),
     hostCommand(hosts, 'fullCount', { connected: true }, async (h) => {
       try {
-        await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Conntrack: counting every entry on ${h.label} (nice 19, idle I/O)`, cancellable: true }, (_p, token) => hosts.fullCount(h, token));
+        await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Conntrack: counting every entry on ${h.label} (nice 19, idle I/O)`, cancellable: true }, (progress, token) => hosts.fullCount(h, token, progress));
       } catch (err) {
         void showError(`counting the entries of ${h.label}`, `Conntrack: ${h.label}`, err);
       }

@@ -18,6 +18,7 @@ import type { PromptRequest } from '../io/ssh/auth';
 import type { HostKeyQuestion, HostKeyAnswer } from '../io/ssh/knownHosts';
 import { diagnose } from '../core/host/diagnose';
 import { withFrequentFields } from '../core/host/collect';
+import { summaryProgress } from '../core/host/entryScripts';
 import type { Diagnosis } from '../core/host/diagnosis';
 import type { HostSnapshot } from '../core/host/snapshot';
 import type { Unavailable } from '../core/host/unavailable';
@@ -313,14 +314,21 @@ export class HostManager implements vscode.Disposable {
    * Full Count: every entry read (nice 19, idle I/O class on the host), replacing the sample
    * until the next full refresh. Cancelling the token kills the host command and its pipeline.
    */
-  async fullCount(entry: HostEntry, token?: vscode.CancellationToken): Promise<Diagnosis | undefined> {
+  async fullCount(entry: HostEntry, token?: vscode.CancellationToken, progress?: vscode.Progress<{ message?: string; increment?: number }>): Promise<Diagnosis | undefined> {
     const session = entry.session;
     const snap = entry.snapshot;
     if (!session || !snap) return undefined;
     const abort = new AbortController();
     const sub = token?.onCancellationRequested(() => abort.abort());
+    let shown = 0; // percent reported so far (VS Code adds up increments)
+    const onProgress = (read: number, tableCount: number | undefined): void => {
+      const p = summaryProgress(read, tableCount);
+      const increment = p.percent !== undefined && p.percent > shown ? p.percent - shown : undefined;
+      if (increment !== undefined) shown += increment;
+      progress?.report({ message: p.message, ...(increment !== undefined ? { increment } : {}) });
+    };
     try {
-      const summary = await session.entrySummary({ lowPriority: true, signal: abort.signal, timeoutMs: FULL_COUNT_TIMEOUT_MS });
+      const summary = await session.entrySummary({ lowPriority: true, signal: abort.signal, timeoutMs: FULL_COUNT_TIMEOUT_MS, ...(progress ? { onProgress } : {}) });
       // the newest snapshot, which a periodic refresh may have replaced meanwhile
       const now = entry.snapshot ?? snap;
       entry.snapshot = { ...now, entrySummary: summary, unavailable: (now.unavailable ?? []).filter((u) => u.what !== 'entry summary') };

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { buildSnapshot, collectionScript, parseCollectionOutput, withFrequentFields, type CollectionPart } from '../core/host/collect';
 import { nextAutomaticRunAt, parseHostCpuMs, withoutHostCpu, type HostCpuCost } from '../core/host/cpuBudget';
-import { entryPageArgs, entryPageScript, entrySummaryArgs, entrySummaryScript, parseEntryPageOutput, parseEntrySourceError, parseEntrySummaryOutput, type EntryPage, type EntrySource } from '../core/host/entryScripts';
+import { entryPageArgs, entryPageScript, entrySummaryArgs, entrySummaryScript, parseEntryPageOutput, parseEntrySourceError, parseEntrySummaryOutput, summaryProgressLine, type EntryPage, type EntrySource } from '../core/host/entryScripts';
 import { rootRemedy, type Unavailable } from '../core/host/unavailable';
 import { conntrackInstallAdvice } from '../core/host/osRelease';
 import type { HostSnapshot } from '../core/host/snapshot';
@@ -63,6 +63,11 @@ export interface SummaryOptions {
   readonly lowPriority?: boolean;
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
+  /**
+   * Called while the pass runs (the output is then streamed): the lines read so far, every
+   * 65,536, and the table's count when the pass began (what a progress bar divides by).
+   */
+  readonly onProgress?: (read: number, tableCount: number | undefined) => void;
 }
 
 export class HostSession {
@@ -107,6 +112,35 @@ export class HostSession {
       if (!privileged || !rootRefused(err)) throw err;
       this.rootRefusal = err.message;
       return { result: await this.runner.run(argv, { ...opts, privileged: false }), privileged: false };
+    }
+  }
+
+  /**
+   * runRead with stdout streamed: `onLine` sees every complete line as it arrives (the whole
+   * output is still returned; summaries are a few hundred bytes plus their progress lines).
+   */
+  private async streamRead(argv: readonly string[], opts: Omit<RunOptions, 'privileged'>, onLine: (line: string) => void): Promise<{ result: RunResult; privileged: boolean }> {
+    const once = async (privileged: boolean): Promise<RunResult> => {
+      const s = this.runner.stream(argv, { ...opts, privileged });
+      s.result.catch(() => undefined); // awaited below; an early end rejects the iteration too
+      let stdout = '';
+      let pending = '';
+      for await (const chunk of s) {
+        stdout += chunk;
+        const lines = (pending + chunk).split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) onLine(line);
+      }
+      const r = await s.result;
+      return { stdout, stderr: r.stderr, exitCode: r.exitCode, durationMs: r.durationMs, ...(r.signal !== undefined ? { signal: r.signal } : {}) };
+    };
+    const privileged = this.rootRefusal === undefined && (await this.privileges()) !== 'none';
+    try {
+      return { result: await once(privileged), privileged };
+    } catch (err) {
+      if (!privileged || !rootRefused(err)) throw err;
+      this.rootRefusal = err.message;
+      return { result: await once(false), privileged: false };
     }
   }
 
@@ -221,11 +255,17 @@ export class HostSession {
   /** The summary, or why there is none (the source's `@@error`, which the pipeline's exit 0 hides). */
   private async summaryOrWhy(opts: SummaryOptions, cost?: (hostCpuMs: number) => void): Promise<EntrySummary | Unavailable> {
     const started = Date.now();
-    const { result: r, privileged } = await this.runRead(['sh', '-s', '--', ...entrySummaryArgs(opts.topN ?? 10, opts.filter ?? {}, opts.sample, { ...(opts.source ? { source: opts.source } : {}), ...(opts.lowPriority ? { lowPriority: true } : {}) })], {
-      stdin: entrySummaryScript(),
-      timeoutMs: opts.timeoutMs ?? 120_000,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+    const argv = ['sh', '-s', '--', ...entrySummaryArgs(opts.topN ?? 10, opts.filter ?? {}, opts.sample, { ...(opts.source ? { source: opts.source } : {}), ...(opts.lowPriority ? { lowPriority: true } : {}), ...(opts.onProgress ? { progress: true } : {}) })];
+    const runOpts = { stdin: entrySummaryScript(), timeoutMs: opts.timeoutMs ?? 120_000, ...(opts.signal ? { signal: opts.signal } : {}) };
+    const onProgress = opts.onProgress;
+    let tableCount: number | undefined;
+    const { result: r, privileged } = onProgress
+      ? await this.streamRead(argv, runOpts, (line) => {
+          const p = summaryProgressLine(line);
+          if (p && 'tableCount' in p) tableCount = p.tableCount;
+          else if (p) onProgress(p.read, tableCount);
+        })
+      : await this.runRead(argv, runOpts);
     cost?.(parseHostCpuMs(r.stderr) ?? Date.now() - started);
     const error = parseEntrySourceError(r.stderr);
     if (error) return { code: error.code, what: 'entry summary', why: error.why, ...(error.code === 'needs-root' && !privileged ? { remedy: (await this.rootUnavailable()).remedy ?? '' } : {}) };

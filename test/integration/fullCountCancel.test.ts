@@ -60,14 +60,19 @@ function summaryProcesses(host: TestHost): HostProcess[] {
   return found;
 }
 
-/** Until the summary's awk and its source (cat or conntrack) both run on the host. */
-async function pipelineRunning(host: TestHost, source: 'cat' | 'conntrack'): Promise<HostProcess[]> {
+/**
+ * Until the summary's pass runs on the host: `conntrack | awk`, or (every entry from /proc) awk
+ * reading /proc/net/nf_conntrack itself.
+ */
+async function pipelineRunning(host: TestHost, source: 'proc' | 'conntrack'): Promise<HostProcess[]> {
   return retryUntil(
-    `the summary's ${source} | awk on ${host.name}`,
+    source === 'conntrack' ? `the summary's conntrack | awk on ${host.name}` : `the summary's awk reading /proc/net/nf_conntrack on ${host.name}`,
     120_000,
     () => {
       const seen = summaryProcesses(host);
-      return seen.some((p) => p.comm === source) && seen.some((p) => /awk$/.test(p.comm)) ? seen : undefined;
+      const awk = seen.filter((p) => /awk$/.test(p.comm));
+      const reading = source === 'conntrack' ? seen.some((p) => p.comm === 'conntrack') && awk.length > 0 : awk.some((p) => p.args.endsWith('/proc/net/nf_conntrack'));
+      return reading ? seen : undefined;
     },
     10,
   );
@@ -115,33 +120,50 @@ describe('Full Count cancelled on a 200,000-entry table', () => {
   });
 
   // ops reads through sudo (NOPASSWD): the pid killed is root's shell under sudo, killed with sudo too
+  // streamed: what Full Count in the extension runs (its output read as it comes, for the progress bar)
   const cases = [
-    { user: 'root', source: undefined },
-    { user: 'root', source: 'conntrack' },
-    { user: 'ops', source: undefined },
+    { user: 'root', source: undefined, streamed: false },
+    { user: 'root', source: 'conntrack', streamed: false },
+    { user: 'ops', source: undefined, streamed: false },
+    { user: 'root', source: undefined, streamed: true },
   ] as const;
-  for (const { user, source } of cases) {
-    const key = `${user}/${source ?? 'default'}`;
-    test(`the exact summary as ${user} (${source ?? 'default source: /proc/net/nf_conntrack'}) stops at once and leaves nothing on the host`, async () => {
+  for (const { user, source, streamed } of cases) {
+    const key = `${user}/${source ?? 'default'}${streamed ? '/streamed' : ''}`;
+    const progress: { read: number; tableCount: number | undefined }[] = [];
+    const onProgress = streamed ? { onProgress: (read: number, tableCount: number | undefined): void => void progress.push({ read, tableCount }) } : {};
+    test(`the exact summary as ${user} (${source ?? 'default source: /proc/net/nf_conntrack'}${streamed ? ', streamed with progress' : ''}) stops at once and leaves nothing on the host`, async () => {
       const host = h.host;
       if (user === 'ops') sOps ??= await openSession(dir, host, { user: 'ops', alias: `${host.name}-ops` });
       const session = (user === 'ops' ? sOps : s)?.session;
       assert.ok(session);
       // the whole pass, uncancelled: what the cancel must cut short
       const t0 = Date.now();
-      const uncancelled = await session.entrySummary({ lowPriority: true, ...(source ? { source } : {}) });
+      const uncancelled = await session.entrySummary({ lowPriority: true, ...(source ? { source } : {}), ...onProgress });
       passMs.set(key, Date.now() - t0);
       assert.ok(uncancelled.entries >= FLOWS, `${uncancelled.entries} entries`);
+      if (streamed) {
+        // every 65,536 lines while it ran, then the end; against the count when the pass began
+        const reads = progress.map((p) => p.read);
+        assert.ok(reads.length >= 4, `progress: ${JSON.stringify(progress)}`);
+        assert.deepEqual(reads.slice(0, 3), [65_536, 131_072, 196_608]);
+        assert.equal(reads[reads.length - 1], uncancelled.entries + uncancelled.malformedLines, 'the last report is every line read');
+        assert.ok(progress.every((p) => p.tableCount !== undefined && Math.abs(p.tableCount - uncancelled.entries) <= 50), `the table's count beside each report: ${JSON.stringify(progress.slice(0, 2))}`);
+        const plain = await session.entrySummary({ lowPriority: true });
+        // the same summary as without progress (the timers, and so both histograms, move between the two passes)
+        const stable = (x: typeof plain): unknown => ({ entries: x.entries, byProtocol: x.byProtocol, byTcpState: x.byTcpState, assured: x.assured, unreplied: x.unreplied, top: [x.topSources, x.topDestinations, x.topDestinationPorts] });
+        assert.deepEqual(stable(uncancelled), stable(plain));
+        progress.length = 0;
+      }
       assert.deepEqual(summaryProcesses(host), [], 'nothing of the summary is left after it ended');
 
       const ac = new AbortController();
       const started = Date.now();
-      const run = session.entrySummary({ lowPriority: true, signal: ac.signal, ...(source ? { source } : {}) });
+      const run = session.entrySummary({ lowPriority: true, signal: ac.signal, ...(source ? { source } : {}), ...onProgress });
       const outcome = run.then(
         (v) => ({ ok: true as const, v, at: Date.now() }),
         (e: unknown) => ({ ok: false as const, e, at: Date.now() }),
       );
-      const running = await pipelineRunning(host, source === 'conntrack' ? 'conntrack' : 'cat');
+      const running = await pipelineRunning(host, source === 'conntrack' ? 'conntrack' : 'proc');
       const abortedAt = Date.now();
       ac.abort();
       // watched from the abort on, while the promise settles
@@ -176,7 +198,7 @@ describe('Full Count cancelled on a 200,000-entry table', () => {
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once('close', (code, signal) => done({ code, signal })));
     try {
-      const running = await pipelineRunning(host, 'cat');
+      const running = await pipelineRunning(host, 'proc');
       const interruptedAt = Date.now();
       child.kill('SIGINT');
       // watched from the interrupt on, while the CLI closes its session and exits

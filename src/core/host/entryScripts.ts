@@ -10,6 +10,7 @@ import { IDLE_EDGES, MAX_IDLE_CLASSES, TIMEOUT_BUCKETS, entrySummarySchema, type
 import { parseConntrackLine, type ConntrackEntry } from '../kernel/conntrackEntries';
 import { filterArgs, type EntryFilter } from '../fix/entriesFixes';
 import { REPORT_HOST_CPU } from './cpuBudget';
+import { formatInt } from '../format';
 import { UNAVAILABLE_CODES, type UnavailableCode } from './unavailable';
 
 /** Listing and summarising may select everything; deleting may not (entriesFixes.ts refuses an empty filter). */
@@ -110,6 +111,8 @@ function class(c,    f, v) {
 function flush(    k, c) {
   for (k in T) { c = k % ${CLASS_SLOTS}; add((k - c) / ${CLASS_SLOTS}, c, T[k]) }
   delete T; NT = 0
+  # progress for a client that streams the output: lines read so far (every 65,536 and at the end)
+  if (PGS) { printf "G %d\n", total + bad; fflush() }
 }
 # n entries with t seconds left, of class c: the timeout histogram H, and per class how long the
 # timer has run, configured − t, in IDLE_EDGES buckets j (0: more left than configured = armed
@@ -167,7 +170,7 @@ for a in mawk gawk nawk original-awk; do
 done`;
 
 /**
- * Run as `sh -s -- TOPN [sample=K] [source=proc|conntrack] [low-priority] [conntrack filter args…]`. With `sample=K` only the first K
+ * Run as `sh -s -- TOPN [sample=K] [source=proc|conntrack] [low-priority] [progress] [conntrack filter args…]`. With `sample=K` only the first K
  * entries the kernel lists are read (the dump stops when head has them: conntrack gets SIGPIPE):
  * the kernel walks its hash table, whose order is unrelated to addresses and ports, so they are
  * a sample of the table whose shares carry binomial error bounds (sampling.ts).
@@ -184,6 +187,9 @@ case "$1" in source=proc|source=conntrack) SOURCE="\${1#source=}"; shift;; esac
 case "$1" in low-priority) shift
   if command -v renice >/dev/null 2>&1; then renice -n 19 -p $$ >/dev/null 2>&1; fi
   if command -v ionice >/dev/null 2>&1; then ionice -c3 -p $$ >/dev/null 2>&1; fi;; esac
+# progress: awk prints "G LINES" (flushed) every 65,536 lines read, for a progress bar
+PGS=0
+case "$1" in progress) PGS=1; shift;; esac
 ${REPORT_HOST_CPU}
 LC_ALL=C; export LC_ALL
 PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"; export PATH
@@ -210,7 +216,7 @@ src() {
 }
 ${PICK_AWK}
 PROG='${entrySummaryAwk()}'
-summarise() { "$AWK" -v TOPN="$TOPN" -v NB=${TIMEOUT_BUCKETS.length} -v CFGDIR=/proc/sys/net/netfilter/ "$PROG" "$@"; }
+summarise() { "$AWK" -v TOPN="$TOPN" -v NB=${TIMEOUT_BUCKETS.length} -v CFGDIR=/proc/sys/net/netfilter/ -v PGS="$PGS" "$PROG" "$@"; }
 # The table's size at the moment of the pass, for scaling a sample (read before the listing).
 printf 'C %s\n' "$(cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null)"
 # Cancel must stop the dump, not only this shell: the pipeline runs in the background so that
@@ -231,10 +237,10 @@ export function entrySummaryAwk(): string {
 }
 
 /** The argv tail for `sh -s --`: top N, the sample size (none: every entry), then the conntrack filter (validated by filterArgs). */
-export function entrySummaryArgs(topN: number, filter: EntryFilter = {}, sample?: number, opts: { source?: EntrySource; lowPriority?: boolean } = {}): string[] {
+export function entrySummaryArgs(topN: number, filter: EntryFilter = {}, sample?: number, opts: { source?: EntrySource; lowPriority?: boolean; progress?: boolean } = {}): string[] {
   if (!Number.isInteger(topN) || topN < 1 || topN > 1000) throw new Error('top N must be an integer from 1 to 1000');
   if (sample !== undefined && (!Number.isInteger(sample) || sample < 1)) throw new Error('the sample size must be a positive integer');
-  return [String(topN), ...(sample !== undefined ? [`sample=${sample}`] : []), ...(opts.source ? [`source=${opts.source}`] : []), ...(opts.lowPriority ? ['low-priority'] : []), ...listArgs(filter)];
+  return [String(topN), ...(sample !== undefined ? [`sample=${sample}`] : []), ...(opts.source ? [`source=${opts.source}`] : []), ...(opts.lowPriority ? ['low-priority'] : []), ...(opts.progress ? ['progress'] : []), ...listArgs(filter)];
 }
 
 /**
@@ -242,6 +248,27 @@ export function entrySummaryArgs(topN: number, filter: EntryFilter = {}, sample?
  * `conntrack` program; by default /proc when it exists and is readable, else conntrack.
  */
 export type EntrySource = 'proc' | 'conntrack';
+
+/**
+ * What a streamed summary has read so far, from its output: `C N` (the table's count when the pass
+ * began, printed first) and the last `G LINES` awk printed. Feed it complete lines.
+ */
+export function summaryProgressLine(line: string): { tableCount: number } | { read: number } | undefined {
+  const c = /^C (\d+)$/.exec(line);
+  if (c) return { tableCount: Number(c[1]) };
+  const g = /^G (\d+)$/.exec(line);
+  return g ? { read: Number(g[1]) } : undefined;
+}
+
+/**
+ * A progress bar's position for a streamed pass: the share read of the table's count when it
+ * began (held below 100 % until the summary arrives: the table may have grown meanwhile) and
+ * the words beside it.
+ */
+export function summaryProgress(read: number, tableCount: number | undefined): { percent: number | undefined; message: string } {
+  if (tableCount === undefined || tableCount <= 0) return { percent: undefined, message: `${formatInt(read)} entries read` };
+  return { percent: Math.min(99, Math.floor((100 * read) / tableCount)), message: `${formatInt(read)} of ~${formatInt(tableCount)} entries read` };
+}
 
 /** Parses the awk output into the same EntrySummary shape the client-side summariser produces (`sample`: the K it was run with). */
 export function parseEntrySummaryOutput(text: string, sample?: number): EntrySummary {

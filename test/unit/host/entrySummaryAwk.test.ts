@@ -11,15 +11,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PICK_AWK, entrySummaryAwk } from '../../../src/core/host/entryScripts';
+import { PICK_AWK, entrySummaryArgs, entrySummaryAwk, parseEntrySummaryOutput, summaryProgress, summaryProgressLine } from '../../../src/core/host/entryScripts';
 import { MAX_IDLE_CLASSES, TIMEOUT_BUCKETS } from '../../../src/core/kernel/entrySummary';
 
 const fixtures = join(__dirname, '../../fixtures');
 const before = readFileSync(join(fixtures, 'awk/entrySummaryBefore13.awk'), 'utf8');
 const AWKS = [['mawk'], ['busybox', 'awk']] as const;
 
-function run(awk: readonly string[], program: string, input: string, cfgDir: string, topN: number): string {
-  const r = spawnSync(awk[0] ?? 'mawk', [...awk.slice(1), '-v', `TOPN=${topN}`, '-v', `NB=${TIMEOUT_BUCKETS.length}`, '-v', `CFGDIR=${cfgDir}`, program], {
+function run(awk: readonly string[], program: string, input: string, cfgDir: string, topN: number, extra: readonly string[] = []): string {
+  const r = spawnSync(awk[0] ?? 'mawk', [...awk.slice(1), ...extra, '-v', `TOPN=${topN}`, '-v', `NB=${TIMEOUT_BUCKETS.length}`, '-v', `CFGDIR=${cfgDir}`, program], {
     input,
     encoding: 'utf8',
     env: { ...process.env, LC_ALL: 'C' },
@@ -150,6 +150,26 @@ test('more timeout classes than MAX_IDLE_CLASSES, and more than 65,536 lines (th
     l.push(`ipv4     2 tcp      6 ${(i * 7919) % 440_000} ${i % 11 === 0 ? 'ESTABLISHED' : st} src=10.${(i >> 8) & 255}.${i & 255}.1 dst=10.0.0.${i % 13} sport=${1024 + (i % 60000)} dport=${[443, 80, 22][i % 3]} src=10.0.0.${i % 13} dst=10.${(i >> 8) & 255}.${i & 255}.1 sport=${[443, 80, 22][i % 3]} dport=${1024 + (i % 60000)} [ASSURED] mark=0 use=1`);
   }
   same(`${l.join('\n')}\n`, 'many classes and lines', 10, states);
+});
+
+test('progress (PGS=1, the script\'s `progress` argument): "G LINES" every 65,536 lines and at the end, under mawk and busybox awk; the summary is the same as without it', () => {
+  const l: string[] = [];
+  for (let i = 0; i < 140_000; i++) l.push(`ipv4     2 tcp      6 ${1000 + (i % 5000)} ESTABLISHED src=10.${(i >> 8) & 255}.${i & 255}.1 dst=10.0.0.1 sport=${1024 + (i % 60000)} dport=443 src=10.0.0.1 dst=10.${(i >> 8) & 255}.${i & 255}.1 sport=443 dport=${1024 + (i % 60000)} [ASSURED] mark=0 use=1`);
+  l.push('junk line');
+  const input = `${l.join('\n')}\n`;
+  for (const awk of AWKS) {
+    const plain = run(awk, entrySummaryAwk(), input, '', 10);
+    const withProgress = run(awk, entrySummaryAwk(), input, '', 10, ['-v', 'PGS=1']);
+    const reads = withProgress.split('\n').map(summaryProgressLine).filter((p): p is { read: number } => p !== undefined && 'read' in p).map((p) => p.read);
+    assert.deepEqual(reads, [65_536, 131_072, 140_001], awk.join(' '));
+    assert.equal(plain.split('\n').some((x) => x.startsWith('G ')), false, 'no progress unless asked');
+    assert.deepEqual(parseEntrySummaryOutput(withProgress), parseEntrySummaryOutput(plain), awk.join(' '));
+  }
+  assert.deepEqual(entrySummaryArgs(10, {}, undefined, { lowPriority: true, progress: true }), ['10', 'low-priority', 'progress']);
+  assert.deepEqual(summaryProgressLine('C 250000'), { tableCount: 250_000 });
+  assert.deepEqual(summaryProgress(65_536, 250_000), { percent: 26, message: '65,536 of ~250,000 entries read' });
+  assert.equal(summaryProgress(300_000, 250_000).percent, 99, 'held below 100 % while the pass runs (the table grew)');
+  assert.deepEqual(summaryProgress(65_536, undefined), { percent: undefined, message: '65,536 entries read' });
 });
 
 test('ties at the cut-off go to the smaller key', () => {
