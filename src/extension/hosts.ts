@@ -153,8 +153,24 @@ export class HostManager implements vscode.Disposable {
     return entry;
   }
 
-  async connect(entry: HostEntry, token?: vscode.CancellationToken): Promise<void> {
-    if (entry.session) return;
+  /**
+   * Opens the host's session once: a connect asked for while one is under way (the periodic
+   * timer's refresh and the Connect command at the same moment) waits for it instead of opening a
+   * second session, which would replace the first in the entry and leave it open, its reads (and
+   * their measured cost: the CPU budget's measure) on a session nobody uses again.
+   */
+  connect(entry: HostEntry, token?: vscode.CancellationToken): Promise<void> {
+    if (entry.session) return Promise.resolve();
+    const under = this.connecting.get(entry);
+    if (under) return under;
+    const opening = this.openSession(entry, token).finally(() => this.connecting.delete(entry));
+    this.connecting.set(entry, opening);
+    return opening;
+  }
+
+  private readonly connecting = new Map<HostEntry, Promise<void>>();
+
+  private async openSession(entry: HostEntry, token?: vscode.CancellationToken): Promise<void> {
     entry.status = 'connecting';
     entry.error = undefined;
     this.changed.fire(entry);
