@@ -12,7 +12,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
 import { after, before, describe, it, note } from './harness';
 import { waitForEvent } from './waitFor';
-import { retryUntil } from '../../../harness/poll';
 import type { ConntrackDoctorApi } from '../../../src/extension/extension';
 import type { HostCommandEvent, HostEntry } from '../../../src/extension/hosts';
 import { extensionWithTestHost, onHost, testHostEnv } from './testHost';
@@ -116,17 +115,6 @@ describe('connecting and the periodic refresh', () => {
     assert.ok(periodic.every((r) => /\bsh -s -- [0-9a-f]{24} frequent$/.test(r.command)), `the periodic refresh ran more than its frequent collection: ${periodic.map((r) => r.command).join(' | ')}`);
     note(`collections: ${collections.length}; connect's two ${connectCollections.map((c) => `${c.end - c.start} ms`).join(', ')}; the first periodic one ${firstPeriodic.start - lastOfConnect.end} ms after`);
   }, { timeoutMs: 240_000 });
-
-  it('a connect asked for while one is under way (the timer\'s and the command\'s) opens one session, not two', async () => {
-    if (host.session) await api.hosts.disconnect(host);
-    // the host's established SSH connections (from the host's side, without SSH)
-    const sshConnections = (): number => onHost(['ss', '-Htn', 'state', 'established', '( sport = :22 )']).split('\n').filter((l) => l.trim()).length;
-    await retryUntil('the closed session gone from the host', 30_000, () => (sshConnections() === 0 ? true : undefined));
-    await Promise.all([api.hosts.connect(host), api.hosts.connect(host), vscode.commands.executeCommand('conntrack-doctor.connect', host)]);
-    assert.equal(host.status, 'connected', host.error);
-    assert.equal(sshConnections(), 1, 'one SSH connection on the host');
-    note(`three connects at once: ${sshConnections()} SSH connection on the host`);
-  }, { timeoutMs: 120_000 });
 
   it('a changed file whose re-read the CPU budget puts off is shown on the host row until it is read', async () => {
     const file = '/etc/sysctl.d/50-ctd-deferred.conf';
